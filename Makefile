@@ -1,0 +1,31 @@
+# Two commands do all the set-up: `make demo` and `make test`. Each creates .venv with the
+# pinned dependencies (requirements.lock) and installs the Debian packages it needs
+# (Graphviz's dot; for the tests also Chromium and its driver) when they are missing.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= minigraph-out
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: demo test bench docs install clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps -e .
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	.ci/system-packages dot
+	$(BIN)/minigraph demo --out $(OUT)
+
+test: $(STAMP)
+	.ci/system-packages dot chromium chromedriver
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis *.egg-info

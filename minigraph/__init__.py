@@ -1,0 +1,42 @@
+"""minigraph: a tiny reverse-mode autodiff engine on numpy, made to be read.
+
+    import minigraph as mg
+    w = mg.parameter([[0.5], [-0.2]], name="w")
+    x = mg.constant([[1.0, 2.0, 3.0], [0.0, 1.0, 0.5]], name="x")
+    cost = mg.mean(mg.sigmoid(w.T @ x))
+    cost.backward()          # w.grad now holds d cost / d w
+"""
+
+from .errors import DomainError, DotNotFoundError, SeedError, ShapeError
+from .graph import Graph, is_grad_enabled, no_grad, topological_order, unbroadcast
+from .node import Node, apply, as_node, constant, parameter
+from .ops import (
+    Op,
+    add,
+    div,
+    exp,
+    log,
+    log_loss,
+    log_loss_with_logits,
+    matmul,
+    mean,
+    mul,
+    neg,
+    power,
+    relu,
+    sigmoid,
+    sub,
+    sum,
+    tanh,
+    transpose,
+)
+from .gradcheck import GradientCheckError, check_gradients
+from .optim import SGD
+
+__all__ = [
+    "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "Op", "SGD",
+    "SeedError", "ShapeError", "add", "apply", "as_node", "check_gradients", "constant", "div",
+    "exp", "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "matmul", "mean",
+    "mul", "neg", "no_grad", "parameter", "power", "relu", "sigmoid", "sub", "sum", "tanh",
+    "topological_order", "transpose", "unbroadcast",
+]

@@ -1,0 +1,458 @@
+"""The primitive operations: each a class with its forward pass and local gradient side by side.
+
+An op's `backward(grad, out, *inputs)` is a vector-Jacobian product: given the gradient
+flowing into the op's output (`grad`), its output value (`out`) and its input values, it
+returns one gradient per input, in input order. `formula` is the same maths as text; the
+drawing and the step-by-step narration show it. Broadcasting is allowed in forward; the
+engine sums each returned gradient back to its input's shape (`graph.unbroadcast`).
+
+To add an op, subclass `Op`, fill in `name`, `formula`, `forward` and `backward`, and call
+it through `apply(MyOp(), x)`: backward, drawing, steps and `check_gradients` all work.
+"""
+
+import numpy as np
+
+from .node import Node, apply, as_node
+
+
+class Op:
+    """Base class of every op. Subclasses set `name` and `formula` and define the passes."""
+
+    name = "op"
+    formula = ""
+    # True where forward is complex-analytic, so check_gradients(mode="complex") applies.
+    complex_safe = False
+    # Set by `apply`: which inputs need a gradient. None means all (an op used on its own).
+    needs_input_grad = None
+
+    def wants_grad(self, index):
+        return self.needs_input_grad is None or self.needs_input_grad[index]
+
+    def check_shapes(self, *values):
+        """A sentence saying why these shapes do not fit, or None."""
+        return None
+
+    def check_domain(self, *values):
+        """A sentence saying which values are outside the op's domain, or None."""
+        return None
+
+    def forward(self, *values):
+        raise NotImplementedError
+
+    def backward(self, grad, out, *values):
+        raise NotImplementedError
+
+    def __str__(self):
+        """The op as the drawing titles it: its name and any constant arguments."""
+        return self.name
+
+
+class Elementwise(Op):
+    """An op on arrays whose shapes broadcast together."""
+
+    def check_shapes(self, *values):
+        try:
+            np.broadcast_shapes(*(np.shape(v) for v in values))
+        except ValueError:
+            shapes = " and ".join(str(np.shape(v)) for v in values)
+            return f"shapes {shapes} do not broadcast together"
+        return None
+
+
+def _first_bad(mask, values):
+    """'-1.5 at index (0, 2)': the first value where mask is True, for error messages."""
+    index = tuple(int(i) for i in np.argwhere(mask)[0])
+    return f"{np.asarray(values)[index].item()!r} at index {index}"
+
+
+def _binary(op, a, b, name):
+    like = a if isinstance(a, Node) else b if isinstance(b, Node) else None
+    return apply(op, as_node(a, like), as_node(b, like), name=name)
+
+
+class MatMul(Op):
+    name = "matmul"
+    formula = "∂(A@B)/∂A: G @ Bᵀ;  ∂(A@B)/∂B: Aᵀ @ G"
+    complex_safe = True
+
+    def check_shapes(self, a, b):
+        if a.ndim < 2 or b.ndim < 2:
+            return (
+                f"needs operands of 2 or more dimensions, got shapes {a.shape} and {b.shape} "
+                f"(reshape a vector to a column (n, 1) or a row (1, n))"
+            )
+        if a.shape[-1] != b.shape[-2]:
+            return (
+                f"cannot multiply {a.shape} by {b.shape}: inner dimensions "
+                f"{a.shape[-1]} and {b.shape[-2]} differ"
+            )
+        return None
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, grad, out, a, b):
+        # A constant input (the data x) needs no gradient, and skipping it halves the work.
+        grad_a = grad @ np.swapaxes(b, -1, -2) if self.wants_grad(0) else None
+        grad_b = np.swapaxes(a, -1, -2) @ grad if self.wants_grad(1) else None
+        return grad_a, grad_b
+
+
+def matmul(a, b, name=None):
+    return _binary(MatMul(), a, b, name)
+
+
+class Add(Elementwise):
+    name = "add"
+    formula = "∂(a+b)/∂a = 1;  ∂(a+b)/∂b = 1"
+    complex_safe = True
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad, out, a, b):
+        return grad, grad
+
+
+def add(a, b, name=None):
+    return _binary(Add(), a, b, name)
+
+
+class Sub(Elementwise):
+    name = "sub"
+    formula = "∂(a−b)/∂a = 1;  ∂(a−b)/∂b = −1"
+    complex_safe = True
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad, out, a, b):
+        return grad, -grad
+
+
+def sub(a, b, name=None):
+    return _binary(Sub(), a, b, name)
+
+
+class Mul(Elementwise):
+    name = "mul"
+    formula = "∂(a·b)/∂a = b;  ∂(a·b)/∂b = a"
+    complex_safe = True
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad, out, a, b):
+        return grad * b, grad * a
+
+
+def mul(a, b, name=None):
+    return _binary(Mul(), a, b, name)
+
+
+class Div(Elementwise):
+    name = "div"
+    formula = "∂(a/b)/∂a = 1/b;  ∂(a/b)/∂b = −a/b²"
+    complex_safe = True
+
+    def check_domain(self, a, b):
+        zero = np.asarray(b) == 0
+        return f"division by zero: divisor is {_first_bad(zero, b)}" if zero.any() else None
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, grad, out, a, b):
+        return grad / b, -grad * out / b
+
+
+def div(a, b, name=None):
+    return _binary(Div(), a, b, name)
+
+
+class Power(Op):
+    name = "power"
+    formula = "∂(aᵖ)/∂a = p·aᵖ⁻¹"
+    complex_safe = True
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def __str__(self):
+        return f"power {self.exponent:g}"
+
+    def check_domain(self, a):
+        real = np.real(a)
+        if self.exponent != int(self.exponent) and (real < 0).any():
+            return f"fractional power {self.exponent} of a negative value: {_first_bad(real < 0, a)}"
+        if self.exponent < 1 and (real == 0).any():
+            return f"power {self.exponent} of zero has no finite gradient: {_first_bad(real == 0, a)}"
+        return None
+
+    def forward(self, a):
+        return a**self.exponent
+
+    def backward(self, grad, out, a):
+        return (grad * self.exponent * a ** (self.exponent - 1),)
+
+
+def power(a, exponent, name=None):
+    """a ** exponent, for a constant number exponent."""
+    if isinstance(exponent, bool) or not isinstance(exponent, (int, float, np.number)):
+        raise TypeError(
+            f"power: the exponent must be a plain number, got {type(exponent).__name__}; "
+            f"for a variable exponent write exp(b * log(a))"
+        )
+    return apply(Power(float(exponent)), as_node(a), name=name)
+
+
+class Neg(Op):
+    name = "neg"
+    formula = "∂(−a)/∂a = −1"
+    complex_safe = True
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad, out, a):
+        return (-grad,)
+
+
+def neg(a, name=None):
+    return apply(Neg(), as_node(a), name=name)
+
+
+class Transpose(Op):
+    name = "transpose"
+    formula = "∂(aᵀ)/∂a: Gᵀ (the gradient transposed back)"
+    complex_safe = True
+
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, a):
+        return np.transpose(a, self.axes)
+
+    def backward(self, grad, out, a):
+        inverse = None if self.axes is None else np.argsort(self.axes)
+        return (np.transpose(grad, inverse),)
+
+
+def transpose(a, axes=None, name=None):
+    return apply(Transpose(axes), as_node(a), name=name)
+
+
+class Sum(Op):
+    name = "sum"
+    formula = "∂(Σa)/∂aᵢ = 1"
+    complex_safe = True
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def __str__(self):
+        return self.name if self.axis is None else f"{self.name} axis={self.axis}"
+
+    def check_shapes(self, a):
+        axes = () if self.axis is None else np.atleast_1d(self.axis)
+        if any(not -a.ndim <= axis < a.ndim for axis in axes):
+            return f"axis {self.axis} is out of range for an array of shape {a.shape}"
+        return None
+
+    def forward(self, a):
+        return np.sum(a, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, grad, out, a):
+        return (self._spread(grad, a),)
+
+    def _spread(self, grad, a):
+        """Copy the output's gradient back over every element that was summed."""
+        if self.axis is not None and not self.keepdims:
+            grad = np.expand_dims(grad, self.axis)
+        return grad * np.ones_like(a)
+
+
+def sum(a, axis=None, keepdims=False, name=None):  # noqa: A001 (mirrors numpy's name)
+    return apply(Sum(axis, keepdims), as_node(a), name=name)
+
+
+class Mean(Sum):
+    name = "mean"
+    formula = "∂(mean a)/∂aᵢ = 1/n"
+
+    def forward(self, a):
+        return np.mean(a, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, grad, out, a):
+        count = a.size // max(out.size, 1)
+        return (self._spread(grad / count, a),)
+
+
+def mean(a, axis=None, keepdims=False, name=None):
+    return apply(Mean(axis, keepdims), as_node(a), name=name)
+
+
+class Exp(Op):
+    name = "exp"
+    formula = "∂eᵃ/∂a = eᵃ"
+    complex_safe = True
+
+    def check_domain(self, a):
+        limit = np.log(np.finfo(np.result_type(a, np.float32)).max)
+        real = np.real(a)
+        too_big = real > limit
+        return f"exp overflows above {limit:.1f}: {_first_bad(too_big, a)}" if too_big.any() else None
+
+    def forward(self, a):
+        return np.exp(a)
+
+    def backward(self, grad, out, a):
+        return (grad * out,)
+
+
+def exp(a, name=None):
+    return apply(Exp(), as_node(a), name=name)
+
+
+class Log(Op):
+    name = "log"
+    formula = "∂ln a/∂a = 1/a"
+    complex_safe = True
+
+    def check_domain(self, a):
+        bad = np.real(a) <= 0
+        return f"log of a value <= 0: {_first_bad(bad, a)}" if bad.any() else None
+
+    def forward(self, a):
+        return np.log(a)
+
+    def backward(self, grad, out, a):
+        return (grad / a,)
+
+
+def log(a, name=None):
+    return apply(Log(), as_node(a), name=name)
+
+
+class Tanh(Op):
+    name = "tanh"
+    formula = "∂tanh a/∂a = 1 − tanh²a"
+    complex_safe = True
+
+    def forward(self, a):
+        return np.tanh(a)
+
+    def backward(self, grad, out, a):
+        return (grad * (1 - out * out),)
+
+
+def tanh(a, name=None):
+    return apply(Tanh(), as_node(a), name=name)
+
+
+class Relu(Op):
+    name = "relu"
+    formula = "∂relu(a)/∂a = 1 if a > 0 else 0"
+
+    def forward(self, a):
+        return np.maximum(a, 0)
+
+    def backward(self, grad, out, a):
+        return (grad * (a > 0),)
+
+
+def relu(a, name=None):
+    return apply(Relu(), as_node(a), name=name)
+
+
+def stable_sigmoid(z):
+    """1/(1+e⁻ᶻ) without overflow: e⁻ᶻ is only taken where z ≥ 0, eᶻ where z < 0."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Op):
+    name = "sigmoid"
+    formula = "∂σ/∂z = σ(z)·(1−σ(z))"
+
+    def forward(self, z):
+        return stable_sigmoid(z)
+
+    def backward(self, grad, out, z):
+        return (grad * out * (1 - out),)
+
+
+def sigmoid(z, name=None):
+    return apply(Sigmoid(), as_node(z), name=name)
+
+
+class SameShape(Op):
+    """An op on predictions and labels, which must match exactly.
+
+    Broadcasting a (1, m) row against (m,) labels would silently make an (m, m) matrix.
+    """
+
+    def check_shapes(self, prediction, labels):
+        if np.shape(prediction) != np.shape(labels):
+            return (
+                f"predictions {np.shape(prediction)} and labels {np.shape(labels)} must have "
+                f"the same shape (reshape the labels to {np.shape(prediction)})"
+            )
+        return None
+
+    def check_domain(self, prediction, labels):
+        bad = (labels < 0) | (labels > 1)
+        return f"labels must lie in [0, 1]: {_first_bad(bad, labels)}" if bad.any() else None
+
+
+class LogLoss(SameShape):
+    name = "log_loss"
+    formula = "L = −(y·ln p + (1−y)·ln(1−p));  ∂L/∂p = (p−y)/(p·(1−p));  ∂L/∂y = ln(1−p) − ln p"
+
+    def check_domain(self, p, y):
+        bad = (p < 0) | (p > 1)
+        if bad.any():
+            return f"probabilities must lie in [0, 1]: {_first_bad(bad, p)}"
+        return super().check_domain(p, y)
+
+    @staticmethod
+    def clipped(p):
+        """p kept inside [eps, 1−eps] of its dtype, as scikit-learn's log_loss does."""
+        eps = np.finfo(p.dtype).eps
+        return np.clip(p, eps, 1 - eps)
+
+    def forward(self, p, y):
+        p = self.clipped(p)
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    def backward(self, grad, out, p, y):
+        # Taken at the clipped p, so a confidently wrong prediction still gets a finite push.
+        p = self.clipped(p)
+        grad_p = grad * (p - y) / (p * (1 - p))
+        grad_y = grad * (np.log(1 - p) - np.log(p)) if self.wants_grad(1) else None
+        return grad_p, grad_y
+
+
+def log_loss(p, y, name=None):
+    """Binary cross-entropy per element, from probabilities p and labels y in [0, 1]."""
+    p = as_node(p)
+    return apply(LogLoss(), p, as_node(y, like=p), name=name)
+
+
+class LogLossWithLogits(SameShape):
+    name = "log_loss_with_logits"
+    formula = "L = max(z,0) − z·y + ln(1+e^−|z|);  ∂L/∂z = σ(z) − y;  ∂L/∂y = −z"
+
+    def forward(self, z, y):
+        return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+
+    def backward(self, grad, out, z, y):
+        grad_y = -grad * z if self.wants_grad(1) else None
+        return grad * (stable_sigmoid(z) - y), grad_y
+
+
+def log_loss_with_logits(z, y, name=None):
+    """log_loss(sigmoid(z), y) fused: finite for any z, gradient exactly σ(z) − y."""
+    z = as_node(z)
+    return apply(LogLossWithLogits(), z, as_node(y, like=z), name=name)

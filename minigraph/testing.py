@@ -1,0 +1,140 @@
+"""Hypothesis strategies for testing ops and graphs, minigraph's own and yours.
+
+    from hypothesis import given
+    from minigraph.testing import float_arrays, broadcastable_pair
+    import minigraph as mg
+
+    @given(broadcastable_pair())
+    def test_my_op(pair):
+        mg.check_gradients(lambda a, b: my_op(a, b), *pair)
+
+Values are bounded and float64, so central differences are accurate; strategies that feed
+ops with kinks or domain edges keep their values away from them. Needs `hypothesis`
+(the `test` extra); importing minigraph alone does not.
+"""
+
+import dataclasses
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigraph as mg
+
+MAX_SIDE = 5
+
+
+def shapes(min_dims=0, max_dims=3, max_side=MAX_SIDE):
+    """Array shapes with small sides (1 included, so broadcasting gets exercised)."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
+
+
+def float_arrays(shape=None, low=-3.0, high=3.0, away_from=None, margin=0.1):
+    """float64 arrays in [low, high]; with `away_from=c`, no element within `margin` of c."""
+    shape = shapes() if shape is None else shape
+    elements = st.floats(low, high, allow_nan=False, allow_infinity=False, width=64)
+    if away_from is not None:
+        elements = elements.filter(lambda v: abs(v - away_from) >= margin)
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+def positive_arrays(shape=None, low=0.2, high=3.0):
+    """Arrays safely inside the domain of log, division and fractional powers."""
+    return float_arrays(shape, low, high)
+
+
+def probabilities(shape=None, margin=0.05):
+    """Probabilities in [margin, 1 − margin], away from where log_loss saturates."""
+    return float_arrays(shape, margin, 1 - margin)
+
+
+def binary_labels(shape=None):
+    """Arrays of 0.0 and 1.0."""
+    shape = shapes() if shape is None else shape
+    return hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0]))
+
+
+@st.composite
+def broadcastable_pair(draw, low=-3.0, high=3.0):
+    """Two arrays whose shapes broadcast together (sides of 1 and missing leading axes)."""
+    input_shapes, _ = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4))
+    return tuple(draw(float_arrays(shape, low, high)) for shape in input_shapes)
+
+
+@st.composite
+def matmul_pair(draw, low=-3.0, high=3.0):
+    """Arrays a (n, k) and b (k, p), with an optional shared leading batch axis."""
+    n, k, p = (draw(st.integers(1, MAX_SIDE)) for _ in range(3))
+    batch = draw(st.sampled_from([(), (2,)]))
+    a = draw(float_arrays(batch + (n, k), low, high))
+    b = draw(float_arrays(batch + (k, p), low, high))
+    return a, b
+
+
+@st.composite
+def logistic_regression_data(draw):
+    """x (features, m), y (1, m) of 0/1 labels, w (features, 1) and a scalar b."""
+    features = draw(st.integers(1, 6))
+    samples = draw(st.integers(1, 8))
+    x = draw(float_arrays((features, samples), 0.0, 1.0))
+    y = draw(binary_labels((1, samples)))
+    w = draw(float_arrays((features, 1), -1.0, 1.0))
+    b = draw(float_arrays((), -1.0, 1.0))
+    return x, y, w, b
+
+
+@dataclasses.dataclass
+class Expression:
+    """A random graph: `build(*nodes)` makes it from leaves holding `inputs`."""
+
+    inputs: list
+    steps: list
+
+    def build(self, *leaves):
+        pool = list(leaves)
+        for name, first, second in self.steps:
+            pool.append(EXPRESSION_OPS[name](pool[first], pool[second]))
+        return mg.sum(pool[-1])
+
+    def __repr__(self):
+        return f"Expression(shapes={[a.shape for a in self.inputs]}, steps={self.steps})"
+
+
+# Each keeps values bounded and away from kinks and domain edges whatever its operands are,
+# so a random stack of them stays smooth where central differences are taken.
+EXPRESSION_OPS = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * mg.tanh(b),
+    "div": lambda a, b: a / (1.5 + mg.tanh(b)),
+    "square": lambda a, b: a**2,
+    "tanh": lambda a, b: mg.tanh(a),
+    "sigmoid": lambda a, b: mg.sigmoid(a),
+    "exp": lambda a, b: mg.exp(mg.tanh(a)),
+    "log": lambda a, b: mg.log(1 + a * a),
+    "mean": lambda a, b: mg.mean(a, axis=0, keepdims=True) * b,
+    "relu": lambda a, b: mg.relu(1.5 + mg.tanh(a)) * b,
+}
+
+
+@st.composite
+def expressions(draw, max_inputs=3, max_steps=8):
+    """Random expression DAGs over one shared shape, from the op set in EXPRESSION_OPS.
+
+    Any earlier node may be picked again as an operand, so nodes used twice (and `x * x`)
+    appear often.
+    """
+    shape = draw(shapes(min_dims=1, max_dims=2, max_side=3))
+    count = draw(st.integers(1, max_inputs))
+    inputs = [draw(float_arrays(shape, -2.0, 2.0)) for _ in range(count)]
+    steps = []
+    for step in range(draw(st.integers(1, max_steps))):
+        available = count + step
+        steps.append(
+            (
+                draw(st.sampled_from(sorted(EXPRESSION_OPS))),
+                draw(st.integers(0, available - 1)),
+                draw(st.integers(0, available - 1)),
+            )
+        )
+    return Expression(inputs, steps)

@@ -1,0 +1,111 @@
+"""Logistic regression as a minigraph graph, trained by full-batch gradient descent.
+
+The graph is the first lesson of every deep-learning course, with x one column per sample:
+
+    cost = mean(log_loss(sigmoid(wᵀ @ x + b), y))
+
+`LogisticRegression` builds it once per `fit`, then trains by replaying it forward and
+backward, and is a scikit-learn classifier (fit, predict, predict_proba, score).
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+import minigraph as mg
+
+
+def logistic_regression_graph(x, y, w, b):
+    """The lesson's graph from x (features, m), y (1, m), w (features, 1) and b.
+
+    Returns the cost node; `mg.Graph(cost)` holds every node in it.
+    """
+    z = mg.add(mg.matmul(mg.transpose(w, name="wᵀ"), x), b, name="z")
+    y_hat = mg.sigmoid(z, name="ŷ")
+    return mg.mean(mg.log_loss(y_hat, y, name="loss"), name="cost")
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Binary logistic regression trained by gradient descent through a minigraph graph.
+
+    Weights start at `initial_weight` (0.01 in the classic lesson) and the bias at 0; each
+    of the `iterations` steps runs forward, backward and one SGD update on the whole
+    training set, recording the cost in `cost_history_` (the cost before that step's
+    update). After fit, `graph_` is the trained graph, its values and gradients computed
+    at the final parameters, ready to draw or step through.
+    """
+
+    def __init__(self, learning_rate=0.01, iterations=150, initial_weight=0.01, progress=None):
+        self.learning_rate = learning_rate
+        self.iterations = iterations
+        self.initial_weight = initial_weight
+        self.progress = progress
+
+    def fit(self, X, y):
+        """Train on X (n_samples, n_features) and y with exactly two classes."""
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            count = len(self.classes_)
+            raise ValueError(
+                f"Only binary classification is supported. LogisticRegression needs y with "
+                f"exactly two classes; got {count} class{'es' if count != 1 else ''}: "
+                f"{self.classes_[:10].tolist()}"
+            )
+        if self.iterations < 1:
+            raise ValueError(f"iterations must be at least 1, got {self.iterations}")
+        labels = (y == self.classes_[1]).astype(X.dtype)
+
+        x = mg.constant(X.T, name="x")
+        y_row = mg.constant(labels[np.newaxis, :], name="y")
+        w = mg.parameter(np.full((X.shape[1], 1), self.initial_weight, dtype=X.dtype), name="w")
+        b = mg.parameter(np.zeros((), dtype=X.dtype), name="b")
+        graph = mg.Graph(logistic_regression_graph(x, y_row, w, b))
+        optimizer = mg.SGD(graph.parameters, self.learning_rate)
+
+        steps = range(self.iterations)
+        if self.progress is not None:
+            steps = self.progress(steps)
+        self.cost_history_ = []
+        for step in steps:
+            if step > 0:
+                graph.forward()
+            self.cost_history_.append(float(graph.output.value))
+            optimizer.zero_grad()
+            graph.backward()
+            optimizer.step()
+        # Leave the graph consistent with the final parameters, for drawing and stepping.
+        graph.forward()
+        optimizer.zero_grad()
+        graph.backward()
+
+        self.graph_ = graph
+        self.coef_ = w.value.T.copy()
+        self.intercept_ = np.atleast_1d(b.value).copy()
+        self.n_iter_ = self.iterations
+        return self
+
+    def decision_function(self, X):
+        """wᵀx + b for each sample: positive means the second class."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        with mg.no_grad():
+            z = mg.constant(X) @ mg.constant(self.coef_.T) + mg.constant(self.intercept_)
+        return z.value.ravel()
+
+    def predict_proba(self, X):
+        """Columns: probability of classes_[0], then of classes_[1]."""
+        with mg.no_grad():
+            p = mg.sigmoid(mg.constant(self.decision_function(X))).value
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        return self.classes_[(scores > 0).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags

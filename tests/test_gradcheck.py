@@ -1,0 +1,109 @@
+"""check_gradients: its reports, and proof that it catches wrong gradients."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import minigraph as mg
+from minigraph.testing import broadcastable_pair, expressions, float_arrays
+
+
+class SigmoidMissingFactor(mg.ops.Sigmoid):
+    """The classic mistake: σ(z) instead of σ(z)·(1−σ(z))."""
+
+    def backward(self, grad, out, z):
+        return (grad * out,)
+
+
+class MatMulTransposedGradient(mg.ops.MatMul):
+    """G·B instead of G·Bᵀ: the shapes fit for square matrices, the values do not."""
+
+    def backward(self, grad, out, a, b):
+        return grad @ b, np.swapaxes(a, -1, -2) @ grad
+
+
+class AddMissingBroadcastSum(mg.ops.Add):
+    """Returns only the first row of the gradient instead of summing over the stretched axis."""
+
+    def backward(self, grad, out, a, b):
+        return grad, grad[:1] if grad.shape[0] != np.shape(b)[0] else grad
+
+
+def test_report_names_input_worst_element_and_values():
+    x = np.array([[0.5, -1.0], [2.0, 0.25]])
+    report = mg.check_gradients(lambda a: mg.sum(mg.tanh(a)), x)
+    assert report.ok and bool(report)
+    assert [c.name for c in report.inputs] == ["input 0"]
+    with pytest.raises(mg.GradientCheckError) as caught:
+        mg.check_gradients(lambda a: mg.apply(SigmoidMissingFactor(), a), x)
+    check = caught.value.report.inputs[0]
+    assert not check.ok and check.worst_index in {(0, 0), (0, 1), (1, 0), (1, 1)}
+    text = str(caught.value)
+    assert "MISMATCH" in text and "worst element" in text and "rel error" in text
+
+
+@given(float_arrays(low=-3, high=3))
+def test_catches_sigmoid_without_its_one_minus_sigma_factor(x):
+    report = mg.check_gradients(lambda a: mg.apply(SigmoidMissingFactor(), a), x, raise_on_failure=False)
+    assert not report.ok
+
+
+@given(st.integers(2, 4).flatmap(lambda n: st.tuples(float_arrays((n, n)), float_arrays((n, n)))))
+def test_catches_a_transposed_matmul_gradient(pair):
+    a, b = pair
+    assume(np.abs(b - b.T).max() > 0.5)  # for a symmetric b the mistake is invisible
+    report = mg.check_gradients(
+        lambda p, q: mg.apply(MatMulTransposedGradient(), p, q), a, b, raise_on_failure=False
+    )
+    assert not report.inputs[0].ok
+
+
+def test_catches_a_missing_broadcast_sum():
+    a, b = np.ones((3, 2)), np.ones((1, 2))
+    report = mg.check_gradients(lambda p, q: mg.apply(AddMissingBroadcastSum(), p, q) * p, a, b, raise_on_failure=False)
+    assert not report.ok
+    assert not report.inputs[1].ok
+
+
+def test_blames_the_op_whose_local_gradient_is_wrong():
+    x = np.array([[0.3, -0.7, 1.2]])
+
+    def graph(a):
+        hidden = mg.tanh(a) * 2.0
+        return mg.mean(mg.apply(SigmoidMissingFactor(), hidden) + mg.exp(a))
+
+    report = mg.check_gradients(graph, x, raise_on_failure=False)
+    assert not report.ok
+    assert len(report.blamed) == 1 and report.blamed[0].startswith("sigmoid")
+    assert "local gradients that disagree" in str(report)
+
+
+def test_complex_step_is_exact_and_refuses_non_analytic_ops():
+    x = np.array([0.1, 0.7, -1.3])
+    report = mg.check_gradients(lambda a: mg.sum(mg.exp(a) * a), x, mode="complex", atol=0, rtol=1e-14)
+    assert report.ok
+    with pytest.raises(ValueError, match="complex-analytic ops; this graph has relu"):
+        mg.check_gradients(mg.relu, x, mode="complex")
+
+
+def test_float32_inputs_warn_and_are_checked_in_float64():
+    with pytest.warns(UserWarning, match="input 0 is float32; it is checked in float64"):
+        report = mg.check_gradients(mg.tanh, np.array([0.5, 1.0], dtype=np.float32))
+    assert report.ok
+
+
+def test_fn_must_return_a_node():
+    with pytest.raises(TypeError, match="must return a Node"):
+        mg.check_gradients(lambda a: a.value, np.ones(2))
+
+
+@given(expressions())
+def test_random_graphs_match_finite_differences(expression):
+    mg.check_gradients(expression.build, *expression.inputs)
+
+
+@given(broadcastable_pair())
+def test_local_gradient_check_passes_for_correct_ops(pair):
+    a, b = (mg.parameter(v) for v in pair)
+    assert mg.gradcheck.check_local_gradient(a * b) == []
