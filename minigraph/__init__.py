@@ -32,11 +32,14 @@ from .ops import (
 )
 from .gradcheck import GradientCheckError, check_gradients
 from .optim import SGD
+from .render import draw, render, to_dot
+from .steps import backward_steps, explain, forward_steps
+from .player import save_steps_html
 
 __all__ = [
     "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "Op", "SGD",
-    "SeedError", "ShapeError", "add", "apply", "as_node", "check_gradients", "constant", "div",
-    "exp", "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "matmul", "mean",
-    "mul", "neg", "no_grad", "parameter", "power", "relu", "sigmoid", "sub", "sum", "tanh",
-    "topological_order", "transpose", "unbroadcast",
+    "SeedError", "ShapeError", "add", "apply", "as_node", "backward_steps", "check_gradients", "constant", "div", "draw",
+    "exp", "explain", "forward_steps", "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "matmul", "mean",
+    "mul", "neg", "no_grad", "parameter", "power", "relu", "render", "save_steps_html", "sigmoid", "sub", "sum", "tanh",
+    "to_dot", "topological_order", "transpose", "unbroadcast",
 ]

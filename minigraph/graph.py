@@ -131,11 +131,23 @@ class Graph:
             f"{len(self.parameters)} parameters>"
         )
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter shows a Graph as its drawing."""
+        from .render import draw  # render draws Graphs, so it imports this module
+
+        return draw(self)._repr_mimebundle_(include=include, exclude=exclude)
+
     def forward(self):
         """Recompute every op node's value in order; return the output's value."""
+        for _ in self.forward_steps():
+            pass
+        return self.output.value
+
+    def forward_steps(self):
+        """Recompute op nodes one at a time, yielding each node once its value is new."""
         for node in self._op_nodes:
             node.value = node.op.forward(*[inp.value for inp in node.inputs])
-        return self.output.value
+            yield node
 
     def backward(self, seed=None):
         """Fill in `grad` on every node that needs one, from the output back to the leaves.
@@ -144,6 +156,16 @@ class Graph:
         as in PyTorch: call `zero_grad()` between steps, or gradients add up across calls.
         A node used by several ops gets the sum of their contributions.
         """
+        for _ in self.backward_steps(seed):
+            pass
+
+    def backward_steps(self, seed=None):
+        """Run backward one op node at a time, yielding what each step did.
+
+        Yields (node, sent) per op node in reverse topological order, where sent lists
+        (position, input, gradient sent, gradient the input held before) for each input
+        that takes a gradient; the last is None unless the input is used more than once.
+        """
         seed = seed_gradient(self.output, seed)
         for node in self._op_nodes:
             node.grad = None
@@ -151,9 +173,12 @@ class Graph:
         for node in reversed(self._op_nodes):
             if node.grad is None or not node.requires_grad:
                 continue
-            for inp, grad in zip(node.inputs, local_gradients(node)):
+            sent = []
+            for position, (inp, grad) in enumerate(zip(node.inputs, local_gradients(node))):
                 if grad is not None:
+                    sent.append((position, inp, grad, inp.grad))
                     accumulate(inp, grad)
+            yield node, sent
 
     def zero_grad(self):
         """Clear every node's gradient (leaves included)."""

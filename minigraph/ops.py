@@ -24,6 +24,9 @@ class Op:
     complex_safe = False
     # Set by `apply`: which inputs need a gradient. None means all (an op used on its own).
     needs_input_grad = None
+    # True where output element i depends only on input element i (after broadcasting), so
+    # backward(ones) is the local derivative itself; the narration then shows its numbers.
+    elementwise = False
 
     def wants_grad(self, index):
         return self.needs_input_grad is None or self.needs_input_grad[index]
@@ -49,6 +52,8 @@ class Op:
 
 class Elementwise(Op):
     """An op on arrays whose shapes broadcast together."""
+
+    elementwise = True
 
     def check_shapes(self, *values):
         try:
@@ -173,6 +178,7 @@ def div(a, b, name=None):
 class Power(Op):
     name = "power"
     formula = "∂(aᵖ)/∂a = p·aᵖ⁻¹"
+    elementwise = True
     complex_safe = True
 
     def __init__(self, exponent):
@@ -209,6 +215,7 @@ def power(a, exponent, name=None):
 class Neg(Op):
     name = "neg"
     formula = "∂(−a)/∂a = −1"
+    elementwise = True
     complex_safe = True
 
     def forward(self, a):
@@ -296,6 +303,7 @@ def mean(a, axis=None, keepdims=False, name=None):
 class Exp(Op):
     name = "exp"
     formula = "∂eᵃ/∂a = eᵃ"
+    elementwise = True
     complex_safe = True
 
     def check_domain(self, a):
@@ -318,6 +326,7 @@ def exp(a, name=None):
 class Log(Op):
     name = "log"
     formula = "∂ln a/∂a = 1/a"
+    elementwise = True
     complex_safe = True
 
     def check_domain(self, a):
@@ -338,6 +347,7 @@ def log(a, name=None):
 class Tanh(Op):
     name = "tanh"
     formula = "∂tanh a/∂a = 1 − tanh²a"
+    elementwise = True
     complex_safe = True
 
     def forward(self, a):
@@ -354,6 +364,7 @@ def tanh(a, name=None):
 class Relu(Op):
     name = "relu"
     formula = "∂relu(a)/∂a = 1 if a > 0 else 0"
+    elementwise = True
 
     def forward(self, a):
         return np.maximum(a, 0)
@@ -375,6 +386,7 @@ def stable_sigmoid(z):
 class Sigmoid(Op):
     name = "sigmoid"
     formula = "∂σ/∂z = σ(z)·(1−σ(z))"
+    elementwise = True
 
     def forward(self, z):
         return stable_sigmoid(z)
@@ -392,6 +404,8 @@ class SameShape(Op):
 
     Broadcasting a (1, m) row against (m,) labels would silently make an (m, m) matrix.
     """
+
+    elementwise = True
 
     def check_shapes(self, prediction, labels):
         if np.shape(prediction) != np.shape(labels):

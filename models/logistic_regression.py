@@ -26,6 +26,18 @@ def logistic_regression_graph(x, y, w, b):
     return mg.mean(mg.log_loss(y_hat, y, name="loss"), name="cost")
 
 
+def tiny_example():
+    """The lesson's graph on 2 features × 3 samples, small enough to follow every number.
+
+    Weights start at 0.01 and the bias at 0, as in the lesson. Returns the cost node.
+    """
+    x = mg.constant([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]], name="x")
+    y = mg.constant([[0.0, 1.0, 1.0]], name="y")
+    w = mg.parameter([[0.01], [0.01]], name="w")
+    b = mg.parameter(0.0, name="b")
+    return logistic_regression_graph(x, y, w, b)
+
+
 class LogisticRegression(ClassifierMixin, BaseEstimator):
     """Binary logistic regression trained by gradient descent through a minigraph graph.
 

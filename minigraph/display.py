@@ -1,0 +1,36 @@
+"""How arrays are shown to a person: the numbers when there are few, a summary otherwise.
+
+The drawing, the narration and the step player all use these, so a value reads the same
+everywhere.
+"""
+
+import numpy as np
+
+# Up to this many elements are shown as numbers; larger arrays as shape, mean, min, max.
+MAX_SHOWN = 6
+
+
+def format_array(value, max_shown=MAX_SHOWN, precision=4):
+    """'0.5' for a scalar, '[0.1 0.2]' for a small array, a summary for a large one."""
+    value = np.asarray(value)
+    if value.size == 1:
+        return f"{value.item():.{precision}g}"
+    if value.size <= max_shown:
+        text = np.array2string(
+            value, precision=precision, separator=" ", suppress_small=False,
+            formatter={"float_kind": lambda v: f"{v:.{precision}g}"},
+        )
+        return " ".join(text.split())
+    return summarize(value, precision)
+
+
+def summarize(value, precision=4):
+    """'mean 0.01, min -0.2, max 0.3' for an array too big to print."""
+    return (
+        f"mean {value.mean():.{precision}g}, min {value.min():.{precision}g}, "
+        f"max {value.max():.{precision}g}"
+    )
+
+
+def format_shape(shape):
+    return "scalar" if shape == () else "×".join(str(side) for side in shape)
