@@ -29,3 +29,7 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis *.egg-info
+
+docs: $(STAMP)
+	.ci/system-packages dot
+	$(BIN)/python docs/make_figures.py

@@ -6,6 +6,12 @@ import pathlib
 import sys
 import warnings
 
+from .errors import DotNotFoundError
+
+# Mistakes a user can fix (a wrong path, bad data, Graphviz missing); anything else is a bug
+# and keeps its traceback.
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError, ValueError, DotNotFoundError)
+
 DEMO_HELP = """\
 Run the first lesson of deep learning: logistic regression as a minigraph graph.
 
@@ -14,7 +20,8 @@ iterations at learning rate 0.01 from weights 0.01 and bias 0 with a progress ba
 prints the cost every 10 iterations and the train and test accuracy, with
 scikit-learn's LogisticRegression on the same split beside it. Writes into --out:
 cost.png (the cost curve), graph.svg (the trained graph with values and gradients)
-and backprop.html (a step player of forward and backward on a small slice).
+and backprop.html (a step player of the first iteration's forward and backward pass
+on the first 3 training images). Pictures need Graphviz's dot.
 
 Without --data the bundled scikit-learn digits (8x8, zeros vs ones) serve and nothing
 is downloaded. --data PATH reads the Sign Language Digits set: a folder with X.npy and
@@ -41,10 +48,27 @@ def main(argv=None):
                       help="with --data: first N images of each digit (default: %(default)s, the classic lesson)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    commands.add_parser(
+        "trace", help="narrate forward and backward on the tiny worked example",
+        description="Print every step of forward and backward propagation through the lesson's "
+                    "graph on 2 features x 3 samples, with the real numbers.",
+    )
+
+    render = commands.add_parser(
+        "render", help="draw a model's graph to a file",
+        description="Draw a graph with its values and gradients. The format (svg, png, pdf) "
+                    "comes from the file name. Needs Graphviz's dot.",
+    )
+    render.add_argument("file", help="where to write, e.g. graph.svg")
+    render.add_argument("--model", choices=["tiny", "lesson"], default="tiny",
+                        help="tiny: the 2x3 worked example after one backward pass; lesson: "
+                             "logistic regression trained as in 'demo' (default: %(default)s)")
+    render.add_argument("--data", metavar="PATH", help="with --model lesson: Sign Language Digits folder")
+
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (OSError, ValueError) as exc:  # bad paths and bad data: say what, not a traceback
+    except USER_ERRORS as exc:  # bad paths, bad data, no dot: say what, not a traceback
         parser.exit(2, f"minigraph {args.command}: error: {exc}\n")
 
 
@@ -56,21 +80,14 @@ def run_demo(args):
     import numpy as np
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
-    from sklearn.model_selection import train_test_split
     from tqdm import tqdm
 
-    from models import LogisticRegression
-    from models.datasets import load_digits_binary, load_sign_language_digits
+    import minigraph as mg
+    from models import LogisticRegression, logistic_regression_graph
 
-    if args.data is None:
-        X, y = load_digits_binary()
-        source = "scikit-learn's bundled digits (8x8)"
-    else:
-        X, y = load_sign_language_digits(args.data, max_per_digit=args.per_digit)
-        source = f"Sign Language Digits from {args.data} (64x64)"
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.15, random_state=42)
+    source, (X_train, X_test, y_train, y_test) = lesson_data(args.data, args.per_digit)
     print(f"minigraph demo: logistic regression on {source}, zeros vs ones")
-    print(f"{len(X_train)} train / {len(X_test)} test images of {X.shape[1]} pixels; "
+    print(f"{len(X_train)} train / {len(X_test)} test images of {X_train.shape[1]} pixels; "
           f"{args.iterations} iterations at learning rate {args.learning_rate}")
 
     progress = None if args.no_progress else (lambda steps: tqdm(steps, desc="training", file=sys.stderr))
@@ -98,10 +115,59 @@ def run_demo(args):
     figure.savefig(out / "cost.png", dpi=100)
     plt.close(figure)
     print(f"wrote {out / 'cost.png'}")
+
+    mg.render(model.graph_, out / "graph.svg")
+    print(f"wrote {out / 'graph.svg'} (the trained graph, values and gradients)")
+    first = X_train[:3]
+    labels = (y_train[:3] == model.classes_[1]).astype(float)
+    start = logistic_regression_graph(
+        mg.constant(first.T, name="x"), mg.constant(labels[np.newaxis, :], name="y"),
+        mg.parameter(np.full((first.shape[1], 1), 0.01), name="w"), mg.parameter(0.0, name="b"),
+    )
+    mg.save_steps_html(start, out / "backprop.html",
+                       title="Backprop, one node at a time: the lesson's first step on 3 images")
+    print(f"wrote {out / 'backprop.html'} (open it in a browser and press the right arrow key)")
     return 0
 
 
-COMMANDS = {"demo": run_demo}
+def lesson_data(data, per_digit=205):
+    """A description of the data and its 85/15 split (random_state 42): zeros vs ones."""
+    from sklearn.model_selection import train_test_split
+
+    from models.datasets import load_digits_binary, load_sign_language_digits
+
+    if data is None:
+        X, y = load_digits_binary()
+        source = "scikit-learn's bundled digits (8x8)"
+    else:
+        X, y = load_sign_language_digits(data, max_per_digit=per_digit)
+        source = f"Sign Language Digits from {data} (64x64)"
+    return source, train_test_split(X, y, test_size=0.15, random_state=42)
+
+
+def run_trace(args):
+    import minigraph as mg
+    from models import tiny_example
+
+    mg.explain(tiny_example())
+    return 0
+
+
+def run_render(args):
+    import minigraph as mg
+    from models import LogisticRegression, tiny_example
+
+    if args.model == "tiny":
+        graph = tiny_example()
+        graph.backward()
+    else:
+        _, (X_train, _, y_train, _) = lesson_data(args.data)
+        graph = LogisticRegression().fit(X_train, y_train).graph_
+    print(f"wrote {mg.render(graph, args.file)}")
+    return 0
+
+
+COMMANDS = {"demo": run_demo, "trace": run_trace, "render": run_render}
 
 if __name__ == "__main__":
     sys.exit(main())

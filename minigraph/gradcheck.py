@@ -7,6 +7,7 @@ on its own, so the report can say which op's backward is wrong.
 """
 
 import dataclasses
+import inspect
 import warnings
 
 import numpy as np
@@ -95,7 +96,8 @@ def check_gradients(
     if mode not in ("central", "complex"):
         raise ValueError(f"check_gradients: mode must be 'central' or 'complex', got {mode!r}")
     inputs = [_as_float64(array, index) for index, array in enumerate(arrays)]
-    leaves = [parameter(array, name=f"input {i}") for i, array in enumerate(inputs)]
+    names = _argument_names(fn, len(inputs))
+    leaves = [parameter(array, name=name) for name, array in zip(names, inputs)]
     output = fn(*leaves)
     if not isinstance(output, Node):
         raise TypeError(f"check_gradients: fn must return a Node, got {type(output).__name__}")
@@ -157,6 +159,18 @@ def check_local_gradient(node, atol=1e-6, rtol=1e-5, seed=0):
         if not check.ok:
             suspects.append(f"{node.op} {node.label!r}, gradient for its {check}")
     return suspects
+
+
+def _argument_names(fn, count):
+    """fn's own parameter names ('w', 'b'), so reports say which input; else 'input i'."""
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # builtins and some callables have no signature
+        parameters = []
+    positional = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= count:
+        return positional[:count]
+    return [f"input {i}" for i in range(count)]
 
 
 def _as_float64(array, index):

@@ -34,7 +34,8 @@ def test_report_names_input_worst_element_and_values():
     x = np.array([[0.5, -1.0], [2.0, 0.25]])
     report = mg.check_gradients(lambda a: mg.sum(mg.tanh(a)), x)
     assert report.ok and bool(report)
-    assert [c.name for c in report.inputs] == ["input 0"]
+    assert [c.name for c in report.inputs] == ["a"]  # the function's own argument name
+    assert "input 0 (a): ok" in str(report)
     with pytest.raises(mg.GradientCheckError) as caught:
         mg.check_gradients(lambda a: mg.apply(SigmoidMissingFactor(), a), x)
     check = caught.value.report.inputs[0]
