@@ -1,18 +1,20 @@
 """Walking a recorded graph: topological order, backward, replayed forward, no_grad.
 
-One iterative depth-first sort serves all of them (and the drawing and the step player), so
+One topological sort serves all of them (and the drawing and the step player), so
 a chain of 100,000 nodes needs no recursion. The graph is never torn down by backward: it
 can be drawn, replayed and stepped through afterwards.
 """
 
 import contextlib
 import contextvars
+import operator
 
 import numpy as np
 
 from .errors import SeedError
 
 _grad_enabled = contextvars.ContextVar("minigraph_grad_enabled", default=True)
+serial_number = operator.attrgetter("serial")
 
 
 def is_grad_enabled():
@@ -33,23 +35,20 @@ def no_grad():
 def topological_order(output):
     """Every node `output` depends on, each after all of its inputs, `output` last.
 
-    Iterative post-order depth-first search. Nodes are told apart by identity, and inputs
-    keep their order, so `x * x` keeps both of its edges.
+    Nodes are numbered as they are created (`Node.serial`), and an input always exists
+    before the node that uses it, so sorting the reachable nodes by that number is a
+    topological order: the order the graph was built in. Finding them is a plain
+    iterative walk (no recursion), telling nodes apart by identity, so `x * x` is one
+    node with two edges.
     """
-    order = []
-    visited = {id(output)}
-    stack = [(output, iter(output.inputs))]
+    reachable = {id(output): output}
+    stack = [output]
     while stack:
-        node, pending = stack[-1]
-        for child in pending:
-            if id(child) not in visited:
-                visited.add(id(child))
-                stack.append((child, iter(child.inputs)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
+        for child in stack.pop().inputs:
+            if id(child) not in reachable:
+                reachable[id(child)] = child
+                stack.append(child)
+    return sorted(reachable.values(), key=serial_number)
 
 
 def unbroadcast(grad, shape):
@@ -83,30 +82,16 @@ def seed_gradient(output, seed):
     return seed
 
 
-def accumulate(node, grad):
-    """Add one contribution to node.grad, making a new array so no caller's array changes."""
-    node.grad = grad if node.grad is None else node.grad + grad
-
-
-def local_gradients(node):
-    """Run node's op backward and return one gradient per input, summed to input shapes.
-
-    Inputs that need no gradient (constants) get None; the op may skip computing them.
-    """
-    grads = node.op.backward(node.grad, node.value, *[inp.value for inp in node.inputs])
-    shaped = []
-    for index, (inp, grad) in enumerate(zip(node.inputs, grads)):
-        if not inp.requires_grad or grad is None:
-            shaped.append(None)
-            continue
-        grad = unbroadcast(grad, inp.value.shape)
-        if grad.shape != inp.value.shape:
-            raise ValueError(
-                f"{node.op.name} {node.label!r}: local gradient for input {index} "
-                f"({inp.label!r}) has shape {grad.shape}, expected {inp.value.shape}"
-            )
-        shaped.append(grad)
-    return shaped
+def fit_gradient(node, position, grad):
+    """An op's gradient for one input, summed back to that input's shape and checked."""
+    inp = node.inputs[position]
+    grad = unbroadcast(grad, inp.value.shape)
+    if grad.shape != inp.value.shape:
+        raise ValueError(
+            f"{node.op.name} {node.label!r}: local gradient for input {position} "
+            f"({inp.label!r}) has shape {grad.shape}, expected {inp.value.shape}"
+        )
+    return grad
 
 
 class Graph:
@@ -169,15 +154,21 @@ class Graph:
         seed = seed_gradient(self.output, seed)
         for node in self._op_nodes:
             node.grad = None
-        accumulate(self.output, seed)
+        output = self.output
+        output.grad = seed if output.grad is None else output.grad + seed
         for node in reversed(self._op_nodes):
             if node.grad is None or not node.requires_grad:
                 continue
+            grads = node.op.backward(node.grad, node.value, *[inp.value for inp in node.inputs])
             sent = []
-            for position, (inp, grad) in enumerate(zip(node.inputs, local_gradients(node))):
-                if grad is not None:
-                    sent.append((position, inp, grad, inp.grad))
-                    accumulate(inp, grad)
+            for position, (inp, grad) in enumerate(zip(node.inputs, grads)):
+                if grad is None or not inp.requires_grad:
+                    continue  # constants get no gradient (and ops may skip computing it)
+                if grad.shape != inp.value.shape:
+                    grad = fit_gradient(node, position, grad)
+                sent.append((position, inp, grad, inp.grad))
+                # A new array, never `+=`: the first contribution may be another node's grad.
+                inp.grad = grad if inp.grad is None else inp.grad + grad
             yield node, sent
 
     def zero_grad(self):

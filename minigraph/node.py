@@ -5,16 +5,21 @@ node is made by `apply(op, *inputs)`, which checks the inputs, runs the op's for
 records the edges. Python's arithmetic operators on nodes call the functions in `ops`.
 """
 
+import itertools
+
 import numpy as np
 
 from .errors import DomainError, ShapeError
 from .graph import Graph, is_grad_enabled
 
 
+_serials = itertools.count()
+
+
 class Node:
     """A value in the graph: `value`, `grad`, the `op` that made it and its ordered `inputs`."""
 
-    __slots__ = ("value", "grad", "op", "inputs", "name", "requires_grad")
+    __slots__ = ("value", "grad", "op", "inputs", "name", "requires_grad", "serial")
     # Makes `ndarray + node` call Node.__radd__ instead of numpy broadcasting over a Node.
     __array_ufunc__ = None
 
@@ -25,6 +30,8 @@ class Node:
         self.inputs = inputs
         self.name = name
         self.requires_grad = requires_grad
+        # Creation order; inputs are always older than their users (see topological_order).
+        self.serial = next(_serials)
 
     @property
     def shape(self):
@@ -160,17 +167,23 @@ def apply(op, *inputs, name=None):
     constant: no edges are recorded.
     """
     values = [node.value for node in inputs]
-    for check, error in ((op.check_shapes, ShapeError), (op.check_domain, DomainError)):
-        problem = check(*values)
-        if problem:
-            names = ", ".join(f"{node.label!r} {node.shape}" for node in inputs)
-            raise error(f"{op.name}{'' if name is None else f' {name!r}'}: {problem} (inputs: {names})")
+    problem = op.check_shapes(*values)
+    if problem:
+        raise ShapeError(_describe_problem(op, inputs, name, problem))
+    problem = op.check_domain(*values)
+    if problem:
+        raise DomainError(_describe_problem(op, inputs, name, problem))
     value = op.forward(*values)
     if not is_grad_enabled():
         return Node(value, name=name)
-    needs = tuple(node.requires_grad for node in inputs)
+    needs = [node.requires_grad for node in inputs]
     op.needs_input_grad = needs
-    return Node(value, op, inputs, name=name, requires_grad=any(needs))
+    return Node(value, op, inputs, name=name, requires_grad=True in needs)
 
+
+def _describe_problem(op, inputs, name, problem):
+    """'matmul 'z': <problem> (inputs: 'w' (1, 3), 'x' (4, 2))'."""
+    names = ", ".join(f"{node.label!r} {node.shape}" for node in inputs)
+    return f"{op.name}{'' if name is None else f' {name!r}'}: {problem} (inputs: {names})"
 
 from . import ops  # noqa: E402  (ops builds Nodes; Node's operators call ops)

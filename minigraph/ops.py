@@ -56,11 +56,13 @@ class Elementwise(Op):
     elementwise = True
 
     def check_shapes(self, *values):
+        shapes = [value.shape for value in values]
+        if shapes.count(shapes[0]) == len(shapes):
+            return None  # the common case, and np.broadcast_shapes costs microseconds
         try:
-            np.broadcast_shapes(*(np.shape(v) for v in values))
+            np.broadcast_shapes(*shapes)
         except ValueError:
-            shapes = " and ".join(str(np.shape(v)) for v in values)
-            return f"shapes {shapes} do not broadcast together"
+            return f"shapes {' and '.join(map(str, shapes))} do not broadcast together"
         return None
 
 
@@ -148,7 +150,10 @@ class Mul(Elementwise):
         return a * b
 
     def backward(self, grad, out, a, b):
-        return grad * b, grad * a
+        # `2 * x` is common: the constant's gradient is not needed, so it is not computed.
+        grad_a = grad * b if self.wants_grad(0) else None
+        grad_b = grad * a if self.wants_grad(1) else None
+        return grad_a, grad_b
 
 
 def mul(a, b, name=None):
@@ -168,7 +173,9 @@ class Div(Elementwise):
         return a / b
 
     def backward(self, grad, out, a, b):
-        return grad / b, -grad * out / b
+        grad_a = grad / b if self.wants_grad(0) else None
+        grad_b = -grad * out / b if self.wants_grad(1) else None
+        return grad_a, grad_b
 
 
 def div(a, b, name=None):

@@ -22,8 +22,8 @@ def test_dot_text_has_every_node_edge_and_label():
         assert f"<B>{name}</B>" in dot
     assert len(re.findall(r"^\s*n\d+ \[label=", dot, re.M)) == 10
     assert len(re.findall(r"^\s*n\d+ -> n\d+", dot, re.M)) == 9
-    assert 'n1 -> n3 [label="1st · 1×2"]' in dot  # wᵀ is matmul's first argument
-    assert 'n2 -> n3 [label="2nd · 2×3"]' in dot
+    assert 'n4 -> n5 [label="1st · 1×2"]' in dot  # wᵀ (built 5th) is matmul's first argument
+    assert 'n0 -> n5 [label="2nd · 2×3"]' in dot  # x, built first, is its second
     assert "grad [[-0.1821] [0.01765]]" in dot  # w's gradient, shown once known
     assert "value 0.6915" in dot and "grad 1" in dot
     # parameters, constants and ops look different

@@ -78,7 +78,7 @@ def test_explain_narrates_both_passes_with_real_numbers_for_a_tiny_graph():
     mg.explain(tiny_example(), file=out)
     text = out.getvalue()
     assert "Forward pass: 10 nodes" in text and "Backward pass" in text
-    assert "  7. ŷ = sigmoid(z)" in text
+    assert "  8. ŷ = sigmoid(z)" in text
     assert "out: ŷ = [[0.5022 0.5025 0.5022]]" in text
     assert "local ∂ŷ/∂z = [[0.25 0.25 0.25]]" in text
     assert "summed back to b (scalar) = -0.1643" in text
