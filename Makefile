@@ -27,6 +27,9 @@ test: $(STAMP)
 	.ci/system-packages dot chromium chromedriver
 	$(BIN)/python -m pytest
 
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis *.egg-info
 

@@ -56,11 +56,11 @@ def unbroadcast(grad, shape):
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
+    if extra > 0:  # np.add.reduce: np.sum without its Python wrapper
+        grad = np.add.reduce(grad, axis=tuple(range(extra)))
     stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
     if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+        grad = np.add.reduce(grad, axis=stretched, keepdims=True)
     return grad
 
 
@@ -73,7 +73,7 @@ def seed_gradient(output, seed):
                 f"pass an array of that shape (d something / d {output.label!r}), "
                 f"or reduce the output to a scalar first (mean, sum)"
             )
-        return np.ones_like(output.value)
+        return np.ones(output.value.shape, output.value.dtype)
     seed = np.asarray(seed, dtype=output.value.dtype)
     if seed.shape != output.shape:
         raise SeedError(
@@ -157,18 +157,22 @@ class Graph:
         output = self.output
         output.grad = seed if output.grad is None else output.grad + seed
         for node in reversed(self._op_nodes):
-            if node.grad is None or not node.requires_grad:
+            upstream = node.grad
+            if upstream is None or not node.requires_grad:
                 continue
-            grads = node.op.backward(node.grad, node.value, *[inp.value for inp in node.inputs])
+            inputs = node.inputs
+            grads = node.op.backward(upstream, node.value, *[inp.value for inp in inputs])
             sent = []
-            for position, (inp, grad) in enumerate(zip(node.inputs, grads)):
+            for position, inp in enumerate(inputs):
+                grad = grads[position]
                 if grad is None or not inp.requires_grad:
                     continue  # constants get no gradient (and ops may skip computing it)
                 if grad.shape != inp.value.shape:
                     grad = fit_gradient(node, position, grad)
-                sent.append((position, inp, grad, inp.grad))
+                before = inp.grad
                 # A new array, never `+=`: the first contribution may be another node's grad.
-                inp.grad = grad if inp.grad is None else inp.grad + grad
+                inp.grad = grad if before is None else before + grad
+                sent.append((position, inp, grad, before))
             yield node, sent
 
     def zero_grad(self):

@@ -16,14 +16,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 import minigraph as mg
 
 
-def logistic_regression_graph(x, y, w, b):
+def logistic_regression_graph(x, y, w, b, fused=False):
     """The lesson's graph from x (features, m), y (1, m), w (features, 1) and b.
 
-    Returns the cost node; `mg.Graph(cost)` holds every node in it.
+    With fused=True, sigmoid and log_loss become one `log_loss_with_logits` node, whose
+    gradient σ(z) − y survives where σ(z) rounds to exactly 0 or 1. Returns the cost node;
+    `mg.Graph(cost)` holds every node in it.
     """
     z = mg.add(mg.matmul(mg.transpose(w, name="wᵀ"), x), b, name="z")
-    y_hat = mg.sigmoid(z, name="ŷ")
-    return mg.mean(mg.log_loss(y_hat, y, name="loss"), name="cost")
+    if fused:
+        loss = mg.log_loss_with_logits(z, y, name="loss")
+    else:
+        loss = mg.log_loss(mg.sigmoid(z, name="ŷ"), y, name="loss")
+    return mg.mean(loss, name="cost")
 
 
 def tiny_example():
@@ -46,12 +51,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     training set, recording the cost in `cost_history_` (the cost before that step's
     update). After fit, `graph_` is the trained graph, its values and gradients computed
     at the final parameters, ready to draw or step through.
+
+    `loss`: "log_loss" is the lesson's graph, sigmoid then log_loss; "log_loss_with_logits"
+    fuses the two; "auto" (the default) takes the lesson's graph for float64 data and the
+    fused one for float32. In float32, σ(z) rounds to exactly 1 once z > 17, and there the
+    chained gradient (p−y)/(p(1−p)) · σ(1−σ) is 0: training on confidently wrong samples
+    would stop. The fused gradient σ(z) − y does not vanish.
     """
 
-    def __init__(self, learning_rate=0.01, iterations=150, initial_weight=0.01, progress=None):
+    LOSSES = ("auto", "log_loss", "log_loss_with_logits")
+
+    def __init__(self, learning_rate=0.01, iterations=150, initial_weight=0.01, loss="auto",
+                 progress=None):
         self.learning_rate = learning_rate
         self.iterations = iterations
         self.initial_weight = initial_weight
+        self.loss = loss
         self.progress = progress
 
     def fit(self, X, y):
@@ -68,13 +83,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             )
         if self.iterations < 1:
             raise ValueError(f"iterations must be at least 1, got {self.iterations}")
+        if self.loss not in self.LOSSES:
+            raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}")
+        fused = self.loss == "log_loss_with_logits" or (self.loss == "auto" and X.dtype == np.float32)
         labels = (y == self.classes_[1]).astype(X.dtype)
 
         x = mg.constant(X.T, name="x")
         y_row = mg.constant(labels[np.newaxis, :], name="y")
         w = mg.parameter(np.full((X.shape[1], 1), self.initial_weight, dtype=X.dtype), name="w")
         b = mg.parameter(np.zeros((), dtype=X.dtype), name="b")
-        graph = mg.Graph(logistic_regression_graph(x, y_row, w, b))
+        graph = mg.Graph(logistic_regression_graph(x, y_row, w, b, fused=fused))
         optimizer = mg.SGD(graph.parameters, self.learning_rate)
 
         steps = range(self.iterations)

@@ -66,12 +66,33 @@ def test_bundled_digits_lesson_learns():
     assert model.score(X_test, y_test) > 0.95
 
 
+def ops_in(model):
+    return [node.op.name for node in model.graph_.nodes if node.op is not None]
+
+
 def test_float32_training_stays_float32_and_matches_float64_accuracy():
     X, y = load_digits_binary()
     m64 = LogisticRegression().fit(X, y)
     m32 = LogisticRegression().fit(X.astype(np.float32), y)
     assert m32.coef_.dtype == np.float32 and m32.graph_.output.dtype == np.float32
     assert m32.score(X, y) == m64.score(X, y)
+    assert "sigmoid" in ops_in(m64) and "log_loss_with_logits" in ops_in(m32)
+
+
+def test_float32_sign_language_lesson_reaches_the_float64_accuracy(sign_language_dir):
+    X, y = load_sign_language_digits(sign_language_dir, max_per_digit=205, dtype=np.float32)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.15, random_state=42)
+    m32 = LogisticRegression().fit(X_train, y_train)
+    m64 = LogisticRegression().fit(X_train.astype(np.float64), y_train)
+    assert m32.score(X_test, y_test) == m64.score(X_test, y_test)
+    # The lesson's own graph in float32 stalls: σ(z) rounds to 1 and its gradient to 0.
+    stalled = LogisticRegression(loss="log_loss").fit(X_train, y_train)
+    assert stalled.score(X_test, y_test) < m32.score(X_test, y_test)
+
+
+def test_unknown_loss_is_refused():
+    with pytest.raises(ValueError, match="loss must be one of"):
+        LogisticRegression(loss="hinge").fit(np.eye(2), [0, 1])
 
 
 def test_trained_graph_is_consistent_with_the_final_parameters():

@@ -1,0 +1,75 @@
+"""The classic lesson (4096 features × 348 images, 150 steps): minigraph against hand numpy.
+
+    python benchmarks/bench_lesson.py [--quick]
+
+Targets: Graph replay ≤ 1.10× the hand-written loop, rebuilding every iteration ≤ 1.20×,
+the same final cost within 1e-9 relative. PyTorch and HIPS autograd join the table when
+they are installed.
+"""
+
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from harness import optional, print_rows, rows_against, time_interleaved  # noqa: E402
+from workloads import (  # noqa: E402
+    autograd_lesson, hand_lesson, rebuild_lesson, replay_lesson, synthetic_lesson_data, torch_lesson,
+)
+
+SIGN_LANGUAGE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "sign-language-digits"
+
+
+def sign_language_data():
+    """The lesson's 348 training images from ../shared, or None when it is not there."""
+    if not (SIGN_LANGUAGE / "X.npy").is_file():
+        return None
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from models.datasets import load_sign_language_digits
+
+    X, labels = load_sign_language_digits(SIGN_LANGUAGE, max_per_digit=205)
+    X_train, _, y_train, _ = train_test_split(X, labels, test_size=0.15, random_state=42)
+    return np.ascontiguousarray(X_train.T), y_train[np.newaxis, :].astype(float)
+
+
+def run(quick=False):
+    iterations, repeats = (5, 2) if quick else (150, 9)
+    datasets = {"synthetic": synthetic_lesson_data(*((64, 20) if quick else (4096, 348)))}
+    if not quick and (real := sign_language_data()) is not None:
+        datasets["sign-language"] = real
+    rows = []
+    for data_name, (x, y) in datasets.items():
+        workloads = {
+            "hand-written numpy": hand_lesson,
+            "minigraph, Graph replay": replay_lesson,
+            "minigraph, rebuilt each step": rebuild_lesson,
+        }
+        if (torch := optional("torch")) is not None:
+            torch.set_num_threads(2)
+            workloads["PyTorch eager (peer)"] = torch_lesson(torch)
+        if (autograd := optional("autograd")) is not None:
+            workloads["HIPS autograd (peer)"] = autograd_lesson(autograd)
+        finals = {name: lesson(x.copy(), y, iterations) for name, lesson in workloads.items()}
+        seconds = time_interleaved(
+            {name: (lambda lesson=lesson: lesson(x, y, iterations)) for name, lesson in workloads.items()},
+            repeats,
+        )
+        base = finals["hand-written numpy"]
+        notes = {name: f"final cost {cost:.12g}, rel. diff {abs(cost - base) / abs(base):.1e}"
+                 for name, cost in finals.items()}
+        rows += rows_against(
+            f"lesson {data_name} {x.shape[0]}×{x.shape[1]}, {iterations} steps", seconds,
+            "hand-written numpy",
+            targets={"minigraph, Graph replay": 1.10, "minigraph, rebuilt each step": 1.20},
+            notes=notes,
+        )
+        for name in ("minigraph, Graph replay", "minigraph, rebuilt each step"):
+            if abs(finals[name] - base) > 1e-9 * abs(base):
+                raise AssertionError(f"{name} ends at cost {finals[name]!r}, the hand loop at {base!r}")
+    return rows
+
+
+if __name__ == "__main__":
+    print_rows(run(quick="--quick" in sys.argv))

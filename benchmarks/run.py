@@ -1,0 +1,49 @@
+"""Run every benchmark and write benchmarks/RESULTS.md (`make bench`).
+
+    python benchmarks/run.py [--quick] [--out PATH]
+
+--quick runs each script on tiny sizes (the test suite does this so they cannot rot); its
+figures mean nothing. Targets that a full run misses are listed at the end; the exit code
+is 0 either way, since a missed target is a finding, not a crash.
+"""
+
+import argparse
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_depth  # noqa: E402
+import bench_float32  # noqa: E402
+import bench_lesson  # noqa: E402
+import bench_memory  # noqa: E402
+import bench_tiny_step  # noqa: E402
+from harness import markdown, print_rows  # noqa: E402
+
+BENCHMARKS = [bench_lesson, bench_tiny_step, bench_depth, bench_memory, bench_float32]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the scripts run")
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"), help="where to write the table")
+    args = parser.parse_args(argv)
+    rows = []
+    for benchmark in BENCHMARKS:
+        print(f"== {benchmark.__name__}", flush=True)
+        found = benchmark.run(quick=args.quick)
+        print_rows(found)
+        rows += found
+    command = "make bench" if not args.quick else "python benchmarks/run.py --quick"
+    title = "minigraph benchmarks" + (" (quick smoke run: sizes too small to mean anything)" if args.quick else "")
+    pathlib.Path(args.out).write_text(markdown(rows, title, command), encoding="utf-8")
+    print(f"wrote {args.out}")
+    missed = [r for r in rows if r.met is False]
+    for r in missed:
+        print(f"missed: {r.benchmark} / {r.workload}: {r.median:.4g} {r.unit}, target {r.target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
