@@ -9,7 +9,6 @@ loop's, and no growth across iterations (RSS at step 10 equals RSS at step 150).
 
 import json
 import pathlib
-import resource
 import subprocess
 import sys
 
@@ -26,6 +25,14 @@ def current_rss_mib():
         return int(statm.read().split()[1]) * PAGE / 2**20
 
 
+def peak_rss_mib():
+    """This process's high-water RSS. Not getrusage's ru_maxrss: Linux carries that over
+    from the parent across fork and exec, so a child of a big process reports the parent's."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024  # kB
+
+
 def child(workload, features, samples, steps):
     """Runs in the subprocess: train, sample RSS at steps 10 and last, print JSON."""
     from workloads import hand_lesson, replay_lesson, synthetic_lesson_data
@@ -40,8 +47,7 @@ def child(workload, features, samples, steps):
             samples_at[step + 1] = current_rss_mib()
 
     lesson(x, y, steps, on_step=on_step)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"peak": peak, "at": samples_at}))
+    print(json.dumps({"peak": peak_rss_mib(), "at": samples_at}))
 
 
 def measure(workload, features, samples, steps):

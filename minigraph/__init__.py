@@ -7,7 +7,7 @@
     cost.backward()          # w.grad now holds d cost / d w
 """
 
-from .errors import DomainError, DotNotFoundError, SeedError, ShapeError
+from .errors import DomainError, DotNotFoundError, NonFiniteError, SeedError, ShapeError
 from .graph import Graph, is_grad_enabled, no_grad, topological_order, unbroadcast
 from .node import Node, apply, as_node, constant, parameter
 from .ops import (
@@ -37,7 +37,7 @@ from .steps import backward_steps, explain, forward_steps
 from .player import save_steps_html
 
 __all__ = [
-    "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "Op", "SGD",
+    "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "NonFiniteError", "Op", "SGD",
     "SeedError", "ShapeError", "add", "apply", "as_node", "backward_steps", "check_gradients", "constant", "div", "draw",
     "exp", "explain", "forward_steps", "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "matmul", "mean",
     "mul", "neg", "no_grad", "parameter", "power", "relu", "render", "save_steps_html", "sigmoid", "sub", "sum", "tanh",

@@ -9,6 +9,10 @@ class DomainError(ValueError):
     """Inputs outside an op's domain (log of a non-positive number, division by zero)."""
 
 
+class NonFiniteError(ValueError):
+    """A replayed forward pass produced NaN or inf; the message names the node."""
+
+
 class SeedError(ValueError):
     """backward() on a non-scalar output without a seed gradient of its shape."""
 

@@ -1,8 +1,8 @@
 """Walking a recorded graph: topological order, backward, replayed forward, no_grad.
 
-One topological sort serves all of them (and the drawing and the step player), so
-a chain of 100,000 nodes needs no recursion. The graph is never torn down by backward: it
-can be drawn, replayed and stepped through afterwards.
+One topological sort, with no recursion, serves all of them and the drawing and the step
+player too, so a chain of 100,000 nodes works. The graph is never torn down by backward:
+it can be drawn, replayed and stepped through afterwards.
 """
 
 import contextlib
@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from .errors import SeedError
+from .errors import NonFiniteError, SeedError
 
 _grad_enabled = contextvars.ContextVar("minigraph_grad_enabled", default=True)
 serial_number = operator.attrgetter("serial")
@@ -82,6 +82,14 @@ def seed_gradient(output, seed):
     return seed
 
 
+def format_range(value):
+    """'in [-3, 2.5]' (or 'holding NaN'): enough to see why an op misbehaved."""
+    value = np.asarray(value)
+    if not np.isfinite(value).all():
+        return "holding NaN/inf"
+    return f"in [{value.min():.4g}, {value.max():.4g}]"
+
+
 def fit_gradient(node, position, grad):
     """An op's gradient for one input, summed back to that input's shape and checked."""
     inp = node.inputs[position]
@@ -123,10 +131,25 @@ class Graph:
         return draw(self)._repr_mimebundle_(include=include, exclude=exclude)
 
     def forward(self):
-        """Recompute every op node's value in order; return the output's value."""
+        """Recompute every op node's value in order; return the output's value.
+
+        Raises NonFiniteError naming the first node that turned NaN or infinite (a replay
+        skips the build-time domain checks, so a step too far shows up here).
+        """
         for _ in self.forward_steps():
             pass
-        return self.output.value
+        value = self.output.value
+        if not np.isfinite(value).all():
+            raise NonFiniteError(self._first_non_finite())
+        return value
+
+    def _first_non_finite(self):
+        node = next(n for n in self._op_nodes if not np.isfinite(n.value).all())
+        inputs = ", ".join(f"{inp.label!r} {format_range(inp.value)}" for inp in node.inputs)
+        return (
+            f"replay: {node.op} {node.label!r} produced NaN or inf from {inputs}; "
+            f"the output {self.output.label!r} is {self.output.value!r}"
+        )
 
     def forward_steps(self):
         """Recompute op nodes one at a time, yielding each node once its value is new."""
@@ -148,8 +171,8 @@ class Graph:
         """Run backward one op node at a time, yielding what each step did.
 
         Yields (node, sent) per op node in reverse topological order, where sent lists
-        (position, input, gradient sent, gradient the input held before) for each input
-        that takes a gradient; the last is None unless the input is used more than once.
+        (position, input, gradient sent, gradient the input already held) for each input
+        that takes a gradient; the last is None when this is the input's first.
         """
         seed = seed_gradient(self.output, seed)
         for node in self._op_nodes:

@@ -119,3 +119,12 @@ def test_replay_of_random_graphs_matches_rebuilding(expression):
     replayed = graph.forward()
     rebuilt = expression.build(*[mg.parameter(leaf.value) for leaf in leaves])
     np.testing.assert_array_equal(replayed, rebuilt.value)
+
+
+def test_replay_that_turns_nan_names_the_node_instead_of_returning_nan():
+    x = mg.parameter([1.0, 2.0], name="x")
+    cost = mg.sum(mg.log(x, name="log x"))
+    graph = mg.Graph(cost)
+    x.value[:] = [-1.0, 2.0]
+    with np.errstate(invalid="ignore"), pytest.raises(mg.NonFiniteError, match=r"log 'log x' produced NaN or inf from 'x' in \[-1, 2\]"):
+        graph.forward()
