@@ -35,7 +35,7 @@ def sign_language_data():
 
 
 def run(quick=False):
-    iterations, repeats = (5, 2) if quick else (150, 9)
+    iterations, repeats = (5, 2) if quick else (150, 15)
     datasets = {"synthetic": synthetic_lesson_data(*((64, 20) if quick else (4096, 348)))}
     if not quick and (real := sign_language_data()) is not None:
         datasets["sign-language"] = real

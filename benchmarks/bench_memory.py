@@ -4,7 +4,9 @@
 
 Each workload runs in a fresh Python process (so neither inherits the other's heap), with
 the same imports, on the same synthetic 4096×348 data. Targets: peak RSS ≤ 1.10× the hand
-loop's, and no growth across iterations (RSS at step 10 equals RSS at step 150).
+loop's, and no growth across iterations: RSS at step 150 within 64 KiB of RSS at step 10.
+A leak of even one small (1, 348) array per step would add 380 KiB over those 140 steps;
+64 KiB leaves room for the allocator taking a page or two.
 """
 
 import json
@@ -18,6 +20,7 @@ sys.path.insert(0, str(HERE))
 from harness import Row, print_rows  # noqa: E402
 
 PAGE = 4096
+GROWTH_ALLOWED_MIB = 64 / 1024
 
 
 def current_rss_mib():
@@ -65,7 +68,7 @@ def run(quick=False):
     label = f"memory {features}×{samples}, {steps} steps"
     rows = [
         Row(label, "hand-written numpy: peak RSS", peak["hand"], min(r["peak"] for r in runs["hand"]),
-            max(r["peak"] for r in runs["hand"]), "MiB"),
+            max(r["peak"] for r in runs["hand"]), "MiB", baseline=True),
         Row(label, "minigraph, Graph replay: peak RSS", peak["replay"],
             min(r["peak"] for r in runs["replay"]), max(r["peak"] for r in runs["replay"]), "MiB",
             ratio=peak["replay"] / peak["hand"], target="≤ 1.1×", met=peak["replay"] <= 1.1 * peak["hand"]),
@@ -75,7 +78,8 @@ def run(quick=False):
         growth = max(r["at"][str(last)] - r["at"][str(first)] for r in results)
         rows.append(Row(label, f"{'hand-written numpy' if name == 'hand' else 'minigraph, Graph replay'}: "
                                f"RSS growth step {first}→{last}", growth, growth, growth, "MiB",
-                        target="0 MiB" if name == "replay" else "", met=(growth <= 0.0) if name == "replay" else None,
+                        target="≤ 64 KiB" if name == "replay" else "",
+                        met=(growth <= GROWTH_ALLOWED_MIB) if name == "replay" else None,
                         note="largest over the runs"))
     return rows
 

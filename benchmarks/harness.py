@@ -29,6 +29,7 @@ class Row:
     target: str = ""
     met: bool = None
     note: str = ""
+    baseline: bool = False  # the row the others' ratios are taken against
 
 
 def time_interleaved(workloads, repeats, warmup=1):
@@ -60,6 +61,7 @@ def rows_against(benchmark, seconds, baseline, unit="s", scale=1.0, targets=None
             target="" if limit is None else f"≤ {limit:g}×",
             met=None if limit is None else ratio <= limit,
             note=notes.get(name, ""),
+            baseline=name == baseline,
         ))
     return rows
 
@@ -117,7 +119,7 @@ def markdown(rows, title, command):
     ]
     for r in rows:
         met = "" if r.met is None else ("yes" if r.met else "**no**")
-        ratio = "baseline" if r.ratio is None and not r.target else format_number(r.ratio)
+        ratio = "baseline" if r.baseline else format_number(r.ratio)
         lines.append(
             f"| {r.benchmark} | {r.workload} | {format_number(r.median)} | {format_number(r.low)} | "
             f"{format_number(r.high)} | {r.unit} | {ratio} | {r.target} | {met} | {r.note} |"
