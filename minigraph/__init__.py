@@ -10,14 +10,13 @@
 from .errors import DomainError, DotNotFoundError, NonFiniteError, SeedError, ShapeError
 from .graph import Graph, is_grad_enabled, no_grad, topological_order, unbroadcast
 from .node import Node, apply, as_node, constant, parameter
+from .losses import log_loss, log_loss_with_logits
 from .ops import (
     Op,
     add,
     div,
     exp,
     log,
-    log_loss,
-    log_loss_with_logits,
     matmul,
     mean,
     mul,

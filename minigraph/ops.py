@@ -66,7 +66,7 @@ class Elementwise(Op):
         return None
 
 
-def _first_bad(mask, values):
+def first_bad(mask, values):
     """'-1.5 at index (0, 2)': the first value where mask is True, for error messages."""
     index = tuple(int(i) for i in np.argwhere(mask)[0])
     return f"{np.asarray(values)[index].item()!r} at index {index}"
@@ -167,7 +167,7 @@ class Div(Elementwise):
 
     def check_domain(self, a, b):
         zero = np.asarray(b) == 0
-        return f"division by zero: divisor is {_first_bad(zero, b)}" if zero.any() else None
+        return f"division by zero: divisor is {first_bad(zero, b)}" if zero.any() else None
 
     def forward(self, a, b):
         return a / b
@@ -197,9 +197,9 @@ class Power(Op):
     def check_domain(self, a):
         real = np.real(a)
         if self.exponent != int(self.exponent) and (real < 0).any():
-            return f"fractional power {self.exponent} of a negative value: {_first_bad(real < 0, a)}"
+            return f"fractional power {self.exponent} of a negative value: {first_bad(real < 0, a)}"
         if self.exponent < 1 and (real == 0).any():
-            return f"power {self.exponent} of zero has no finite gradient: {_first_bad(real == 0, a)}"
+            return f"power {self.exponent} of zero has no finite gradient: {first_bad(real == 0, a)}"
         return None
 
     def forward(self, a):
@@ -319,7 +319,7 @@ class Exp(Op):
         limit = np.log(np.finfo(np.result_type(a, np.float32)).max)
         real = np.real(a)
         too_big = real > limit
-        return f"exp overflows above {limit:.1f}: {_first_bad(too_big, a)}" if too_big.any() else None
+        return f"exp overflows above {limit:.1f}: {first_bad(too_big, a)}" if too_big.any() else None
 
     def forward(self, a):
         return np.exp(a)
@@ -340,7 +340,7 @@ class Log(Op):
 
     def check_domain(self, a):
         bad = np.real(a) <= 0
-        return f"log of a value <= 0: {_first_bad(bad, a)}" if bad.any() else None
+        return f"log of a value <= 0: {first_bad(bad, a)}" if bad.any() else None
 
     def forward(self, a):
         return np.log(a)
@@ -411,76 +411,3 @@ class Sigmoid(Op):
 
 def sigmoid(z, name=None):
     return apply(Sigmoid(), as_node(z), name=name)
-
-
-class SameShape(Op):
-    """An op on predictions and labels, which must match exactly.
-
-    Broadcasting a (1, m) row against (m,) labels would silently make an (m, m) matrix.
-    """
-
-    elementwise = True
-
-    def check_shapes(self, prediction, labels):
-        if np.shape(prediction) != np.shape(labels):
-            return (
-                f"predictions {np.shape(prediction)} and labels {np.shape(labels)} must have "
-                f"the same shape (reshape the labels to {np.shape(prediction)})"
-            )
-        return None
-
-    def check_domain(self, prediction, labels):
-        bad = (labels < 0) | (labels > 1)
-        return f"labels must lie in [0, 1]: {_first_bad(bad, labels)}" if bad.any() else None
-
-
-class LogLoss(SameShape):
-    name = "log_loss"
-    formula = "L = −(y·ln p + (1−y)·ln(1−p));  ∂L/∂p = (p−y)/(p·(1−p));  ∂L/∂y = ln(1−p) − ln p"
-
-    def check_domain(self, p, y):
-        bad = (p < 0) | (p > 1)
-        if bad.any():
-            return f"probabilities must lie in [0, 1]: {_first_bad(bad, p)}"
-        return super().check_domain(p, y)
-
-    @staticmethod
-    def clipped(p):
-        """p kept inside [eps, 1−eps] of its dtype, as scikit-learn's log_loss does."""
-        eps = np.finfo(p.dtype).eps
-        return np.minimum(np.maximum(p, eps), 1 - eps)  # np.clip, without its wrapper's cost
-
-    def forward(self, p, y):
-        p = self.clipped(p)
-        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
-
-    def backward(self, grad, out, p, y):
-        # Taken at the clipped p, so a confidently wrong prediction still gets a finite push.
-        p = self.clipped(p)
-        grad_p = grad * (p - y) / (p * (1 - p))
-        grad_y = grad * (np.log(1 - p) - np.log(p)) if self.wants_grad(1) else None
-        return grad_p, grad_y
-
-
-def log_loss(p, y, name=None):
-    """Binary cross-entropy per element, from probabilities p and labels y in [0, 1]."""
-    p = as_node(p)
-    return apply(LogLoss(), p, as_node(y, like=p), name=name)
-
-
-class LogLossWithLogits(SameShape):
-    name = "log_loss_with_logits"
-    formula = "L = max(z,0) − z·y + ln(1+e^−|z|);  ∂L/∂z = σ(z) − y;  ∂L/∂y = −z"
-
-    def forward(self, z, y):
-        return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-
-    def backward(self, grad, out, z, y):
-        grad_y = -grad * z if self.wants_grad(1) else None
-        return grad * (stable_sigmoid(z) - y), grad_y
-
-
-def log_loss_with_logits(z, y, name=None):
-    """log_loss(sigmoid(z), y) fused: finite for any z, gradient exactly σ(z) − y."""
-    z = as_node(z)
-    return apply(LogLossWithLogits(), z, as_node(y, like=z), name=name)

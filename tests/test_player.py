@@ -87,7 +87,7 @@ def test_player_in_a_real_browser(player, browser):
     body = browser.find_element(By.TAG_NAME, "body")
     assert body.get_attribute("data-active-node") == order[0]
     assert browser.find_element(By.ID, "counter").text == "Step 1 of 17"
-    active = browser.find_element(By.CSS_SELECTOR, f"#picture g#node1 title").get_attribute("textContent")
+    active = browser.find_element(By.CSS_SELECTOR, "#picture g#node1 title").get_attribute("textContent")
     assert active == order[0]
 
     browser.find_element(By.ID, "next").click()
