@@ -12,7 +12,6 @@ import numpy as np
 from .errors import DomainError, ShapeError
 from .graph import Graph, is_grad_enabled
 
-
 _serials = itertools.count()
 
 
@@ -42,19 +41,18 @@ class Node:
         return self.value.dtype
 
     @property
+    def kind(self):
+        """'op', 'parameter' or 'constant': how the node was made."""
+        if self.op is not None:
+            return "op"
+        return "parameter" if self.requires_grad else "constant"
+
+    @property
     def label(self):
         """What error messages and pictures call this node: its name, else what made it."""
         if self.name is not None:
             return self.name
-        if self.op is not None:
-            return self.op.name
-        return "parameter" if self.requires_grad else "constant"
-
-    @property
-    def kind(self):
-        if self.op is not None:
-            return "op"
-        return "parameter" if self.requires_grad else "constant"
+        return self.op.name if self.op is not None else self.kind
 
     def __repr__(self):
         grad = "" if self.grad is None else f", grad shape {self.grad.shape}"
@@ -185,5 +183,6 @@ def _describe_problem(op, inputs, name, problem):
     """'matmul 'z': <problem> (inputs: 'w' (1, 3), 'x' (4, 2))'."""
     names = ", ".join(f"{node.label!r} {node.shape}" for node in inputs)
     return f"{op.name}{'' if name is None else f' {name!r}'}: {problem} (inputs: {names})"
+
 
 from . import ops  # noqa: E402  (ops builds Nodes; Node's operators call ops)

@@ -134,7 +134,7 @@ class Sub(Elementwise):
         return a - b
 
     def backward(self, grad, out, a, b):
-        return grad, -grad
+        return grad, (-grad if self.wants_grad(1) else None)
 
 
 def sub(a, b, name=None):
@@ -297,12 +297,16 @@ class Mean(Sum):
     formula = "∂(mean a)/∂aᵢ = 1/n"
 
     def forward(self, a):
-        total = np.add.reduce(a, axis=self.axis, keepdims=self.keepdims)
-        return total / (a.size // max(total.size, 1))
+        total = super().forward(a)
+        return total / self.count(a, total)
 
     def backward(self, grad, out, a):
-        count = a.size // max(out.size, 1)
-        return (self._spread(grad / count, a),)
+        return (self._spread(grad / self.count(a, out), a),)
+
+    @staticmethod
+    def count(a, reduced):
+        """How many elements of `a` went into each element of the result."""
+        return a.size // max(reduced.size, 1)
 
 
 def mean(a, axis=None, keepdims=False, name=None):
