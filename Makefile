@@ -1,38 +1,44 @@
 # Two commands do all the set-up: `make demo` and `make test`. Each creates .venv with the
-# pinned dependencies (requirements.lock) and installs the Debian packages it needs
-# (Graphviz's dot; for the tests also Chromium and its driver) when they are missing.
+# pinned dependencies (requirements.lock; the tests add requirements-test.lock) and installs
+# the Debian packages it needs (Graphviz's dot; for the tests also Chromium and its driver)
+# when they are missing.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime-installed
+TESTING := $(VENV)/.test-installed
 OUT ?= minigraph-out
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .PHONY: demo test bench docs install clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(RUNTIME): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -r requirements.lock
 	$(PIP) install --no-deps -e .
 	touch $@
 
-install: $(STAMP)
+$(TESTING): $(RUNTIME) requirements-test.lock
+	$(PIP) install -r requirements-test.lock
+	touch $@
 
-demo: $(STAMP)
+install: $(TESTING)
+
+demo: $(RUNTIME)
 	.ci/system-packages dot
 	$(BIN)/minigraph demo --out $(OUT)
 
-test: $(STAMP)
+test: $(TESTING)
 	.ci/system-packages dot chromium chromedriver
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(RUNTIME)
 	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis *.egg-info
 
-docs: $(STAMP)
+docs: $(RUNTIME)
 	.ci/system-packages dot
 	$(BIN)/python docs/make_figures.py
