@@ -43,3 +43,11 @@ def test_figure_script_makes_every_figure_the_docs_show(tmp_path):
     shown = {pathlib.Path(t).name for page in PAGES
              for t in re.findall(r"\]\((?:docs/)?figures/([^)]+)\)", page.read_text())}
     assert shown and shown <= made
+
+
+def test_narration_quoted_in_the_tutorial_is_what_trace_prints():
+    tutorial = (ROOT / "docs" / "tutorial.md").read_text()
+    quoted = tutorial.split("prints (abridged")[1].split("```\n")[1]
+    trace = (ROOT / "docs" / "figures" / "trace.txt").read_text()
+    lines = [line for line in quoted.splitlines() if line.strip()]
+    assert lines and [line for line in lines if line not in trace] == []
