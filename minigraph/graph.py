@@ -102,6 +102,11 @@ def fit_gradient(node, position, grad):
     return grad
 
 
+def as_graph(target):
+    """A Graph as is; a Node becomes the Graph of everything it depends on."""
+    return target if isinstance(target, Graph) else Graph(target)
+
+
 class Graph:
     """The nodes `output` depends on, sorted once, to run backward and replay forward on.
 
@@ -171,8 +176,8 @@ class Graph:
         """Run backward one op node at a time, yielding what each step did.
 
         Yields (node, sent) per op node in reverse topological order, where sent lists
-        (position, input, gradient sent, gradient the input already held) for each input
-        that takes a gradient; the last is None when this is the input's first.
+        (position, input, gradient sent, gradient the input held before, gradient after)
+        for each input that takes a gradient; "before" is None when this is its first.
         """
         seed = seed_gradient(self.output, seed)
         for node in self._op_nodes:
@@ -195,7 +200,7 @@ class Graph:
                 before = inp.grad
                 # A new array, never `+=`: the first contribution may be another node's grad.
                 inp.grad = grad if before is None else before + grad
-                sent.append((position, inp, grad, before))
+                sent.append((position, inp, grad, before, inp.grad))
             yield node, sent
 
     def zero_grad(self):

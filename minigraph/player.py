@@ -11,7 +11,7 @@ import json
 import pathlib
 
 from .display import MAX_SHOWN, format_array
-from .graph import Graph
+from .graph import as_graph
 from .render import draw, node_ids, pipe
 from .steps import backward_steps, forward_steps
 
@@ -22,7 +22,7 @@ def save_steps_html(output, path, max_shown=MAX_SHOWN, title="Backprop, one node
     Runs the forward pass and then backward (leaving gradients in the nodes), drawing a
     frame after every node. Needs Graphviz's `dot`.
     """
-    graph = output if isinstance(output, Graph) else Graph(output)
+    graph = as_graph(output)
     frames = collect_frames(graph, max_shown)
     path = pathlib.Path(path)
     path.write_text(page(frames, title), encoding="utf-8")

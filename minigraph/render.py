@@ -13,7 +13,7 @@ import graphviz
 
 from .display import MAX_SHOWN, format_array, format_shape
 from .errors import DotNotFoundError
-from .graph import Graph
+from .graph import as_graph
 
 # Graphviz lays out a few hundred nodes in about a second; past that the picture is
 # unreadable anyway, so the nodes nearest the output are drawn and the rest summarised.
@@ -45,7 +45,7 @@ def draw(target, rankdir="LR", max_nodes=MAX_DRAWN, max_shown=MAX_SHOWN, active=
     limit which values and gradients are shown (the step player uses them to show what is
     known at each step); None shows every value and every gradient computed so far.
     """
-    graph = target if isinstance(target, Graph) else Graph(target)
+    graph = as_graph(target)
     ids = node_ids(graph)
     shown = graph.nodes[-max_nodes:]
     shown_ids = {id(node) for node in shown}

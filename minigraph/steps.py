@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from .display import MAX_SHOWN, format_array, format_shape
-from .graph import Graph
+from .graph import as_graph
 
 
 @dataclasses.dataclass
@@ -97,7 +97,7 @@ class BackwardStep:
 
 def forward_steps(output):
     """Recompute `output`'s graph node by node, yielding a `ForwardStep` for each node."""
-    graph = output if isinstance(output, Graph) else Graph(output)
+    graph = as_graph(output)
     recomputed = graph.forward_steps()
     for number, node in enumerate(graph.nodes, start=1):
         if node.op is not None:
@@ -111,14 +111,13 @@ def backward_steps(output, seed=None, start=1):
 
     Leaves the gradients in the nodes exactly as `output.backward(seed)` would.
     """
-    graph = output if isinstance(output, Graph) else Graph(output)
+    graph = as_graph(output)
     for number, (node, sent) in enumerate(graph.backward_steps(seed), start=start):
         values = [inp.value for inp in node.inputs]
         local = _local_derivatives(node, values)
         contributions = [
-            Contribution(position, inp, local[position], grad, before,
-                         grad if before is None else before + grad)
-            for position, inp, grad, before in sent
+            Contribution(position, inp, local[position], grad, before, after)
+            for position, inp, grad, before, after in sent
         ]
         yield BackwardStep(number, node, graph.output, node.grad, node.op.formula, values, contributions)
 
@@ -141,7 +140,7 @@ def explain(output, file=None, max_shown=MAX_SHOWN):
     shape, mean, min and max. Runs backward, so gradients are left in the nodes.
     """
     file = sys.stdout if file is None else file
-    graph = output if isinstance(output, Graph) else Graph(output)
+    graph = as_graph(output)
     print(f"Forward pass: {len(graph.nodes)} nodes, each after its inputs", file=file)
     number = 0
     for step in forward_steps(graph):
