@@ -17,29 +17,22 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from harness import Row, print_rows, time_interleaved  # noqa: E402
 from models import LogisticRegression  # noqa: E402
+from workloads import sign_language_split  # noqa: E402
 
-SIGN_LANGUAGE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "sign-language-digits"
-
-
-def lesson_split(quick):
+def data_split(quick):
+    if not quick and (split := sign_language_split()) is not None:
+        return "sign-language 348/62", split
     from sklearn.model_selection import train_test_split
 
-    if not quick and (SIGN_LANGUAGE / "X.npy").is_file():
-        from models.datasets import load_sign_language_digits
-
-        X, y = load_sign_language_digits(SIGN_LANGUAGE, max_per_digit=205)
-        source = "sign-language 348/62"
-    else:
-        rng = np.random.default_rng(0)
-        features = 64 if quick else 4096
-        X = rng.random((410, features))
-        y = (X @ rng.standard_normal(features) > 0).astype(int)
-        source = f"synthetic {features} features"
-    return source, train_test_split(X, y, test_size=0.15, random_state=42)
+    rng = np.random.default_rng(0)
+    features = 64 if quick else 4096
+    X = rng.random((410, features))
+    y = (X @ rng.standard_normal(features) > 0).astype(int)
+    return f"synthetic {features} features", train_test_split(X, y, test_size=0.15, random_state=42)
 
 
 def run(quick=False):
-    source, (X_train, X_test, y_train, y_test) = lesson_split(quick)
+    source, (X_train, X_test, y_train, y_test) = data_split(quick)
     iterations, repeats = (10, 2) if quick else (150, 7)
     data = {np.float64: (X_train, X_test), np.float32: (X_train.astype(np.float32), X_test.astype(np.float32))}
     models = {}

@@ -10,27 +10,22 @@ they are installed.
 import pathlib
 import sys
 
+import numpy as np
+
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from harness import optional, print_rows, rows_against, time_interleaved  # noqa: E402
 from workloads import (  # noqa: E402
-    autograd_lesson, hand_lesson, rebuild_lesson, replay_lesson, synthetic_lesson_data, torch_lesson,
+    autograd_lesson, hand_lesson, rebuild_lesson, replay_lesson, sign_language_split, synthetic_lesson_data,
+    torch_lesson,
 )
 
-SIGN_LANGUAGE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "sign-language-digits"
-
-
 def sign_language_data():
-    """The lesson's 348 training images from ../shared, or None when it is not there."""
-    if not (SIGN_LANGUAGE / "X.npy").is_file():
+    """The lesson's 348 training images as x (4096, 348) and y (1, 348), or None."""
+    split = sign_language_split()
+    if split is None:
         return None
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
-    from models.datasets import load_sign_language_digits
-
-    X, labels = load_sign_language_digits(SIGN_LANGUAGE, max_per_digit=205)
-    X_train, _, y_train, _ = train_test_split(X, labels, test_size=0.15, random_state=42)
+    X_train, _, y_train, _ = split
     return np.ascontiguousarray(X_train.T), y_train[np.newaxis, :].astype(float)
 
 

@@ -5,11 +5,23 @@ at learning rate 0.01 on x (features, m) and y (1, m) and returns the final cost
 benchmarks can time them and check they agree.
 """
 
+import pathlib
+
 import numpy as np
 
 import minigraph as mg
 
 LEARNING_RATE = 0.01
+SIGN_LANGUAGE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "sign-language-digits"
+
+
+def sign_language_split(dtype=np.float64):
+    """The classic lesson's split of ../shared's Sign Language Digits, or None without it."""
+    if not (SIGN_LANGUAGE / "X.npy").is_file():
+        return None
+    from models.datasets import lesson_split
+
+    return lesson_split(SIGN_LANGUAGE, dtype=dtype)[1]
 
 
 def synthetic_lesson_data(features=4096, samples=348, dtype=np.float64, seed=0):

@@ -84,8 +84,9 @@ def run_demo(args):
 
     import minigraph as mg
     from models import LogisticRegression, logistic_regression_graph
+    from models.datasets import lesson_split
 
-    source, (X_train, X_test, y_train, y_test) = lesson_data(args.data, args.per_digit)
+    source, (X_train, X_test, y_train, y_test) = lesson_split(args.data, args.per_digit)
     print(f"minigraph demo: logistic regression on {source}, zeros vs ones")
     print(f"{len(X_train)} train / {len(X_test)} test images of {X_train.shape[1]} pixels; "
           f"{args.iterations} iterations at learning rate {args.learning_rate}")
@@ -130,21 +131,6 @@ def run_demo(args):
     return 0
 
 
-def lesson_data(data, per_digit=205):
-    """A description of the data and its 85/15 split (random_state 42): zeros vs ones."""
-    from sklearn.model_selection import train_test_split
-
-    from models.datasets import load_digits_binary, load_sign_language_digits
-
-    if data is None:
-        X, y = load_digits_binary()
-        source = "scikit-learn's bundled digits (8x8)"
-    else:
-        X, y = load_sign_language_digits(data, max_per_digit=per_digit)
-        source = f"Sign Language Digits from {data} (64x64)"
-    return source, train_test_split(X, y, test_size=0.15, random_state=42)
-
-
 def run_trace(args):
     import minigraph as mg
     from models import tiny_example
@@ -156,18 +142,16 @@ def run_trace(args):
 def run_render(args):
     import minigraph as mg
     from models import LogisticRegression, tiny_example
+    from models.datasets import lesson_split
 
     if args.model == "tiny":
         graph = tiny_example()
         graph.backward()
     else:
-        _, (X_train, _, y_train, _) = lesson_data(args.data)
+        _, (X_train, _, y_train, _) = lesson_split(args.data)
         graph = LogisticRegression().fit(X_train, y_train).graph_
     print(f"wrote {mg.render(graph, args.file)}")
     return 0
 
 
 COMMANDS = {"demo": run_demo, "trace": run_trace, "render": run_render}
-
-if __name__ == "__main__":
-    sys.exit(main())

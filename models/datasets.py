@@ -23,6 +23,24 @@ def load_digits_binary(digits=(0, 1)):
     return data.data[keep] / 16.0, data.target[keep]
 
 
+def lesson_split(path=None, max_per_digit=205, dtype=np.float64):
+    """The first lesson's data: zeros vs ones, split 85/15 with random_state 42.
+
+    Without `path`, scikit-learn's bundled digits; with it, the Sign Language Digits set
+    (the first 205 images of each digit, the classic 348/62 split). Returns a short
+    description of the source and (X_train, X_test, y_train, y_test).
+    """
+    from sklearn.model_selection import train_test_split
+
+    if path is None:
+        X, y = load_digits_binary()
+        X, source = X.astype(dtype), "scikit-learn's bundled digits (8x8)"
+    else:
+        X, y = load_sign_language_digits(path, max_per_digit=max_per_digit, dtype=dtype)
+        source = f"Sign Language Digits from {path} (64x64)"
+    return source, train_test_split(X, y, test_size=0.15, random_state=42)
+
+
 def load_sign_language_digits(path, digits=(0, 1), max_per_digit=None, dtype=np.float64):
     """Sign Language Digits images of the given digits, flattened to 4096 pixels.
 

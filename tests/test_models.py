@@ -12,7 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import minigraph as mg
 from minigraph.testing import logistic_regression_data
 from models import LogisticRegression, logistic_regression_graph
-from models.datasets import load_digits_binary, load_sign_language_digits
+from models.datasets import lesson_split, load_digits_binary, load_sign_language_digits
 
 
 def sigmoid(z):
@@ -170,3 +170,12 @@ def test_loader_errors(tmp_path):
     np.save(tmp_path / "Y.npy", np.zeros((1, 10)))
     with pytest.raises(ValueError, match="pickle"):
         load_sign_language_digits(tmp_path)
+
+
+def test_lesson_split_is_the_classic_348_62_split(sign_language_dir):
+    source, (X_train, X_test, y_train, y_test) = lesson_split(sign_language_dir)
+    assert "Sign Language Digits" in source
+    assert X_train.shape == (348, 4096) and X_test.shape == (62, 4096)
+    assert set(y_train) == {0, 1}
+    _, (digits_train, digits_test, _, _) = lesson_split()
+    assert len(digits_train) == 306 and len(digits_test) == 54
