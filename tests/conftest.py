@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import shutil
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -23,3 +24,9 @@ def sign_language_dir():
     if not (SIGN_LANGUAGE / "X.npy").is_file():
         pytest.skip(f"the Sign Language Digits copy is not at {SIGN_LANGUAGE}")
     return SIGN_LANGUAGE
+
+
+def pytest_runtest_setup(item):
+    """`@pytest.mark.needs_dot`: skip, saying why, where Graphviz's dot is missing."""
+    if item.get_closest_marker("needs_dot") and shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed (make test installs it)")

@@ -1,12 +1,10 @@
 """The command line, run as a user runs it: in a subprocess."""
 
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (make test installs it)")
 
 
 def run(*args, cwd=None):
@@ -23,7 +21,7 @@ def test_help_lists_the_commands():
     assert "--data PATH" in demo.stdout and "--out DIR" in demo.stdout and "bundled" in demo.stdout
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_demo_on_bundled_digits(tmp_path):
     result = run("demo", "--out", str(tmp_path / "out"), "--no-progress")
     assert result.returncode == 0, result.stderr
@@ -38,7 +36,7 @@ def test_demo_on_bundled_digits(tmp_path):
     assert "first step on 3 images" in page and "Step" in page
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_demo_on_sign_language_prints_the_classic_lesson(tmp_path, sign_language_dir):
     result = run("demo", "--data", str(sign_language_dir), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -63,7 +61,7 @@ def test_trace_narrates_the_tiny_example():
     assert "∂cost/∂b = -0.1643" in result.stdout
 
 
-@needs_dot
+@pytest.mark.needs_dot
 @pytest.mark.parametrize("name, magic", [("tiny.svg", b"<?xml"), ("tiny.pdf", b"%PDF")])
 def test_render_writes_the_format_of_the_file_name(tmp_path, name, magic):
     result = run("render", str(tmp_path / name))
@@ -71,7 +69,7 @@ def test_render_writes_the_format_of_the_file_name(tmp_path, name, magic):
     assert (tmp_path / name).read_bytes().startswith(magic)
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_render_the_trained_lesson(tmp_path):
     result = run("render", str(tmp_path / "lesson.svg"), "--model", "lesson")
     assert result.returncode == 0, result.stderr

@@ -2,7 +2,6 @@
 
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 
@@ -10,7 +9,6 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (make test installs it)")
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -20,7 +18,7 @@ def test_relative_links_and_images_resolve(page):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
 
 
-@needs_dot
+@pytest.mark.needs_dot
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_python_blocks_run(page, tmp_path, monkeypatch):
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
@@ -35,7 +33,7 @@ def test_committed_narration_is_what_trace_prints_now():
     assert (ROOT / "docs" / "figures" / "trace.txt").read_text() == result.stdout
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_figure_script_makes_every_figure_the_docs_show(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "docs" / "make_figures.py"), str(tmp_path)], check=True,
                    capture_output=True)

@@ -1,7 +1,6 @@
 """Every script in examples/ runs, as a user would run it."""
 
 import pathlib
-import shutil
 import subprocess
 import sys
 
@@ -34,7 +33,7 @@ def test_first_lesson_on_sign_language(sign_language_dir):
     assert "cost after iteration 0: 14.011394" in out and "test accuracy 93.55%" in out
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (make test installs it)")
+@pytest.mark.needs_dot
 def test_step_through_writes_the_picture_and_the_player(tmp_path):
     out = run("step_through.py", tmp_path)
     assert "∂cost/∂w = [[-0.1821] [0.01765]]" in out

@@ -11,8 +11,7 @@ import minigraph as mg
 from minigraph.render import node_ids
 from models import tiny_example
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (make test installs it)")
-pytestmark = needs_dot
+pytestmark = pytest.mark.needs_dot
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Drawing: DOT text, escaping, SVG output, large graphs and a missing dot binary."""
 
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -10,7 +9,6 @@ import minigraph as mg
 from minigraph.render import MAX_DRAWN
 from models import tiny_example
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (make test installs it)")
 
 
 def test_dot_text_has_every_node_edge_and_label():
@@ -58,7 +56,7 @@ def test_awkward_names_are_escaped_in_dot():
     assert "a &quot;quoted&quot; &lt;b&gt; {c|d} back\\slash &amp; <BR/>new line" in dot
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_awkward_names_render_to_svg(tmp_path):
     node = mg.parameter(1.0, name=AWKWARD) * 2.0
     svg = mg.render(node, tmp_path / "awkward.svg").read_text()
@@ -66,7 +64,7 @@ def test_awkward_names_render_to_svg(tmp_path):
     assert ">new line<" in svg
 
 
-@needs_dot
+@pytest.mark.needs_dot
 @pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF")])
 def test_render_writes_the_format_of_the_suffix(tmp_path, suffix, magic):
     path = mg.render(tiny_example(), tmp_path / f"graph{suffix}")
@@ -78,7 +76,7 @@ def test_render_needs_a_suffix(tmp_path):
         mg.render(tiny_example(), tmp_path / "graph")
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_five_thousand_node_graph_draws_its_last_nodes_and_a_note(tmp_path):
     node = mg.parameter(np.ones(2), name="x")
     for _ in range(2500):
@@ -99,7 +97,7 @@ def test_missing_dot_gives_an_install_hint_and_to_dot_still_works(monkeypatch, t
         mg.render(cost, tmp_path / "graph.svg")
 
 
-@needs_dot
+@pytest.mark.needs_dot
 def test_graph_shows_inline_in_jupyter():
     bundle = mg.Graph(tiny_example())._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]
