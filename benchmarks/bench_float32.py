@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from harness import Row, print_rows, time_interleaved  # noqa: E402
-from models import LogisticRegression  # noqa: E402
+from minigraph.models import LogisticRegression  # noqa: E402
 from workloads import sign_language_split  # noqa: E402
 
 def data_split(quick):

@@ -19,7 +19,7 @@ def sign_language_split(dtype=np.float64):
     """The classic lesson's split of ../shared's Sign Language Digits, or None without it."""
     if not (SIGN_LANGUAGE / "X.npy").is_file():
         return None
-    from models.datasets import lesson_split
+    from minigraph.models.datasets import lesson_split
 
     return lesson_split(SIGN_LANGUAGE, dtype=dtype)[1]
 

@@ -17,8 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import minigraph as mg  # noqa: E402
-from models import LogisticRegression, tiny_example  # noqa: E402
-from models.datasets import load_digits_binary  # noqa: E402
+from minigraph.models import LogisticRegression, tiny_example  # noqa: E402
+from minigraph.models.datasets import load_digits_binary  # noqa: E402
 
 
 def narration():

@@ -8,8 +8,8 @@ import sys
 
 from sklearn.model_selection import train_test_split
 
-from models import LogisticRegression
-from models.datasets import load_digits_binary, load_sign_language_digits
+from minigraph.models import LogisticRegression
+from minigraph.models.datasets import load_digits_binary, load_sign_language_digits
 
 if len(sys.argv) > 1:
     X, y = load_sign_language_digits(sys.argv[1], digits=(0, 1), max_per_digit=205)

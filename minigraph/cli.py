@@ -83,8 +83,8 @@ def run_demo(args):
     from tqdm import tqdm
 
     import minigraph as mg
-    from models import LogisticRegression, logistic_regression_graph
-    from models.datasets import lesson_split
+    from minigraph.models import LogisticRegression, logistic_regression_graph
+    from minigraph.models.datasets import lesson_split
 
     source, (X_train, X_test, y_train, y_test) = lesson_split(args.data, args.per_digit)
     print(f"minigraph demo: logistic regression on {source}, zeros vs ones")
@@ -133,7 +133,7 @@ def run_demo(args):
 
 def run_trace(args):
     import minigraph as mg
-    from models import tiny_example
+    from minigraph.models import tiny_example
 
     mg.explain(tiny_example())
     return 0
@@ -141,8 +141,8 @@ def run_trace(args):
 
 def run_render(args):
     import minigraph as mg
-    from models import LogisticRegression, tiny_example
-    from models.datasets import lesson_split
+    from minigraph.models import LogisticRegression, tiny_example
+    from minigraph.models.datasets import lesson_split
 
     if args.model == "tiny":
         graph = tiny_example()

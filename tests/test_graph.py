@@ -6,7 +6,7 @@ from hypothesis import given
 
 import minigraph as mg
 from minigraph.testing import expressions, logistic_regression_data
-from models import logistic_regression_graph
+from minigraph.models import logistic_regression_graph
 
 
 def test_order_puts_every_node_after_its_inputs_and_keeps_repeated_edges():

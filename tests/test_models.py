@@ -11,8 +11,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import minigraph as mg
 from minigraph.testing import logistic_regression_data
-from models import LogisticRegression, logistic_regression_graph
-from models.datasets import lesson_split, load_digits_binary, load_sign_language_digits
+from minigraph.models import LogisticRegression, logistic_regression_graph
+from minigraph.models.datasets import lesson_split, load_digits_binary, load_sign_language_digits
 
 
 def sigmoid(z):

@@ -9,7 +9,7 @@ import pytest
 
 import minigraph as mg
 from minigraph.render import node_ids
-from models import tiny_example
+from minigraph.models import tiny_example
 
 pytestmark = pytest.mark.needs_dot
 

@@ -7,7 +7,7 @@ import pytest
 
 import minigraph as mg
 from minigraph.render import MAX_DRAWN
-from models import tiny_example
+from minigraph.models import tiny_example
 
 
 

@@ -7,7 +7,7 @@ from hypothesis import given
 
 import minigraph as mg
 from minigraph.testing import expressions, logistic_regression_data
-from models import logistic_regression_graph, tiny_example
+from minigraph.models import logistic_regression_graph, tiny_example
 
 
 def lesson_graph(data):
