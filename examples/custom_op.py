@@ -19,7 +19,7 @@ class Softplus(mg.Op):
         return np.logaddexp(0, x)  # ln(1 + eˣ) without overflow for large x
 
     def backward(self, grad, out, x):
-        return (grad * mg.ops.stable_sigmoid(x),)
+        return (grad * mg.activations.stable_sigmoid(x),)
 
 
 def softplus(x, name=None):

@@ -7,28 +7,21 @@
     cost.backward()          # w.grad now holds d cost / d w
 """
 
-from .errors import DomainError, DotNotFoundError, NonFiniteError, SeedError, ShapeError
-from .graph import Graph, is_grad_enabled, no_grad, topological_order, unbroadcast
-from .node import Node, apply, as_node, constant, parameter
-from .losses import log_loss, log_loss_with_logits
-from .ops import (
-    Op,
-    add,
-    div,
-    exp,
-    log,
-    matmul,
-    mean,
-    mul,
-    neg,
-    power,
-    relu,
-    sigmoid,
-    sub,
-    sum,
-    tanh,
-    transpose,
+from .errors import (
+    DomainError,
+    DotNotFoundError,
+    NonFiniteError,
+    OpContractError,
+    SeedError,
+    ShapeError,
+    StaleGraphError,
 )
+from .context import is_grad_enabled, no_grad, scope
+from .graph import Graph, topological_order, unbroadcast
+from .node import Node, apply, as_node, constant, parameter
+from .ops import Op, add, div, matmul, mean, mul, neg, power, sub, sum, transpose
+from .activations import exp, log, relu, sigmoid, tanh
+from .losses import log_loss, log_loss_with_logits
 from .gradcheck import GradientCheckError, check_gradients
 from .optim import SGD
 from .render import draw, render, to_dot
@@ -36,9 +29,10 @@ from .steps import backward_steps, explain, forward_steps
 from .player import save_steps_html
 
 __all__ = [
-    "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "NonFiniteError", "Op", "SGD",
-    "SeedError", "ShapeError", "add", "apply", "as_node", "backward_steps", "check_gradients", "constant", "div", "draw",
-    "exp", "explain", "forward_steps", "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "matmul", "mean",
-    "mul", "neg", "no_grad", "parameter", "power", "relu", "render", "save_steps_html", "sigmoid", "sub", "sum", "tanh",
+    "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "NonFiniteError", "Op",
+    "OpContractError", "SGD", "SeedError", "ShapeError", "StaleGraphError", "add", "apply", "as_node",
+    "backward_steps", "check_gradients", "constant", "div", "draw", "exp", "explain", "forward_steps",
+    "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "matmul", "mean", "mul", "neg", "no_grad",
+    "parameter", "power", "relu", "render", "save_steps_html", "scope", "sigmoid", "sub", "sum", "tanh",
     "to_dot", "topological_order", "transpose", "unbroadcast",
 ]

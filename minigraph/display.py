@@ -4,6 +4,8 @@ The drawing, the narration and the step player all use these, so a value reads t
 everywhere.
 """
 
+import unicodedata
+
 import numpy as np
 
 # Up to this many elements are shown as numbers; larger arrays as shape, mean, min, max.
@@ -34,3 +36,20 @@ def summarize(value, precision=4):
 
 def format_shape(shape):
     return "scalar" if shape == () else "×".join(str(side) for side in shape)
+
+
+def printable(text):
+    """`text` with control and invisible formatting characters written as escapes (\\x00,
+    \\u202e), so a name can neither break a drawing nor hide or reorder the text around it.
+
+    Newlines are kept: drawings show them as line breaks.
+    """
+    return "".join(
+        char if char == "\n" or unicodedata.category(char)[0] != "C" else _escaped(char)
+        for char in str(text)
+    )
+
+
+def _escaped(char):
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

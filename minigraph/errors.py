@@ -6,15 +6,27 @@ class ShapeError(ValueError):
 
 
 class DomainError(ValueError):
-    """Inputs outside an op's domain (log of a non-positive number, division by zero)."""
+    """Inputs outside an op's domain (log of a non-positive number, division by zero), or a
+    result that overflowed; the message names the node and the first bad value."""
 
 
 class NonFiniteError(ValueError):
-    """A replayed forward pass produced NaN or inf; the message names the node."""
+    """A replayed forward pass or a backward pass produced NaN or inf; the message names the
+    first node where it happened."""
 
 
 class SeedError(ValueError):
-    """backward() on a non-scalar output without a seed gradient of its shape."""
+    """backward() on a non-scalar output without a seed gradient of its shape, or a seed
+    that is not a finite number."""
+
+
+class StaleGraphError(ValueError):
+    """backward() on values computed from leaves that have changed since: run forward()
+    (replay) or rebuild the graph first."""
+
+
+class OpContractError(TypeError):
+    """An op's backward returned something other than one gradient per input."""
 
 
 class DotNotFoundError(RuntimeError):

@@ -221,9 +221,9 @@ def _complex_step(graph, leaves, inputs, cotangent):
     for leaf, x in zip(leaves, inputs):
         grad = np.zeros_like(x)
         moved = x.astype(np.complex128)
-        leaf.value = moved
         for index in np.ndindex(x.shape):
             moved[index] += 1j * COMPLEX_STEP
+            leaf.value = moved  # a leaf's value is read-only: each probe is a new value
             grad[index] = _replayed(graph, cotangent).imag / COMPLEX_STEP
             moved[index] = x[index]
         leaf.value = x

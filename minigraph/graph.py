@@ -1,45 +1,28 @@
-"""Walking a recorded graph: topological order, backward, replayed forward, no_grad.
+"""Walking a recorded graph: topological order, backward and replayed forward.
 
 One topological sort, with no recursion, serves all of them and the drawing and the step
 player too, so a chain of 100,000 nodes works. The graph is never torn down by backward:
 it can be drawn, replayed and stepped through afterwards.
 """
 
-import contextlib
-import contextvars
 import operator
 
 import numpy as np
 
-from .errors import NonFiniteError, SeedError
+from .checks import check_inputs
+from .errors import NonFiniteError, OpContractError, SeedError, ShapeError, StaleGraphError
 
-_grad_enabled = contextvars.ContextVar("minigraph_grad_enabled", default=True)
 serial_number = operator.attrgetter("serial")
-
-
-def is_grad_enabled():
-    """False inside `no_grad()`: ops then return plain constants and record no edges."""
-    return _grad_enabled.get()
-
-
-@contextlib.contextmanager
-def no_grad():
-    """Build values without recording the graph (prediction, evaluation)."""
-    token = _grad_enabled.set(False)
-    try:
-        yield
-    finally:
-        _grad_enabled.reset(token)
 
 
 def topological_order(output):
     """Every node `output` depends on, each after all of its inputs, `output` last.
 
-    Nodes are numbered as they are created (`Node.serial`), and an input always exists
-    before the node that uses it, so sorting the reachable nodes by that number is a
-    topological order: the order the graph was built in. Finding them is a plain
-    iterative walk (no recursion), telling nodes apart by identity, so `x * x` is one
-    node with two edges.
+    Nodes are numbered as they are created (`Node.serial`; unpickled and copied nodes are
+    numbered again as they are rebuilt, ancestors first), and an input always exists before
+    the node that uses it, so sorting the reachable nodes by that number is a topological
+    order: the order the graph was built in. Finding them is a plain iterative walk (no
+    recursion), telling nodes apart by identity, so `x * x` is one node with two edges.
     """
     reachable = {id(output): output}
     stack = [output]
@@ -56,6 +39,8 @@ def unbroadcast(grad, shape):
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
+    if extra < 0:
+        return grad  # cannot come from broadcasting; the caller reports the mismatch
     if extra > 0:  # np.add.reduce: np.sum without its Python wrapper
         grad = np.add.reduce(grad, axis=tuple(range(extra)))
     stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
@@ -74,10 +59,20 @@ def seed_gradient(output, seed):
                 f"or reduce the output to a scalar first (mean, sum)"
             )
         return np.ones(output.value.shape, output.value.dtype)
-    seed = np.asarray(seed, dtype=output.value.dtype)
+    try:
+        seed = np.asarray(seed, dtype=output.value.dtype)
+    except (TypeError, ValueError):
+        raise SeedError(f"backward() seed for {output.label!r} is not numeric: {seed!r}") from None
     if seed.shape != output.shape:
         raise SeedError(
             f"backward() seed has shape {seed.shape} but {output.label!r} has shape {output.shape}"
+        )
+    finite = np.isfinite(seed)
+    if not finite.all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise SeedError(
+            f"backward() seed for {output.label!r} holds {seed[index].item()!r} at index {index}; "
+            f"a seed must be finite"
         )
     return seed
 
@@ -90,16 +85,55 @@ def format_range(value):
     return f"in [{value.min():.4g}, {value.max():.4g}]"
 
 
-def fit_gradient(node, position, grad):
-    """An op's gradient for one input, summed back to that input's shape and checked."""
-    inp = node.inputs[position]
-    grad = unbroadcast(grad, inp.value.shape)
-    if grad.shape != inp.value.shape:
-        raise ValueError(
-            f"{node.op.name} {node.label!r}: local gradient for input {position} "
-            f"({inp.label!r}) has shape {grad.shape}, expected {inp.value.shape}"
+def fitted_gradients(node, grads):
+    """An op's gradients, one per input, each summed back to its input's shape and checked.
+
+    Inputs that need no gradient get None, whatever the op returned for them.
+    """
+    op, inputs = node.op, node.inputs
+    who = f"{type(op).__name__}.backward (node {node.label!r})"
+    if not isinstance(grads, (tuple, list)):
+        raise OpContractError(
+            f"{who} returned a {type(grads).__name__}; it must return a tuple with one gradient "
+            f"per input ({len(inputs)}), e.g. `return (grad * local,)`"
         )
-    return grad
+    if len(grads) != len(inputs):
+        raise OpContractError(
+            f"{who} returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
+            f"return one per input, None where an input needs none"
+        )
+    fitted = []
+    for position, (inp, grad, needed) in enumerate(zip(inputs, grads, node.needs)):
+        if not needed:
+            fitted.append(None)
+            continue
+        if grad is None:
+            raise OpContractError(
+                f"{who} returned None for input {position} ({inp.label!r}), which needs a gradient"
+            )
+        grad = np.asarray(grad)
+        if grad.shape != inp.shape:
+            grad = unbroadcast(grad, inp.shape)
+            if grad.shape != inp.shape:
+                raise ShapeError(
+                    f"{who}: the gradient for input {position} ({inp.label!r}) has shape "
+                    f"{np.shape(grads[position])}, which does not sum back to the input's "
+                    f"shape {inp.shape}"
+                )
+        fitted.append(grad)
+    return fitted
+
+
+def local_gradients(node, upstream):
+    """What an op node sends to each of its inputs given its upstream gradient (None where
+    an input needs no gradient): the op's backward, checked and fitted to the inputs."""
+    op = node.op
+    values = [inp._value for inp in node.inputs]
+    if op.takes_needs:
+        grads = op.backward(upstream, node._value, *values, needs=node.needs)
+    else:
+        grads = op.backward(upstream, node._value, *values)
+    return fitted_gradients(node, grads)
 
 
 def as_graph(target):
@@ -118,7 +152,12 @@ class Graph:
         self.output = output
         self.nodes = topological_order(output)
         self.parameters = [n for n in self.nodes if n.op is None and n.requires_grad]
+        self.leaves = [n for n in self.nodes if n.op is None]
         self._op_nodes = [n for n in self.nodes if n.op is not None]
+        self._checked_assignments = None  # leaf assignments seen by the last checked replay
+
+    def __reduce__(self):
+        return (Graph, (self.output,))
 
     def __len__(self):
         return len(self.nodes)
@@ -135,53 +174,108 @@ class Graph:
 
         return draw(self)._repr_mimebundle_(include=include, exclude=exclude)
 
+    # Forward: replay ----------------------------------------------------------------------
+
     def forward(self):
         """Recompute every op node's value in order; return the output's value.
 
-        Raises NonFiniteError naming the first node that turned NaN or infinite (a replay
-        skips the build-time domain checks, so a step too far shows up here).
+        When a leaf was given a new array since the last replay (a new batch, perhaps of
+        another size), every op first checks its inputs as at build time and a misfit raises
+        ShapeError or DomainError naming the node. A NaN or inf raises NonFiniteError naming
+        the first node that holds one.
         """
-        for _ in self.forward_steps():
-            pass
-        value = self.output.value
-        if not np.isfinite(value).all():
-            raise NonFiniteError(self._first_non_finite())
-        return value
-
-    def _first_non_finite(self):
-        node = next(n for n in self._op_nodes if not np.isfinite(n.value).all())
-        inputs = ", ".join(f"{inp.label!r} {format_range(inp.value)}" for inp in node.inputs)
-        return (
-            f"replay: {node.op} {node.label!r} produced NaN or inf from {inputs}; "
-            f"the output {self.output.label!r} is {self.output.value!r}"
-        )
+        checked = self._needs_checks()
+        with np.errstate(all="ignore"):  # a NaN or inf is reported below, naming its node
+            for node in self._op_nodes:
+                self._recompute(node, checked)
+        return self._finished_forward(checked)
 
     def forward_steps(self):
         """Recompute op nodes one at a time, yielding each node once its value is new."""
+        checked = self._needs_checks()
         for node in self._op_nodes:
-            node.value = node.op.forward(*[inp.value for inp in node.inputs])
+            with np.errstate(all="ignore"):
+                self._recompute(node, checked)
             yield node
+        self._finished_forward(checked)
 
-    def backward(self, seed=None):
+    def _needs_checks(self):
+        return self._checked_assignments != self._assignments()
+
+    def _assignments(self):
+        return sum([leaf.assigned for leaf in self.leaves])
+
+    def _recompute(self, node, checked):
+        inputs = node.inputs
+        values = [inp._value for inp in inputs]
+        if checked:
+            check_inputs(node.op, inputs, values, node.name)
+        node._value = node.op.forward(*values)
+        node.seen = tuple([inp.version for inp in inputs])
+        node.version += 1
+
+    def _finished_forward(self, checked):
+        value = self.output._value
+        if not np.isfinite(value).all():
+            raise NonFiniteError(self._first_non_finite_value())
+        if checked:
+            self._checked_assignments = self._assignments()
+        return value
+
+    def _first_non_finite_value(self):
+        node = next(n for n in self.nodes if not np.isfinite(n._value).all())
+        if node.op is None:
+            return (
+                f"replay: the {node.kind} {node.label!r} holds NaN or inf ({_first_non_finite(node._value)}); "
+                f"the output {self.output.label!r} is {self.output._value!r}"
+            )
+        inputs = ", ".join(f"{inp.label!r} {format_range(inp._value)}" for inp in node.inputs)
+        return (
+            f"replay: {node.op} {node.label!r} produced NaN or inf from {inputs}; "
+            f"the output {self.output.label!r} is {self.output._value!r}"
+        )
+
+    # Backward -----------------------------------------------------------------------------
+
+    def backward(self, seed=None, accumulate=False):
         """Fill in `grad` on every node that needs one, from the output back to the leaves.
 
-        Op nodes get this pass's gradient (the previous one is replaced). Leaves accumulate,
-        as in PyTorch: call `zero_grad()` between steps, or gradients add up across calls.
-        A node used by several ops gets the sum of their contributions.
-        """
-        for _ in self.backward_steps(seed):
-            pass
+        One pass, one answer: afterwards every node of this graph, leaves included, holds
+        this pass's gradient, however often backward ran before. With accumulate=True the
+        leaves add this pass's gradient to what they held (as in PyTorch, for summing over
+        several batches). A node used by several ops gets the sum of their contributions.
 
-    def backward_steps(self, seed=None):
+        Raises StaleGraphError if a leaf changed since the values were computed (replay
+        with forward() first), and NonFiniteError naming the first node whose gradient
+        turned NaN or inf.
+        """
+        with np.errstate(all="ignore"):  # a NaN or inf is reported below, naming its node
+            for _ in self._backward_pass(seed, accumulate):
+                pass
+        self._check_gradients_finite()
+
+    def backward_steps(self, seed=None, accumulate=False):
         """Run backward one op node at a time, yielding what each step did.
 
         Yields (node, sent) per op node in reverse topological order, where sent lists
         (position, input, gradient sent, gradient the input held before, gradient after)
         for each input that takes a gradient; "before" is None when this is its first.
         """
+        steps = self._backward_pass(seed, accumulate)
+        while True:
+            with np.errstate(all="ignore"):
+                step = next(steps, None)
+            if step is None:
+                break
+            yield step
+        self._check_gradients_finite()
+
+    def _backward_pass(self, seed, accumulate):
         seed = seed_gradient(self.output, seed)
-        for node in self._op_nodes:
-            node.grad = None
+        self._check_fresh()
+        for node in self.nodes:
+            if node.op is not None or not accumulate:
+                node.grad = None
         output = self.output
         output.grad = seed if output.grad is None else output.grad + seed
         for node in reversed(self._op_nodes):
@@ -189,21 +283,55 @@ class Graph:
             if upstream is None or not node.requires_grad:
                 continue
             inputs = node.inputs
-            grads = node.op.backward(upstream, node.value, *[inp.value for inp in inputs])
             sent = []
-            for position, inp in enumerate(inputs):
-                grad = grads[position]
-                if grad is None or not inp.requires_grad:
+            for position, grad in enumerate(local_gradients(node, upstream)):
+                if grad is None:
                     continue  # constants get no gradient (and ops may skip computing it)
-                if grad.shape != inp.value.shape:
-                    grad = fit_gradient(node, position, grad)
+                inp = inputs[position]
                 before = inp.grad
                 # A new array, never `+=`: the first contribution may be another node's grad.
                 inp.grad = grad if before is None else before + grad
                 sent.append((position, inp, grad, before, inp.grad))
             yield node, sent
 
+    def _check_fresh(self):
+        for node in self._op_nodes:
+            if node.seen != tuple([inp.version for inp in node.inputs]):
+                changed = [inp.label for inp, seen in zip(node.inputs, node.seen) if inp.version != seen]
+                raise StaleGraphError(
+                    f"backward: {node.op.name} {node.label!r} was computed from an earlier value of "
+                    f"{', '.join(map(repr, changed))}, which has changed since; replay the graph "
+                    f"(Graph(output).forward()) or rebuild it before calling backward()"
+                )
+
+    def _check_gradients_finite(self):
+        if all(np.isfinite(leaf.grad).all() for leaf in self.parameters if leaf.grad is not None):
+            return
+        # The first node, from the output back, whose gradient holds NaN or inf: the op that
+        # sent it had a finite gradient itself, so its local derivative is where it broke.
+        for node in reversed(self.nodes):
+            if node.grad is not None and not np.isfinite(node.grad).all():
+                break
+        message = f"backward: the gradient of {node.label!r} holds NaN or inf ({_first_non_finite(node.grad)})"
+        for sender in self._op_nodes:
+            if any(inp is node for inp in sender.inputs) and sender.grad is not None:
+                with np.errstate(all="ignore"):
+                    sent = local_gradients(sender, sender.grad)
+                if any(g is not None and inp is node and not np.isfinite(g).all()
+                       for inp, g in zip(sender.inputs, sent)):
+                    inputs = ", ".join(f"{i.label!r} {format_range(i._value)}" for i in sender.inputs)
+                    message += (f": {sender.op} {sender.label!r} sent it from a finite gradient, "
+                                f"its local derivative {sender.op.formula!r} at {inputs}")
+                    break
+        raise NonFiniteError(message)
+
     def zero_grad(self):
         """Clear every node's gradient (leaves included)."""
         for node in self.nodes:
             node.grad = None
+
+
+def _first_non_finite(array):
+    array = np.asarray(array)
+    index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+    return f"{array[index].item()!r} at index {index}"

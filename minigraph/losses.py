@@ -9,7 +9,9 @@ finite for any z and its gradient is exactly σ(z) − y, even where σ(z) round
 import numpy as np
 
 from .node import apply, as_node
-from .ops import Op, first_bad, stable_sigmoid
+from .activations import stable_sigmoid
+from .checks import first_bad
+from .ops import ALL, Op
 
 
 class SameShape(Op):
@@ -19,6 +21,7 @@ class SameShape(Op):
     """
 
     elementwise = True
+    can_overflow = False  # log_loss clips, and the fused form is finite for any finite z
 
     def check_shapes(self, prediction, labels):
         if np.shape(prediction) != np.shape(labels):
@@ -53,11 +56,11 @@ class LogLoss(SameShape):
         p = self.clipped(p)
         return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
-    def backward(self, grad, out, p, y):
+    def backward(self, grad, out, p, y, needs=ALL):
         # Taken at the clipped p, so a confidently wrong prediction still gets a finite push.
         p = self.clipped(p)
-        grad_p = grad * (p - y) / (p * (1 - p))
-        grad_y = grad * (np.log(1 - p) - np.log(p)) if self.wants_grad(1) else None
+        grad_p = grad * (p - y) / (p * (1 - p)) if needs[0] else None
+        grad_y = grad * (np.log(1 - p) - np.log(p)) if needs[1] else None
         return grad_p, grad_y
 
 
@@ -74,9 +77,10 @@ class LogLossWithLogits(SameShape):
     def forward(self, z, y):
         return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
 
-    def backward(self, grad, out, z, y):
-        grad_y = -grad * z if self.wants_grad(1) else None
-        return grad * (stable_sigmoid(z) - y), grad_y
+    def backward(self, grad, out, z, y, needs=ALL):
+        grad_z = grad * (stable_sigmoid(z) - y) if needs[0] else None
+        grad_y = -grad * z if needs[1] else None
+        return grad_z, grad_y
 
 
 def log_loss_with_logits(z, y, name=None):

@@ -6,13 +6,26 @@ returns one gradient per input, in input order. `formula` is the same maths as t
 drawing and the step-by-step narration show it. Broadcasting is allowed in forward; the
 engine sums each returned gradient back to its input's shape (`graph.unbroadcast`).
 
+An op object holds no state of its own use: which inputs need a gradient belongs to the
+node, and reaches `backward` as `needs` when backward declares that parameter, so one op
+object can be applied any number of times. This module holds arithmetic, matmul, shapes and
+reductions; the nonlinear functions are in `activations`, the losses in `losses`.
+
 To add an op, subclass `Op`, fill in `name`, `formula`, `forward` and `backward`, and call
 it through `apply(MyOp(), x)`: backward, drawing, steps and `check_gradients` all work.
 """
 
+import inspect
+import math
+import numbers
+
 import numpy as np
 
+from .checks import first_bad
 from .node import Node, apply, as_node
+
+# `needs` when an op's backward is called on its own (check_local_gradient): every input.
+ALL = (True, True)
 
 
 class Op:
@@ -22,14 +35,18 @@ class Op:
     formula = ""
     # True where forward is complex-analytic, so check_gradients(mode="complex") applies.
     complex_safe = False
-    # Set by `apply`: which inputs need a gradient. None means all (an op used on its own).
-    needs_input_grad = None
     # True where output element i depends only on input element i (after broadcasting), so
     # backward(ones) is the local derivative itself; the narration then shows its numbers.
     elementwise = False
+    # True where finite inputs can give an inf (overflow): apply then checks the result.
+    can_overflow = True
+    # Set from backward's signature: True when it takes `needs`, the tuple saying which
+    # inputs need a gradient (so it can skip computing the others).
+    takes_needs = False
 
-    def wants_grad(self, index):
-        return self.needs_input_grad is None or self.needs_input_grad[index]
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.takes_needs = "needs" in inspect.signature(cls.backward).parameters
 
     def check_shapes(self, *values):
         """A sentence saying why these shapes do not fit, or None."""
@@ -66,12 +83,6 @@ class Elementwise(Op):
         return None
 
 
-def first_bad(mask, values):
-    """'-1.5 at index (0, 2)': the first value where mask is True, for error messages."""
-    index = tuple(int(i) for i in np.argwhere(mask)[0])
-    return f"{np.asarray(values)[index].item()!r} at index {index}"
-
-
 def _binary(op, a, b, name):
     like = a if isinstance(a, Node) else b if isinstance(b, Node) else None
     return apply(op, as_node(a, like), as_node(b, like), name=name)
@@ -93,15 +104,19 @@ class MatMul(Op):
                 f"cannot multiply {a.shape} by {b.shape}: inner dimensions "
                 f"{a.shape[-1]} and {b.shape[-2]} differ"
             )
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            return f"the batch dimensions of {a.shape} and {b.shape} do not broadcast together"
         return None
 
     def forward(self, a, b):
         return a @ b
 
-    def backward(self, grad, out, a, b):
+    def backward(self, grad, out, a, b, needs=ALL):
         # A constant input (the data x) needs no gradient, and skipping it halves the work.
-        grad_a = grad @ b.swapaxes(-1, -2) if self.wants_grad(0) else None
-        grad_b = a.swapaxes(-1, -2) @ grad if self.wants_grad(1) else None
+        grad_a = grad @ b.swapaxes(-1, -2) if needs[0] else None
+        grad_b = a.swapaxes(-1, -2) @ grad if needs[1] else None
         return grad_a, grad_b
 
 
@@ -133,8 +148,8 @@ class Sub(Elementwise):
     def forward(self, a, b):
         return a - b
 
-    def backward(self, grad, out, a, b):
-        return grad, (-grad if self.wants_grad(1) else None)
+    def backward(self, grad, out, a, b, needs=ALL):
+        return grad, (-grad if needs[1] else None)
 
 
 def sub(a, b, name=None):
@@ -149,10 +164,10 @@ class Mul(Elementwise):
     def forward(self, a, b):
         return a * b
 
-    def backward(self, grad, out, a, b):
+    def backward(self, grad, out, a, b, needs=ALL):
         # `2 * x` is common: the constant's gradient is not needed, so it is not computed.
-        grad_a = grad * b if self.wants_grad(0) else None
-        grad_b = grad * a if self.wants_grad(1) else None
+        grad_a = grad * b if needs[0] else None
+        grad_b = grad * a if needs[1] else None
         return grad_a, grad_b
 
 
@@ -172,9 +187,9 @@ class Div(Elementwise):
     def forward(self, a, b):
         return a / b
 
-    def backward(self, grad, out, a, b):
-        grad_a = grad / b if self.wants_grad(0) else None
-        grad_b = -grad * out / b if self.wants_grad(1) else None
+    def backward(self, grad, out, a, b, needs=ALL):
+        grad_a = grad / b if needs[0] else None
+        grad_b = -grad * out / b if needs[1] else None
         return grad_a, grad_b
 
 
@@ -210,13 +225,19 @@ class Power(Op):
 
 
 def power(a, exponent, name=None):
-    """a ** exponent, for a constant number exponent."""
-    if isinstance(exponent, bool) or not isinstance(exponent, (int, float, np.number)):
+    """a ** exponent, for a constant, finite number exponent."""
+    if isinstance(exponent, bool) or not isinstance(exponent, numbers.Real):
         raise TypeError(
             f"power: the exponent must be a plain number, got {type(exponent).__name__}; "
             f"for a variable exponent write exp(b * log(a))"
         )
-    return apply(Power(float(exponent)), as_node(a), name=name)
+    try:
+        exponent = float(exponent)
+    except OverflowError:
+        raise ValueError(f"power: the exponent {exponent} is too large for a float") from None
+    if not math.isfinite(exponent):
+        raise ValueError(f"power: the exponent must be finite, got {exponent}")
+    return apply(Power(exponent), as_node(a), name=name)
 
 
 class Neg(Op):
@@ -224,6 +245,7 @@ class Neg(Op):
     formula = "∂(−a)/∂a = −1"
     elementwise = True
     complex_safe = True
+    can_overflow = False
 
     def forward(self, a):
         return -a
@@ -236,19 +258,48 @@ def neg(a, name=None):
     return apply(Neg(), as_node(a), name=name)
 
 
+def _axes(axis, ndim, what):
+    """`axis` (None, an int or a tuple of ints) as a tuple of axes in [0, ndim), or a
+    sentence saying what is wrong with it."""
+    given = range(ndim) if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)
+    for a in given:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral):
+            return f"{what} must be whole numbers, got {axis!r}"
+        if not -ndim <= a < ndim:
+            return f"{what} {axis!r} is out of range for an array of {ndim} dimension(s)"
+    axes = tuple(int(a) % ndim for a in given) if ndim else ()
+    if len(set(axes)) != len(axes):
+        return f"{what} {axis!r} names the same axis twice"
+    return axes
+
+
 class Transpose(Op):
     name = "transpose"
     formula = "∂(aᵀ)/∂a: Gᵀ (the gradient transposed back)"
     complex_safe = True
+    can_overflow = False
 
     def __init__(self, axes=None):
         self.axes = axes
+
+    def check_shapes(self, a):
+        if self.axes is None:
+            return None
+        axes = _axes(self.axes, a.ndim, "transpose axes")
+        if isinstance(axes, str):
+            return axes
+        if len(axes) != a.ndim:
+            return f"transpose axes {self.axes!r} must name each of the {a.ndim} axes of {a.shape} once"
+        return None
 
     def forward(self, a):
         return a.transpose(self.axes)
 
     def backward(self, grad, out, a):
-        inverse = None if self.axes is None else np.argsort(self.axes)
+        if self.axes is None:
+            return (grad.transpose(),)
+        # The inverse permutation, from the axes made non-negative first.
+        inverse = np.argsort([axis % grad.ndim for axis in self.axes])
         return (grad.transpose(inverse),)
 
 
@@ -269,14 +320,12 @@ class Sum(Op):
         return self.name if self.axis is None else f"{self.name} axis={self.axis}"
 
     def check_shapes(self, a):
-        axes = () if self.axis is None else np.atleast_1d(self.axis)
-        if any(not -a.ndim <= axis < a.ndim for axis in axes):
-            return f"axis {self.axis} is out of range for an array of shape {a.shape}"
-        return None
+        axes = _axes(self.axis, a.ndim, "axis")
+        return axes if isinstance(axes, str) else None
 
     def forward(self, a):
         # np.add.reduce is np.sum without its Python wrapper, a few µs a call.
-        return np.add.reduce(a, axis=self.axis, keepdims=self.keepdims)
+        return np.asarray(np.add.reduce(a, axis=self.axis, keepdims=self.keepdims))
 
     def backward(self, grad, out, a):
         return (self._spread(grad, a),)
@@ -296,6 +345,11 @@ class Mean(Sum):
     name = "mean"
     formula = "∂(mean a)/∂aᵢ = 1/n"
 
+    def check_domain(self, a):
+        if any(a.shape[axis] == 0 for axis in _axes(self.axis, a.ndim, "axis")):
+            return f"the mean of no values (shape {a.shape}, axis {self.axis}) is undefined"
+        return None
+
     def forward(self, a):
         total = super().forward(a)
         return total / self.count(a, total)
@@ -311,107 +365,3 @@ class Mean(Sum):
 
 def mean(a, axis=None, keepdims=False, name=None):
     return apply(Mean(axis, keepdims), as_node(a), name=name)
-
-
-class Exp(Op):
-    name = "exp"
-    formula = "∂eᵃ/∂a = eᵃ"
-    elementwise = True
-    complex_safe = True
-
-    def check_domain(self, a):
-        limit = np.log(np.finfo(np.result_type(a, np.float32)).max)
-        real = np.real(a)
-        too_big = real > limit
-        return f"exp overflows above {limit:.1f}: {first_bad(too_big, a)}" if too_big.any() else None
-
-    def forward(self, a):
-        return np.exp(a)
-
-    def backward(self, grad, out, a):
-        return (grad * out,)
-
-
-def exp(a, name=None):
-    return apply(Exp(), as_node(a), name=name)
-
-
-class Log(Op):
-    name = "log"
-    formula = "∂ln a/∂a = 1/a"
-    elementwise = True
-    complex_safe = True
-
-    def check_domain(self, a):
-        bad = np.real(a) <= 0
-        return f"log of a value <= 0: {first_bad(bad, a)}" if bad.any() else None
-
-    def forward(self, a):
-        return np.log(a)
-
-    def backward(self, grad, out, a):
-        return (grad / a,)
-
-
-def log(a, name=None):
-    return apply(Log(), as_node(a), name=name)
-
-
-class Tanh(Op):
-    name = "tanh"
-    formula = "∂tanh a/∂a = 1 − tanh²a"
-    elementwise = True
-    complex_safe = True
-
-    def forward(self, a):
-        return np.tanh(a)
-
-    def backward(self, grad, out, a):
-        return (grad * (1 - out * out),)
-
-
-def tanh(a, name=None):
-    return apply(Tanh(), as_node(a), name=name)
-
-
-class Relu(Op):
-    name = "relu"
-    formula = "∂relu(a)/∂a = 1 if a > 0 else 0"
-    elementwise = True
-
-    def forward(self, a):
-        return np.maximum(a, 0)
-
-    def backward(self, grad, out, a):
-        return (grad * (a > 0),)
-
-
-def relu(a, name=None):
-    return apply(Relu(), as_node(a), name=name)
-
-
-def stable_sigmoid(z):
-    """1/(1+e⁻ᶻ), exactly 0 or 1 far out, with no warning.
-
-    Below z ≈ −709 (−88 in float32) e⁻ᶻ overflows to inf and 1/(1+inf) is exactly 0,
-    the right answer: only numpy's overflow warning is silenced, never a value. The
-    formula is the textbook one on purpose, so costs match a hand-written loop to the bit.
-    """
-    with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-z))
-
-
-class Sigmoid(Op):
-    name = "sigmoid"
-    formula = "∂σ/∂z = σ(z)·(1−σ(z))"
-    elementwise = True
-
-    def forward(self, z):
-        return stable_sigmoid(z)
-
-    def backward(self, grad, out, z):
-        return (grad * out * (1 - out),)
-
-
-def sigmoid(z, name=None):
-    return apply(Sigmoid(), as_node(z), name=name)

@@ -1,7 +1,5 @@
 """Optimizers: how parameters move once their gradients are known."""
 
-import numpy as np
-
 
 class SGD:
     """Plain gradient descent: every parameter takes a step of −learning_rate × gradient."""
@@ -11,10 +9,10 @@ class SGD:
         self.learning_rate = learning_rate
 
     def step(self):
-        """Update each parameter in place (nodes that hold it see the new value)."""
+        """Update each parameter in place; replay the graph (forward) before the next backward."""
         for node in self.parameters:
             if node.grad is not None:
-                np.subtract(node.value, self.learning_rate * node.grad, out=node.value)
+                node.subtract_in_place(self.learning_rate * node.grad)
 
     def zero_grad(self):
         for node in self.parameters:

@@ -9,8 +9,9 @@ nothing: no network, no CDN; its Content-Security-Policy forbids it.
 import html
 import json
 import pathlib
+import re
 
-from .display import MAX_SHOWN, format_array
+from .display import MAX_SHOWN, format_array, printable
 from .graph import as_graph
 from .render import draw, node_ids, pipe
 from .steps import backward_steps, forward_steps
@@ -68,7 +69,9 @@ def page(frames, title):
     """The HTML text of the player, frames embedded as JSON."""
     # "</" inside a <script> would end it early; JSON allows the escaped form.
     data = json.dumps(frames, ensure_ascii=False).replace("</", "<\\/")
-    return TEMPLATE.replace("{{title}}", html.escape(title)).replace("{{frames}}", data)
+    # One pass, so a title that contains "{{frames}}" stays text.
+    fills = {"title": html.escape(printable(title)), "frames": data}
+    return re.sub(r"\{\{(title|frames)\}\}", lambda match: fills[match.group(1)], TEMPLATE)
 
 
 TEMPLATE = """<!DOCTYPE html>

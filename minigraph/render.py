@@ -76,7 +76,7 @@ def draw(target, rankdir="LR", max_nodes=MAX_DRAWN, max_shown=MAX_SHOWN, active=
 
 def node_label(node, value_known=True, grad_known=True, max_shown=MAX_SHOWN):
     """An HTML-like Graphviz label: name, kind or op, shape, value, gradient."""
-    title = node.name if node.name is not None else (str(node.op) if node.op else node.kind)
+    title = node.label if node.name is not None else (str(node.op) if node.op else node.kind)
     kind = str(node.op) if node.op is not None else node.kind
     rows = [f"<B>{_escape(title)}</B>"]
     detail = f"{kind} · {format_shape(node.shape)}" if title != kind else format_shape(node.shape)

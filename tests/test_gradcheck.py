@@ -9,7 +9,7 @@ import minigraph as mg
 from minigraph.testing import broadcastable_pair, expressions, float_arrays
 
 
-class SigmoidMissingFactor(mg.ops.Sigmoid):
+class SigmoidMissingFactor(mg.activations.Sigmoid):
     """The classic mistake: σ(z) instead of σ(z)·(1−σ(z))."""
 
     def backward(self, grad, out, z):

@@ -40,18 +40,19 @@ def test_chain_of_100000_nodes_backpropagates_without_recursion():
     assert len(mg.Graph(node)) == 100_001 + 100_000  # the 1.0 constants are nodes too
 
 
-def test_backward_accumulates_into_leaves_but_not_into_op_nodes():
+def test_backward_gives_one_pass_gradients_unless_asked_to_accumulate():
     w = mg.parameter([1.0, 2.0])
     h = w * 2.0
     cost = mg.sum(h)
     cost.backward()
     cost.backward()
-    np.testing.assert_array_equal(w.grad, [4.0, 4.0])  # leaves add up, like PyTorch
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0])  # one pass, one answer
+    np.testing.assert_array_equal(h.grad, [1.0, 1.0])
+    cost.backward(accumulate=True)
+    np.testing.assert_array_equal(w.grad, [4.0, 4.0])  # leaves add up, as in PyTorch
     np.testing.assert_array_equal(h.grad, [1.0, 1.0])  # op nodes hold this pass's gradient
     cost.zero_grad()
     assert w.grad is None and h.grad is None
-    cost.backward()
-    np.testing.assert_array_equal(w.grad, [2.0, 2.0])
 
 
 def test_non_scalar_backward_needs_a_seed_of_its_shape():
@@ -96,8 +97,8 @@ def test_replay_gives_the_same_values_and_gradients_as_rebuilding(data):
     W, B = mg.parameter(w), mg.parameter(b)
     graph = mg.Graph(logistic_regression_graph(mg.constant(x), mg.constant(y), W, B))
     graph.backward()
-    W.value -= 0.5 * W.grad
-    B.value -= 0.5 * B.grad
+    W.value = W.value - 0.5 * W.grad
+    B.value = B.value - 0.5 * B.grad
     graph.zero_grad()
     graph.forward()
     graph.backward()
@@ -121,10 +122,215 @@ def test_replay_of_random_graphs_matches_rebuilding(expression):
     np.testing.assert_array_equal(replayed, rebuilt.value)
 
 
-def test_replay_that_turns_nan_names_the_node_instead_of_returning_nan():
+def test_replay_after_a_new_leaf_value_checks_every_op_as_building_does():
     x = mg.parameter([1.0, 2.0], name="x")
-    cost = mg.sum(mg.log(x, name="log x"))
-    graph = mg.Graph(cost)
-    x.value[:] = [-1.0, 2.0]
-    with np.errstate(invalid="ignore"), pytest.raises(mg.NonFiniteError, match=r"log 'log x' produced NaN or inf from 'x' in \[-1, 2\]"):
+    graph = mg.Graph(mg.sum(mg.log(x, name="log x")))
+    x.value = [-1.0, 2.0]
+    with pytest.raises(mg.DomainError, match=r"log 'log x': log of a value <= 0: -1.0 at index \(0,\)"):
         graph.forward()
+
+
+def test_replay_that_turns_nan_names_the_node_instead_of_returning_nan(recwarn):
+    x = mg.parameter([1.0, 2.0], name="x")
+    graph = mg.Graph(mg.sum(mg.log(x, name="log x")))
+    graph.forward()  # a graph's first replay checks every op; later ones only after new leaf values
+    x.grad = np.array([2.0, 0.0])
+    mg.SGD([x], learning_rate=1.0).step()  # an optimizer's step: no checks on replay, only NaN/inf
+    with pytest.raises(mg.NonFiniteError, match=r"log 'log x' produced NaN or inf from 'x' in \[-1, 2\]"):
+        graph.forward()
+    assert not recwarn.list  # numpy's RuntimeWarning does not leak
+
+
+# Graphs pickled, copied, and extended in another process
+
+PICKLE_AND_EXTEND = r"""
+import pickle, sys
+import numpy as np
+import minigraph as mg
+
+def extend(w, b, cost):
+    # New nodes built on the loaded ones: they must sort after them.
+    return cost + mg.sum(w * w, name="l2") * 0.5 + b * b
+
+if sys.argv[1] == "save":
+    for _ in range(5000):  # numbers many nodes in this process, so serials here are large
+        mg.constant(0.0)
+    w, b = mg.parameter([[0.3], [-0.2]], name="w"), mg.parameter(0.1, name="b")
+    x = mg.constant([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]], name="x")
+    cost = mg.mean(mg.log_loss(mg.sigmoid(w.T @ x + b), [[0.0, 1.0, 1.0]]), name="cost")
+    pickle.dump((w, b, cost), open(sys.argv[2], "wb"))
+else:
+    w, b, cost = pickle.load(open(sys.argv[2], "rb"))
+    total = extend(w, b, cost)
+    total.backward()
+    fresh_w, fresh_b = mg.parameter([[0.3], [-0.2]]), mg.parameter(0.1)
+    x = mg.constant([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]])
+    fresh = extend(fresh_w, fresh_b, mg.mean(mg.log_loss(mg.sigmoid(fresh_w.T @ x + fresh_b), [[0.0, 1.0, 1.0]])))
+    fresh.backward()
+    assert total.value == fresh.value, (total.value, fresh.value)
+    np.testing.assert_array_equal(w.grad, fresh_w.grad)
+    np.testing.assert_array_equal(b.grad, fresh_b.grad)
+    print("same gradients", w.grad.ravel().tolist(), float(b.grad))
+"""
+
+
+def test_a_graph_pickled_in_one_process_and_extended_in_another_backpropagates_fully(tmp_path):
+    import subprocess
+    import sys
+
+    script, saved = tmp_path / "extend.py", tmp_path / "graph.pickle"
+    script.write_text(PICKLE_AND_EXTEND)
+    for step in ("save", "load"):
+        result = subprocess.run([sys.executable, str(script), step, str(saved)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("same gradients")
+
+
+def test_pickling_and_deep_copying_a_100000_node_chain_keeps_it_whole():
+    import copy
+    import pickle
+
+    x = mg.parameter([1.0, 2.0], name="x")
+    node = x
+    for _ in range(50_000):
+        node = node * 1.0
+    out = mg.sum(node)
+    for copied_x, copied_out in [pickle.loads(pickle.dumps((x, out))), copy.deepcopy((x, out))]:
+        graph = mg.Graph(copied_out)
+        assert len(graph) == len(mg.Graph(out)) and graph.nodes[0] is copied_x
+        copied_out.backward()
+        np.testing.assert_array_equal(copied_x.grad, [1.0, 1.0])
+    # Nothing is left marked on the original: pickling it again still works the same way.
+    assert pickle.loads(pickle.dumps(out)).value == out.value
+
+
+def test_copies_of_a_graph_sort_correctly_when_extended():
+    import copy
+
+    w = mg.parameter(2.0, name="w")
+    cost = w * w
+    copied = copy.deepcopy(cost)
+    extended = copied + copied.inputs[0] * 3.0  # d/dw (w² + 3w) = 2w + 3
+    extended.backward()
+    assert copied.inputs[0].grad == 7.0 and w.grad is None
+
+
+# Replay checks what building checks
+
+def lesson(m):
+    x = mg.constant(np.linspace(0, 1, 12).reshape(2, 6)[:, :m], name="x")
+    y = mg.constant((np.arange(m) % 2).reshape(1, m).astype(float), name="y")
+    w, b = mg.parameter([[0.1], [-0.2]], name="w"), mg.parameter(0.0, name="b")
+    return x, y, w, b, logistic_regression_graph(x, y, w, b)
+
+
+def test_replay_takes_a_batch_of_another_size_and_matches_rebuilding():
+    x, y, w, b, cost = lesson(6)
+    graph = mg.Graph(cost)
+    x.value, y.value = x.value[:, :4], y.value[:, :4]  # a last, smaller batch
+    graph.forward()
+    graph.backward()
+    *_, fresh = lesson(4)
+    fresh.backward()
+    assert graph.output.value == fresh.value
+    np.testing.assert_array_equal(w.grad, mg.Graph(fresh).parameters[0].grad)
+
+
+def test_replay_refuses_a_new_value_whose_shape_does_not_fit_naming_the_node():
+    x, y, w, b, cost = lesson(6)
+    graph = mg.Graph(cost)
+    y.value = np.zeros((1, 5))  # labels for 5 samples, predictions for 6
+    with pytest.raises(mg.ShapeError, match=r"log_loss 'loss': predictions \(1, 6\) and labels \(1, 5\)"):
+        graph.forward()
+    y.value = np.zeros((6, 1))  # would broadcast silently to (6, 6) without the check
+    with pytest.raises(mg.ShapeError, match=r"predictions \(1, 6\) and labels \(6, 1\)"):
+        graph.forward()
+
+
+def test_replay_reports_a_nan_leaf_by_name():
+    x, y, w, b, cost = lesson(3)
+    graph = mg.Graph(cost)
+    x.value = np.array([[0.1, np.nan, 0.3], [0.4, 0.5, 0.6]])
+    with pytest.raises(mg.NonFiniteError, match=r"the constant 'x' holds NaN or inf \(nan at index \(0, 1\)\)"):
+        graph.forward()
+
+
+def test_backward_names_the_node_whose_gradient_turned_nan_or_inf(recwarn):
+    x = mg.parameter([4.0, 1.0], name="x")
+    root = mg.power(x, 0.5, name="root")
+    graph = mg.Graph(mg.sum(root))
+    graph.forward()
+    x.grad = np.array([0.0, 1.0])
+    mg.SGD([x], learning_rate=1.0).step()  # x = [4, 0]: √0 is fine, its gradient is not
+    graph.forward()
+    with pytest.raises(mg.NonFiniteError, match=r"gradient of 'x' holds NaN or inf \(inf at index \(1,\)\): "
+                                               r"power 0.5 'root' sent it from a finite gradient"):
+        graph.backward()
+    assert not recwarn.list
+
+
+# Values changed behind the graph's back
+
+def test_backward_refuses_values_computed_from_an_older_leaf():
+    x, y, w, b, cost = lesson(3)
+    w.value = [[0.5], [0.5]]
+    with pytest.raises(mg.StaleGraphError, match=r"transpose 'wᵀ' was computed from an earlier value of 'w'.*forward\(\)"):
+        cost.backward()
+    graph = mg.Graph(cost)
+    graph.forward()
+    graph.backward()  # replayed: fine
+    mg.SGD(graph.parameters, 0.1).step()
+    with pytest.raises(mg.StaleGraphError, match="earlier value of 'w'"):
+        graph.backward()
+    graph.forward()
+    graph.backward()
+
+
+@pytest.mark.parametrize("seed, message", [
+    (np.array([1.0, np.nan]), r"seed for 'h' holds nan at index \(1,\); a seed must be finite"),
+    ("abc", r"seed for 'h' is not numeric: 'abc'"),
+    (np.array([np.inf, 1.0]), "holds inf"),
+])
+def test_bad_seeds_are_refused(seed, message):
+    h = mg.mul(mg.parameter([1.0, 2.0]), 2.0, name="h")
+    with pytest.raises(mg.SeedError, match=message):
+        h.backward(seed)
+
+
+# A custom op's backward that breaks the contract is named, with its input
+
+class BareArray(mg.Op):
+    name = "bare"
+
+    def forward(self, a):
+        return a * 2
+
+    def backward(self, grad, out, a):
+        return grad * 2  # should be a tuple
+
+
+class TooMany(BareArray):
+    def backward(self, grad, out, a):
+        return grad * 2, grad
+
+
+class WrongShape(BareArray):
+    def backward(self, grad, out, a):
+        return (np.ones((3, 3)),)
+
+
+class NoneForNeeded(BareArray):
+    def backward(self, grad, out, a):
+        return (None,)
+
+
+@pytest.mark.parametrize("op, error, message", [
+    (BareArray(), mg.OpContractError, r"BareArray.backward \(node 'b'\) returned a ndarray; it must return a tuple"),
+    (TooMany(), mg.OpContractError, r"TooMany.backward \(node 'b'\) returned 2 gradient\(s\) for 1 input"),
+    (WrongShape(), mg.ShapeError, r"WrongShape.backward \(node 'b'\): the gradient for input 0 \('w'\) has shape \(3, 3\)"),
+    (NoneForNeeded(), mg.OpContractError, r"returned None for input 0 \('w'\), which needs a gradient"),
+])
+def test_custom_op_backward_contract_errors_name_the_op_class_and_input(op, error, message):
+    w = mg.parameter([[1.0, 2.0]], name="w")
+    with pytest.raises(error, match=message):
+        mg.sum(mg.apply(op, w, name="b")).backward()

@@ -26,8 +26,9 @@ def test_operators_accept_numbers_and_arrays_on_either_side():
 def test_parameter_copies_and_constant_does_not():
     data = np.ones(3)
     p, c = mg.parameter(data), mg.constant(data)
-    p.value += 1
-    assert data[0] == 1.0 and c.value is data
+    p.value = p.value + 1
+    assert data[0] == 1.0 and p.value[0] == 2.0
+    assert np.shares_memory(c.value, data) and data.flags.writeable  # a read-only view of it
 
 
 def test_float64_by_default_and_float32_kept_end_to_end():
@@ -55,3 +56,40 @@ def test_repr_and_label_say_what_a_node_is():
     z = w.T
     assert "'w' parameter shape (2, 1)" in repr(w)
     assert z.label == "transpose" and mg.constant(1.0).label == "constant"
+
+
+def test_float16_is_refused_with_a_reason():
+    with pytest.raises(TypeError, match=r"float16 is not supported; use float32 or float64"):
+        mg.parameter(np.ones(2, dtype=np.float16), name="w")
+    with pytest.raises(TypeError, match="float16 is not supported"):
+        mg.constant([1.0], dtype=np.float16)
+
+
+def test_leaf_values_are_read_only_and_assignment_makes_a_new_version():
+    w = mg.parameter([1.0, 2.0], name="w")
+    with pytest.raises(ValueError, match="read-only"):
+        w.value[0] = 5.0
+    with pytest.raises(ValueError, match="read-only"):
+        w.value -= 1.0
+    w.value = [3.0, 4.0]
+    assert w.version == 1 and w.value.tolist() == [3.0, 4.0] and not w.value.flags.writeable
+    with pytest.raises(TypeError, match=r"'mul' is computed by mul; give its leaves new values"):
+        (w * 2.0).value = [0.0, 0.0]
+
+
+def test_node_names_must_be_strings_and_control_characters_are_shown_as_escapes():
+    with pytest.raises(TypeError, match="a node's name must be a string or None, got int 3"):
+        mg.parameter(1.0, name=3)
+    node = mg.parameter(1.0, name="w\x00\u202ex")
+    assert node.label == "w\\x00\\u202ex"
+
+
+def test_nodes_have_the_methods_micrograd_and_pytorch_users_reach_for():
+    x = np.array([[0.5, -1.0], [2.0, 0.25]])
+    a = mg.parameter(x)
+    for method, reference in [("sigmoid", 1 / (1 + np.exp(-x))), ("tanh", np.tanh(x)), ("relu", np.maximum(x, 0)),
+                              ("exp", np.exp(x))]:
+        np.testing.assert_allclose(getattr(a, method)().value, reference)
+    np.testing.assert_allclose(mg.parameter(np.abs(x)).log().value, np.log(np.abs(x)))
+    assert a.sum().value == x.sum() and a.mean(axis=0).value.tolist() == x.mean(axis=0).tolist()
+    assert a.sum(axis=1, keepdims=True).shape == (2, 1)

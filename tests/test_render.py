@@ -101,3 +101,17 @@ def test_missing_dot_gives_an_install_hint_and_to_dot_still_works(monkeypatch, t
 def test_graph_shows_inline_in_jupyter():
     bundle = mg.Graph(tiny_example())._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]
+
+
+CONTROL = "w\x00\x07\x1b[31m\u202eevil"
+
+
+@pytest.mark.needs_dot
+def test_names_with_control_characters_render_and_step_with_visible_escapes(tmp_path):
+    w = mg.parameter([1.0, 2.0], name=CONTROL)
+    cost = mg.sum(w * w, name="cost\x00")
+    svg = mg.render(cost, tmp_path / "control.svg").read_text()
+    assert "w\\x00\\x07\\x1b[31m\\u202eevil" in svg and "\x00" not in svg and "\u202e" not in svg
+    page = mg.save_steps_html(cost, tmp_path / "control.html", title="t\x00{{frames}}").read_text()
+    assert "\x00" not in page and "\u202e" not in page
+    assert "<title>t\\x00{{frames}}</title>" in page  # the title stays text, filled in one pass

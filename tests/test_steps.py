@@ -53,7 +53,7 @@ def test_a_node_used_twice_shows_two_contributions_that_add_up():
 def test_forward_steps_recompute_from_the_current_leaves():
     cost = tiny_example()
     w = mg.Graph(cost).parameters[0]
-    w.value[:] = 1.0
+    w.value = np.ones_like(w.value)
     steps = list(mg.forward_steps(cost))
     assert [s.number for s in steps] == list(range(1, 11))
     matmul_step = next(s for s in steps if s.node.label == "matmul")
@@ -65,7 +65,7 @@ def test_steps_carry_the_op_formula_and_local_derivative():
     cost = tiny_example()
     steps = {s.node.label: s for s in mg.backward_steps(cost)}
     sigmoid = steps["ŷ"]
-    assert sigmoid.formula == mg.ops.Sigmoid.formula
+    assert sigmoid.formula == mg.activations.Sigmoid.formula
     (to_z,) = sigmoid.contributions
     y_hat = sigmoid.node.value
     np.testing.assert_allclose(to_z.local, y_hat * (1 - y_hat))
