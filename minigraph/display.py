@@ -53,3 +53,35 @@ def printable(text):
 def _escaped(char):
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def unique_labels(nodes):
+    """A short label for each node (keyed by id(node)), unique within `nodes`.
+
+    A node's name, prefixed by its scopes ('layer1/z'); an unnamed op is called by its op
+    and an unnamed leaf by its kind, numbered in graph order when several share the label
+    ('matmul₁', 'matmul₂'); an unnamed one-element constant is shown as its number ('2').
+    """
+    base = {}
+    for node in nodes:
+        if node.name is None and node.op is None and not node.requires_grad and node.value.size == 1:
+            base[id(node)] = format_array(node.value)  # the 2 in `2 * x`: its value says it all
+            continue
+        scope = "".join(f"{printable(part)}/" for part in node.scope)
+        base[id(node)] = scope + node.label
+    counts = {}
+    for node in nodes:
+        if node.name is not None or node.op is not None or node.requires_grad or node.value.size != 1:
+            counts[base[id(node)]] = counts.get(base[id(node)], 0) + 1
+    seen = {}
+    labels = {}
+    for node in nodes:
+        label = base[id(node)]
+        if counts.get(label, 0) > 1:
+            seen[label] = seen.get(label, 0) + 1
+            label += str(seen[label]).translate(SUBSCRIPTS)
+        labels[id(node)] = label
+    return labels

@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 from .checks import check_inputs
+from .display import unique_labels
 from .errors import NonFiniteError, OpContractError, SeedError, ShapeError, StaleGraphError
 
 serial_number = operator.attrgetter("serial")
@@ -155,6 +156,13 @@ class Graph:
         self.leaves = [n for n in self.nodes if n.op is None]
         self._op_nodes = [n for n in self.nodes if n.op is not None]
         self._checked_assignments = None  # leaf assignments seen by the last checked replay
+        self._labels = None
+
+    def label(self, node):
+        """The node's label in this graph: unique, scoped ('layer1/z', 'matmul₂')."""
+        if self._labels is None:
+            self._labels = unique_labels(self.nodes)
+        return self._labels[id(node)]
 
     def __reduce__(self):
         return (Graph, (self.output,))

@@ -334,3 +334,18 @@ def test_custom_op_backward_contract_errors_name_the_op_class_and_input(op, erro
     w = mg.parameter([[1.0, 2.0]], name="w")
     with pytest.raises(error, match=message):
         mg.sum(mg.apply(op, w, name="b")).backward()
+
+
+def test_graph_labels_are_short_unique_and_scoped():
+    with mg.scope("layer1"):
+        W = mg.parameter(np.ones((2, 2)), name="W")
+        z = mg.matmul(W, np.ones((2, 1)), name="z")
+    w = mg.parameter(np.ones((2, 1)))
+    out = mg.sum(2 * (mg.matmul(w.T, z) + mg.matmul(w.T, z)))
+    graph = mg.Graph(out)
+    labels = [graph.label(n) for n in graph.nodes]
+    assert labels == ["layer1/W", "layer1/constant", "layer1/z", "parameter", "transpose₁", "matmul₁",
+                      "transpose₂", "matmul₂", "add", "2", "mul", "sum"]
+    assert z.scope == ("layer1",) and out.scope == ()
+    with pytest.raises(ValueError, match="contains '/'"), mg.scope("a/b"):
+        pass
