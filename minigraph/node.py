@@ -150,6 +150,8 @@ class Node:
         (self._value, self.grad, self.op, self.inputs, self.needs, self.name, self.scope,
          self.requires_grad, self.version, self.seen) = state[:10]
         self._pickle_shallow = False
+        if self.op is None:  # arrays come back writeable from pickle and deepcopy
+            self._value = _read_only(self._value)
 
     def __copy__(self):
         copied = Node(self._value, self.op, self.inputs, self.name, self.requires_grad, self.needs)
