@@ -7,6 +7,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import minigraph as mg
@@ -90,9 +91,36 @@ def test_float32_sign_language_lesson_reaches_the_float64_accuracy(sign_language
     assert stalled.score(X_test, y_test) < m32.score(X_test, y_test)
 
 
-def test_unknown_loss_is_refused():
-    with pytest.raises(ValueError, match="loss must be one of"):
-        LogisticRegression(loss="hinge").fit(np.eye(2), [0, 1])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("iterations", 2.5), ("iterations", "10"), ("iterations", None), ("iterations", 0),
+        ("learning_rate", "0.1"), ("learning_rate", 0.0), ("learning_rate", -0.01),
+        ("learning_rate", np.nan), ("learning_rate", np.inf), ("learning_rate", None),
+        ("initial_weight", "0.01"), ("initial_weight", np.nan), ("initial_weight", -np.inf),
+        ("initial_weight", None), ("loss", "hinge"), ("loss", None),
+        ("progress", "tqdm"), ("progress", 1),
+    ],
+)
+def test_bad_parameters_are_refused_the_scikit_learn_way(name, value):
+    model = LogisticRegression(**{name: value})
+    # Checked before the data: these would be refused too, but for their three classes.
+    with pytest.raises(InvalidParameterError, match=rf"The '{name}' parameter of LogisticRegression must be"):
+        model.fit(np.ones((3, 2)), [0, 1, 2])
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"iterations": np.int64(3)}, {"learning_rate": 1}, {"learning_rate": np.float32(0.5)},
+        {"initial_weight": 0}, {"initial_weight": -0.5}, {"loss": "log_loss"},
+        {"loss": "log_loss_with_logits"}, {"progress": list},
+    ],
+)
+def test_good_parameters_of_every_numeric_kind_are_accepted(parameters):
+    X, y = load_digits_binary()
+    model = LogisticRegression(**{"iterations": 3, **parameters}).fit(X, y)
+    assert len(model.cost_history_) == model.n_iter_ == model.iterations
 
 
 def test_trained_graph_is_consistent_with_the_final_parameters():
