@@ -55,6 +55,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     update). After fit, `graph_` is the trained graph, its values and gradients computed
     at the final parameters, ready to draw or step through.
 
+    `graph_` holds the whole training set (its x and y constants), so it lives only in
+    memory: a pickled or copied model leaves it out and keeps what prediction needs
+    (`coef_`, `intercept_`, `classes_`, ...). Loaded, it predicts exactly as before;
+    fit it again to draw its graph.
+
     `loss`: "log_loss" is the lesson's graph, sigmoid then log_loss; "log_loss_with_logits"
     fuses the two; "auto" (the default) takes the lesson's graph for float64 data and the
     fused one for float32. In float32, σ(z) rounds to exactly 1 once z > 17, and there the
@@ -144,6 +149,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(int)]
+
+    def __getstate__(self):
+        # Pickles are shared and stored: the training images must not travel with them.
+        # (A copy: object.__getstate__ hands back the instance's own __dict__.)
+        state = dict(super().__getstate__())
+        state.pop("graph_", None)
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,5 +1,8 @@
 """LogisticRegression as a graph and as a scikit-learn classifier; the data loaders."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -160,6 +163,27 @@ def test_works_in_pipelines_and_cross_validation():
 def test_bad_training_data_is_refused(X, y, error, message):
     with pytest.raises(error, match=message):
         LogisticRegression().fit(X, y)
+
+
+def test_a_pickled_model_keeps_what_prediction_needs_and_not_the_training_set():
+    rng = np.random.default_rng(0)
+    X = rng.random((300, 2000))
+    y = (X[:, :10].sum(axis=1) > 5).astype(int)
+    model = LogisticRegression(iterations=20).fit(X, y)
+    data = pickle.dumps(model)
+    # On the order of the coefficients (16 kB here), where the training set is 4.8 MB.
+    assert len(data) < 1.5 * model.coef_.nbytes
+    assert not any(row.tobytes() in data for row in X)
+    assert hasattr(model, "graph_")  # pickling leaves the fitted model itself whole
+    loaded = pickle.loads(data)
+    assert not hasattr(loaded, "graph_")
+    X_new = rng.random((50, 2000))
+    np.testing.assert_array_equal(loaded.predict(X_new), model.predict(X_new))
+    np.testing.assert_array_equal(loaded.predict_proba(X_new), model.predict_proba(X_new))
+    np.testing.assert_array_equal(loaded.decision_function(X_new), model.decision_function(X_new))
+    assert loaded.score(X, y) == model.score(X, y)
+    assert loaded.cost_history_ == model.cost_history_
+    assert not hasattr(copy.deepcopy(model), "graph_")  # as the class docstring says
 
 
 def test_predict_before_fit():
