@@ -93,8 +93,9 @@ def run_demo(args):
     from minigraph.models import LogisticRegression, logistic_regression_graph
     from minigraph.models.datasets import lesson_split
 
-    if pathlib.Path(args.out).exists() and not pathlib.Path(args.out).is_dir():  # say so before training
-        raise NotADirectoryError(f"--out {args.out} is a file; give a folder to write the pictures into")
+    out = pathlib.Path(args.out)
+    if out.exists() and not out.is_dir():  # said before training, not after it
+        raise NotADirectoryError(f"--out {out} is a file; give a folder to write the pictures into")
     source, (X_train, X_test, y_train, y_test) = lesson_split(args.data, args.per_digit)
     print(f"minigraph demo: logistic regression on {source}, zeros vs ones")
     print(f"{len(X_train)} train / {len(X_test)} test images of {X_train.shape[1]} pixels; "
@@ -116,7 +117,6 @@ def run_demo(args):
           f"test accuracy {100 * reference.score(X_test, y_test):6.2f} %   "
           f"(LogisticRegression(max_iter={args.iterations}), L2-regularised, lbfgs)")
 
-    out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(6, 4))
     axes.plot(np.arange(len(model.cost_history_)), model.cost_history_)
