@@ -1,4 +1,4 @@
-"""The command line, run as a user runs it: in a subprocess."""
+"""The command line, run as a user runs it, in a subprocess; its many failures also in process."""
 
 import io
 import os
