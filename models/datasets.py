@@ -9,6 +9,8 @@ import pathlib
 
 import numpy as np
 
+from minigraph.errors import DataError
+
 IMAGE_SIDE = 64
 # The widely circulated X.npy / Y.npy release groups its rows by digit in this order.
 NPY_DIGIT_ORDER = (9, 0, 7, 6, 1, 8, 4, 3, 2, 5)
@@ -17,10 +19,6 @@ LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 # Photos are converted a band of rows at a time, about a million pixels per band, so a
 # 12-megapixel photo never has a float64 copy of itself (that alone would be 288 MB in RGB).
 BAND_PIXELS = 1 << 20
-
-
-class DataError(ValueError):
-    """A data file that cannot be used as it is; the message names the file and the fault."""
 
 
 def load_digits_binary(digits=(0, 1)):
