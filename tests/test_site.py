@@ -1,7 +1,7 @@
 """The documentation site: it builds in strict mode, and its pages work in a real browser.
 
 The whole site is built once (`mkdocs build --strict`, every code block executed, every
-figure and step player drawn); the broken-copy tests build a one-page site with the same
+figure and step player drawn), with no network where the machine allows it; the broken-copy tests build a one-page site with the same
 configuration to prove that a broken link, a missing reference or a failing block each
 fail the build.
 """
@@ -28,16 +28,27 @@ QUIET = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 pytestmark = pytest.mark.needs_dot  # the figures and the step player are drawn by dot
 
 
-def build(config, site_dir):
-    return subprocess.run([*MKDOCS, "--config-file", str(config), "--site-dir", str(site_dir)],
+def build(config, site_dir, prefix=()):
+    return subprocess.run([*prefix, *MKDOCS, "--config-file", str(config), "--site-dir", str(site_dir)],
                           capture_output=True, text=True, env=QUIET, timeout=300)
+
+
+def without_network():
+    """`unshare --net`: run a command with no network at all, where this machine allows it
+    (root on Linux, as in CI); otherwise nothing, and the build runs as it is."""
+    command = ["unshare", "--net"]
+    try:
+        allowed = subprocess.run([*command, "true"], capture_output=True).returncode == 0
+    except FileNotFoundError:
+        allowed = False
+    return command if allowed else []
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The real site, built from the repository as `make docs` builds it."""
+    """The real site, built from the repository as `make docs` builds it, offline if possible."""
     site_dir = tmp_path_factory.mktemp("site")
-    result = build(ROOT / "mkdocs.yml", site_dir)
+    result = build(ROOT / "mkdocs.yml", site_dir, prefix=without_network())
     assert result.returncode == 0, result.stdout + result.stderr
     return site_dir
 
