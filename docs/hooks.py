@@ -33,7 +33,7 @@ STEP_PLAYERS = {
 }
 
 # Repository files that become site pages under another name.
-RENAMED = {"README.md": "index.md", "benchmarks/RESULTS.md": "benchmarks.md", "examples": "examples.md"}
+RENAMED = {"README.md": "index.md", "benchmarks/RESULTS.md": "benchmarks.md"}
 PAGE_SOURCES = {site: repo for repo, site in RENAMED.items()}
 
 LINK = re.compile(r"(\]\()([^)\s#]+)((?:#[^)\s]*)?\))")
@@ -45,7 +45,7 @@ def site_path(repo_path):
     repo_path = repo_path.rstrip("/")
     if repo_path in RENAMED:
         return RENAMED[repo_path]
-    if repo_path.startswith("examples/"):
+    if repo_path == "examples" or repo_path.startswith("examples/"):
         return "examples.md"  # one page shows every example
     if repo_path.startswith("docs/"):
         return repo_path.removeprefix("docs/")
@@ -76,7 +76,8 @@ def rewrite_links(markdown, page_uri):
 
 
 def examples_page():
-    """Markdown for examples.md: each script in examples/ with its docstring and source."""
+    """Markdown for examples.md: each script in examples/ with its docstring and source,
+    and each notebook with its title."""
     parts = ["# Examples", "",
              "Each script runs as it is (`python examples/NAME.py`); the tests run every one.", ""]
     for script in sorted((ROOT / "examples").glob("*.py")):
@@ -86,9 +87,10 @@ def examples_page():
         parts += [f"## {script.name}", "", summary, "", details.strip(), "",
                   "```python", source.rstrip("\n"), "```", ""]
     for notebook in sorted((ROOT / "examples").glob("*.md")):
+        title = re.search(r"(?m)^# (.+)$", notebook.read_text(encoding="utf-8")).group(1)
         parts += [f"## {notebook.name} (notebook)", "",
-                  f"The first lesson as a Jupyter notebook kept as text (MyST Markdown): open "
-                  f"`examples/{notebook.name}` with Jupyter and jupytext, as the README says.", ""]
+                  f"{title}: a Jupyter notebook kept as text (MyST Markdown). Open it with Jupyter "
+                  f"and jupytext, as the README's Lessons section shows.", ""]
     return "\n".join(parts)
 
 
