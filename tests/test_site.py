@@ -1,9 +1,10 @@
 """The documentation site: it builds in strict mode, and its pages work in a real browser.
 
 The whole site is built once (`mkdocs build --strict`, every code block executed, every
-figure and step player drawn), with no network where the machine allows it; the broken-copy tests build a one-page site with the same
-configuration to prove that a broken link, a missing reference or a failing block each
-fail the build.
+figure and step player drawn), with no network where the machine allows it. The
+broken-copy tests build a one-page site with the same configuration to prove that a broken
+link, a missing reference or a failing block each fail the build. Every page of the nav
+is opened in headless Chromium, so a new page is tested as soon as it is in mkdocs.yml.
 """
 
 import html
@@ -53,19 +54,18 @@ def site(tmp_path_factory):
     return site_dir
 
 
-PAGES = ["index", "tutorial", "gradient-checking", "custom-ops", "performance", "benchmarks",
-         "examples", "reference"]
+def nav_pages(entries):
+    """The pages of mkdocs.yml's nav, sections flattened, without their .md."""
+    for entry in entries:
+        for value in entry.values():
+            yield from nav_pages(value) if isinstance(value, list) else [value.removesuffix(".md")]
+
+
+PAGES = list(nav_pages(yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]))
 
 
 def test_every_page_of_the_nav_is_built(site):
-    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
-
-    def pages(entries):
-        for entry in entries:
-            for value in entry.values():
-                yield from pages(value) if isinstance(value, list) else [value]
-
-    assert sorted(p.removesuffix(".md") for p in pages(nav)) == sorted(PAGES)
+    assert {"index", "tutorial", "reference"} <= set(PAGES)
     for page in PAGES:
         assert (site / f"{page}.html").is_file(), page
 
