@@ -7,6 +7,9 @@
     cost.backward()          # w.grad now holds d cost / d w
 """
 
+# The one place the version is written: pyproject.toml reads it from here.
+__version__ = "0.1.0"
+
 from .errors import (
     DataError,
     DomainError,
