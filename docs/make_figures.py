@@ -1,6 +1,7 @@
 """Draw the pictures and write the narration the docs show.
 
     python docs/make_figures.py [OUTPUT_FOLDER]     # default: docs/figures (git-ignored)
+    python docs/make_figures.py --readme            # redraw docs/readme-graph.svg (committed)
 
 The site build (docs/hooks.py) calls `write_figures` itself, so the site always shows what
 the code draws now; run this script to look at the pictures without building the site.
@@ -53,10 +54,26 @@ def write_figures(out):
     return sorted(out.iterdir())
 
 
+# The one picture committed: the README is read on the repository page, where nothing is
+# built. tests/test_docs.py checks it is what the code draws now; `--readme` redraws it.
+README_PICTURE = pathlib.Path(__file__).resolve().parent / "readme-graph.svg"
+
+
+def readme_picture():
+    """The SVG at the top of the README: the tiny example after one backward pass."""
+    cost = tiny_example()
+    cost.backward()
+    return mg.draw(cost).pipe(format="svg")
+
+
 def main(out):
     for path in write_figures(out):
         print(f"wrote {path}")
 
 
 if __name__ == "__main__":
-    main(pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parent / "figures"))
+    if sys.argv[1:] == ["--readme"]:
+        README_PICTURE.write_bytes(readme_picture())
+        print(f"wrote {README_PICTURE}")
+    else:
+        main(pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parent / "figures"))

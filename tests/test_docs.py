@@ -36,3 +36,15 @@ def test_sign_language_numbers_in_the_lesson_are_what_it_computes(sign_language_
     computed = (f"{model.cost_history_[0]:.6f}", f"{model.cost_history_[140]:.6f}",
                 f"{100 * model.score(X_train, y_train):.2f}", f"{100 * model.score(X_test, y_test):.2f}")
     assert quoted.groups() == computed
+
+
+@pytest.mark.needs_dot
+def test_the_readme_picture_is_what_the_code_draws_now():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "docs" / "make_figures.py")
+    make_figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_figures)
+    assert "](docs/readme-graph.svg)" in (ROOT / "README.md").read_text()
+    assert make_figures.README_PICTURE.read_bytes() == make_figures.readme_picture(), (
+        "the README's picture is out of date: run `.venv/bin/python docs/make_figures.py --readme`")

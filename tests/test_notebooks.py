@@ -59,7 +59,6 @@ def test_a_graph_displays_as_a_drawing(first_lesson):
     assert "image/svg+xml" in displayed_types(tagged(notebook, "graph-display"))
 
 
-@pytest.mark.xfail(strict=True, reason="Node has no _repr_mimebundle_ yet: the lead is adding it in minigraph/node.py")
 def test_a_node_displays_as_a_drawing(first_lesson):
     notebook, _ = first_lesson
     assert "image/svg+xml" in displayed_types(tagged(notebook, "node-display"))
