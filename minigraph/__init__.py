@@ -19,9 +19,9 @@ from .errors import (
 from .context import is_grad_enabled, no_grad, scope
 from .graph import Graph, topological_order, unbroadcast
 from .node import Node, apply, as_node, constant, parameter
-from .ops import Op, add, div, matmul, mean, mul, neg, power, sub, sum, transpose
-from .activations import exp, log, relu, sigmoid, tanh
-from .losses import log_loss, log_loss_with_logits
+from .ops import Op, add, div, matmul, mean, mul, neg, power, reshape, sub, sum, transpose
+from .activations import exp, log, log_softmax, relu, sigmoid, softmax, tanh
+from .losses import log_loss, log_loss_with_logits, softmax_cross_entropy
 from .gradcheck import GradientCheckError, check_gradients
 from .optim import SGD
 from .render import draw, render, to_dot
@@ -32,7 +32,8 @@ __all__ = [
     "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "NonFiniteError", "Op",
     "OpContractError", "SGD", "SeedError", "ShapeError", "StaleGraphError", "add", "apply", "as_node",
     "backward_steps", "check_gradients", "constant", "div", "draw", "exp", "explain", "forward_steps",
-    "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "matmul", "mean", "mul", "neg", "no_grad",
-    "parameter", "power", "relu", "render", "save_steps_html", "scope", "sigmoid", "sub", "sum", "tanh",
-    "to_dot", "topological_order", "transpose", "unbroadcast",
+    "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "log_softmax", "matmul", "mean", "mul", "neg",
+    "no_grad", "parameter", "power", "relu", "render", "reshape", "save_steps_html", "scope", "sigmoid",
+    "softmax", "softmax_cross_entropy", "sub", "sum", "tanh", "to_dot", "topological_order", "transpose",
+    "unbroadcast",
 ]
