@@ -4,11 +4,17 @@
 scikit-learn's log_loss does, so the cost and its gradient stay finite.
 `log_loss_with_logits(z, y)` takes the sigmoid's input instead and fuses the two: it is
 finite for any z and its gradient is exactly σ(z) − y, even where σ(z) rounds to 0 or 1.
+`softmax_cross_entropy(z, labels)` is the K-class cost, fused the same way: its gradient
+is exactly (softmax(z) − onehot)/m. `l2_penalty(weights, λ)` is the regularisation term
+λ/2·Σ‖W‖² to add to a cost.
 """
+
+import math
+import numbers
 
 import numpy as np
 
-from .node import apply, as_node
+from .node import Node, apply, as_node
 from .activations import AlongAxis, log_softmax_of, softmax_of, stable_sigmoid
 from .checks import first_bad
 from .ops import ALL, Op
@@ -170,3 +176,41 @@ def softmax_cross_entropy(logits, labels, axis=0, name=None):
             f"pass an array or a constant, not a parameter or a node computed from one"
         )
     return apply(SoftmaxCrossEntropy(axis), logits, labels, name=name)
+
+
+class L2Penalty(Op):
+    """λ/2 times the sum of squares of every input: weight decay written into the cost."""
+
+    name = "l2_penalty"
+    formula = "L = λ/2·Σ‖W‖²;  ∂L/∂W = λ·W"
+    complex_safe = True
+
+    def __init__(self, lam):
+        self.lam = lam
+
+    def __str__(self):
+        return f"l2_penalty λ={self.lam:g}"
+
+    def forward(self, *weights):
+        total = sum(np.add.reduce(w * w, axis=None) for w in weights)
+        return np.asarray(self.lam / 2 * total, dtype=np.result_type(*weights))
+
+    def backward(self, grad, out, *weights):
+        return tuple(grad * self.lam * w for w in weights)
+
+
+def l2_penalty(parameters, lam, name="l2_penalty"):
+    """λ/2·Σ‖W‖² over `parameters`, to add to a cost: its gradient adds λ·W to each W.
+
+    The course's regularised cost adds λ/(2m)·Σ‖W‖²: pass lam=λ/m. Usually only the
+    weights are penalised, not the biases.
+    """
+    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not 0 <= lam < math.inf:
+        raise ValueError(f"l2_penalty: lam must be a number ≥ 0, got {lam!r}")
+    nodes = [parameters] if isinstance(parameters, Node) else list(parameters)
+    if not nodes:
+        raise ValueError("l2_penalty: no parameters to penalise")
+    for position, node in enumerate(nodes):
+        if not isinstance(node, Node):
+            raise TypeError(f"l2_penalty: item {position} is a {type(node).__name__}, not a node")
+    return apply(L2Penalty(float(lam)), *nodes, name=name)
