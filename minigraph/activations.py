@@ -1,4 +1,5 @@
-"""The nonlinear functions a network applies between its linear steps, and exp and log.
+"""The nonlinear functions a network applies between its linear steps (tanh, sigmoid, relu,
+leaky_relu, maximum), softmax over the classes, and exp and log.
 
 Each is an op class with its forward pass, its local gradient and the formula, as in `ops`.
 """
@@ -9,7 +10,7 @@ import numpy as np
 
 from .checks import first_bad
 from .node import apply, as_node
-from .ops import Op
+from .ops import ALL, Elementwise, Op, _binary
 
 
 class Exp(Op):
@@ -196,3 +197,54 @@ class LogSoftmax(AlongAxis):
 def log_softmax(z, axis=0, name=None):
     """log softmax(z) over `axis`, finite even where a probability rounds to 0."""
     return apply(LogSoftmax(axis), as_node(z), name=name)
+
+
+class Maximum(Elementwise):
+    name = "maximum"
+    formula = "∂max(a,b)/∂a = 1 where a > b, ½ where a = b, 0 where a < b (and likewise for b)"
+    can_overflow = False
+
+    def forward(self, a, b):
+        return np.maximum(a, b)
+
+    def backward(self, grad, out, a, b, needs=ALL):
+        # A tie splits the gradient evenly (as PyTorch and JAX do): the average of the
+        # two one-sided derivatives, and the two shares still add up to grad.
+        tie = a == b
+        grad_a = np.where(a > b, grad, np.where(tie, grad / 2, 0)) if needs[0] else None
+        grad_b = np.where(b > a, grad, np.where(tie, grad / 2, 0)) if needs[1] else None
+        return grad_a, grad_b
+
+
+def maximum(a, b, name=None):
+    """The larger of a and b, element by element (they broadcast); on a tie each gets half
+    the gradient."""
+    return _binary(Maximum(), a, b, name)
+
+
+class LeakyRelu(Op):
+    name = "leaky_relu"
+    formula = "∂leaky_relu(a)/∂a = 1 if a > 0 else slope"
+    elementwise = True
+    can_overflow = False  # the slope lies in [0, 1], so |output| ≤ |input|
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def __str__(self):
+        return f"leaky_relu {self.slope:g}"
+
+    def forward(self, a):
+        return np.where(a > 0, a, self.slope * a)
+
+    def backward(self, grad, out, a):
+        # At 0 the slope, as relu takes 0 there: the derivative from the left.
+        return (np.where(a > 0, grad, self.slope * grad),)
+
+
+def leaky_relu(a, slope=0.01, name=None):
+    """a where a > 0, slope·a elsewhere: a ReLU whose negative side still passes a
+    gradient, so a unit that went negative can recover. slope lies in [0, 1]."""
+    if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or not 0 <= slope <= 1:
+        raise ValueError(f"leaky_relu: slope must be a number in [0, 1], got {slope!r}")
+    return apply(LeakyRelu(float(slope)), as_node(a), name=name)

@@ -14,8 +14,9 @@ import numbers
 
 import numpy as np
 
-from .activations import relu, sigmoid, softmax, tanh
+from .activations import leaky_relu, relu, sigmoid, softmax, tanh
 from .context import scope
+from .stochastic import as_generator, checked_rate, dropout
 from .node import as_node, parameter
 from .ops import add
 
@@ -29,18 +30,6 @@ INIT_STD = {
     # He et al. (2015): ReLU zeroes half its inputs, so the variance is doubled.
     "he": lambda fan_in, fan_out: np.sqrt(2.0 / fan_in),
 }
-
-
-def as_generator(rng):
-    """A numpy Generator from a Generator, an int seed, or None (fresh, unseeded)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, numbers.Integral) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise TypeError(
-        f"rng must be a numpy Generator (np.random.default_rng(seed)), an int seed or None, "
-        f"got {type(rng).__name__}"
-    )
 
 
 class Layer:
@@ -116,6 +105,16 @@ class Sigmoid(Activation):
     function = staticmethod(sigmoid)
 
 
+class LeakyReLU(Layer):
+    """a where a > 0, slope·a elsewhere."""
+
+    def __init__(self, slope=0.01, name="leaky_relu"):
+        self.slope, self.name = slope, name
+
+    def build(self, x):
+        return leaky_relu(x, self.slope)
+
+
 class Softmax(Layer):
     """Probabilities over the classes (axis 0 when samples are columns)."""
 
@@ -124,6 +123,21 @@ class Softmax(Layer):
 
     def build(self, x):
         return softmax(x, self.axis)
+
+
+class Dropout(Layer):
+    """Inverted dropout while `training` is True (see mg.dropout); the identity once it is
+    False, so the same layers serve for prediction (`Sequential.eval()`)."""
+
+    def __init__(self, rate, rng=None, name="dropout"):
+        self.rate, self.rng, self.name = checked_rate(rate), as_generator(rng), name
+        self.training = True
+
+    def build(self, x):
+        return dropout(x, self.rate, self.rng) if self.training else x
+
+    def __repr__(self):
+        return f"Dropout({self.rate:g}, name={self.name!r})"
 
 
 class Sequential:
@@ -145,6 +159,17 @@ class Sequential:
         """Every layer's parameters, in order: what an optimizer updates."""
         return [node for layer in self.layers for node in getattr(layer, "parameters", ())]
 
+    def train(self, mode=True):
+        """Build dropout layers as dropout (mode True) or as the identity (False)."""
+        for layer in self.layers:
+            if hasattr(layer, "training"):
+                layer.training = mode
+        return self
+
+    def eval(self):
+        """Build for prediction: dropout layers pass their input through."""
+        return self.train(False)
+
     def __getitem__(self, index):
         return self.layers[index]
 
@@ -159,16 +184,18 @@ class Sequential:
         return f"Sequential({inner}\n)"
 
 
-ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 
 
-def mlp(sizes, hidden="relu", output=None, init=None, rng=None, dtype=np.float64):
+def mlp(sizes, hidden="relu", output=None, init=None, rng=None, dropout=0.0, dtype=np.float64):
     """A multi-layer perceptron: Linear layers of `sizes` ([n_x, n_h1, ..., n_y]), each but
-    the last followed by the `hidden` activation, the last by `output` ("sigmoid",
-    "softmax", ... or None for raw scores, as softmax_cross_entropy wants).
+    the last followed by the `hidden` activation (and by Dropout(dropout) when dropout > 0),
+    the last by `output` ("sigmoid", "softmax", ... or None for raw scores, as
+    softmax_cross_entropy wants).
 
-    Layer i is built inside scope "layer{i}", its activation included. init defaults to
-    "he" for ReLU hidden layers and "xavier" for tanh and sigmoid ones.
+    Layer i is built inside scope "layer{i}", its activation and dropout included. init
+    defaults to "he" for (leaky) ReLU hidden layers and "xavier" for tanh and sigmoid ones.
+    One generator (`rng`: a Generator, an int seed or None) draws every weight and mask.
     """
     outputs = {None: None, "softmax": Softmax, **ACTIVATIONS}
     if hidden not in ACTIVATIONS:
@@ -177,13 +204,17 @@ def mlp(sizes, hidden="relu", output=None, init=None, rng=None, dtype=np.float64
         raise ValueError(f"mlp: output must be one of {', '.join(map(repr, outputs))}, got {output!r}")
     if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
         raise ValueError(f"mlp: sizes must list at least the input and output sizes, got {sizes!r}")
-    init = ("he" if hidden == "relu" else "xavier") if init is None else init
+    init = ("he" if hidden in ("relu", "leaky_relu") else "xavier") if init is None else init
+    rate = checked_rate(dropout)
     rng = as_generator(rng)
     layers = []
     for number, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), start=1):
         name = f"layer{number}"
         layers.append(Linear(fan_in, fan_out, init=init, rng=rng, name=name, dtype=dtype))
-        activation = ACTIVATIONS[hidden] if number < len(sizes) - 1 else outputs[output]
+        hidden_layer = number < len(sizes) - 1
+        activation = ACTIVATIONS[hidden] if hidden_layer else outputs[output]
         if activation is not None:
             layers.append(activation(name=name))
+        if hidden_layer and rate:
+            layers.append(Dropout(rate, rng, name=name))
     return Sequential(*layers)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minigraph as mg
-from minigraph.layers import Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh, as_generator, mlp
+from minigraph.layers import Dropout, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh, mlp
 
 
 def test_linear_computes_w_x_plus_b_with_samples_as_columns_inside_its_scope():
@@ -72,13 +72,6 @@ def test_linear_refuses_bad_arguments(build, error, message):
         build()
 
 
-def test_as_generator_passes_a_generator_through_and_seeds_from_an_int():
-    rng = np.random.default_rng(3)
-    assert as_generator(rng) is rng
-    assert as_generator(3).random() == np.random.default_rng(3).random()
-    assert isinstance(as_generator(None), np.random.Generator)
-
-
 @pytest.mark.parametrize("layer, function", [
     (Tanh(), np.tanh),
     (ReLU(), lambda z: np.maximum(z, 0)),
@@ -129,7 +122,7 @@ def test_mlp_draws_the_same_weights_from_the_same_seed():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"sizes": [3]}, r"sizes must list at least the input and output sizes, got \[3\]"),
-    ({"sizes": [3, 2], "hidden": "gelu"}, r"hidden must be one of 'relu', 'tanh', 'sigmoid'"),
+    ({"sizes": [3, 2], "hidden": "gelu"}, r"hidden must be one of 'relu', 'leaky_relu', 'tanh', 'sigmoid'"),
     ({"sizes": [3, 2], "output": "linear"}, r"output must be one of None, 'softmax', 'relu'"),
 ])
 def test_mlp_refuses_bad_arguments(kwargs, message):
@@ -154,3 +147,38 @@ def test_mlp_gradients_match_backpropagation_written_out_in_numpy():
     dW1, db1 = dZ1 @ x.T / m, dZ1.sum(axis=1, keepdims=True) / m
     for node, expected in zip(net.parameters, (dW1, db1, dW2, db2)):
         np.testing.assert_allclose(node.grad, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_leaky_relu_layer_and_mlp_with_leaky_relu_hidden_layers():
+    z = np.array([[-2.0, 3.0]])
+    np.testing.assert_allclose(LeakyReLU(0.1)(z).value, [[-0.2, 3.0]])
+    net = mlp([3, 4, 2], hidden="leaky_relu", rng=0)
+    assert isinstance(net[1], LeakyReLU) and net[0].init == "he"
+
+
+def test_dropout_layers_drop_while_training_and_pass_through_in_eval():
+    net = mlp([3, 40, 2], hidden="tanh", rng=0, dropout=0.5)
+    assert [type(layer).__name__ for layer in net] == ["Linear", "Tanh", "Dropout", "Linear"]
+    assert net[2].name == "layer1" and net.parameters == net[0].parameters + net[3].parameters
+    x = np.random.default_rng(1).standard_normal((3, 6))
+    training = mg.Graph(net(x))
+    masks = [node for node in training.leaves if node.name == "mask"]
+    assert len(masks) == 1 and masks[0].scope == ("layer1",) and (masks[0].value == 0).any()
+    assert net.eval() is net and not net[2].training
+    predicting = mg.Graph(net(x))
+    assert not any(node.name == "mask" for node in predicting.nodes)
+    first, second = net[0], net[3]
+    np.testing.assert_allclose(
+        predicting.output.value, second.W.value @ np.tanh(first.W.value @ x + first.b.value) + second.b.value
+    )
+    assert net.train()[2].training
+
+
+def test_dropout_layer_draws_a_new_mask_each_time_it_builds():
+    layer = Dropout(0.5, rng=0)
+    first, second = layer(np.ones(100)), layer(np.ones(100))
+    assert not np.array_equal(first.value, second.value)
+    with pytest.raises(ValueError, match=r"rate .* must be a number in \[0, 1\), got 1"):
+        Dropout(1)
+    with pytest.raises(ValueError, match=r"must be a number in \[0, 1\), got 2"):
+        mlp([2, 3, 1], dropout=2)

@@ -13,6 +13,7 @@ from minigraph.testing import (
     positive_arrays,
     reshapes,
     shapes,
+    untied_pair,
 )
 
 
@@ -384,3 +385,64 @@ def test_softmax_refuses_a_bad_axis_naming_the_node(axis, message):
 def test_softmax_over_an_empty_axis_is_refused():
     with pytest.raises(mg.ShapeError, match=r"nothing to normalise over: axis 0 of \(0, 3\) is empty"):
         mg.softmax(np.ones((0, 3)))
+
+
+# maximum and leaky_relu
+
+@given(untied_pair())
+def test_maximum_sends_the_gradient_to_the_larger_input(pair):
+    a, b = pair
+    mg.check_gradients(mg.maximum, a, b)
+    A, B = mg.parameter(a), mg.parameter(b)
+    out = mg.maximum(A, B)
+    np.testing.assert_array_equal(out.value, np.maximum(a, b))
+    out.backward(np.ones(out.shape))
+    full = out.shape
+    np.testing.assert_array_equal(A.grad, mg.unbroadcast(np.broadcast_to(a > b, full).astype(float), a.shape))
+    np.testing.assert_array_equal(B.grad, mg.unbroadcast(np.broadcast_to(b > a, full).astype(float), b.shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_maximum_splits_a_tie_evenly_so_maximum_of_x_and_x_has_gradient_one(dtype):
+    a = mg.parameter(np.array([1.0, 2.0, 3.0], dtype=dtype), name="a")
+    b = mg.parameter(np.array([0.0, 2.0, 4.0], dtype=dtype), name="b")
+    mg.maximum(a, b).backward(np.full(3, 4.0, dtype))
+    np.testing.assert_array_equal(a.grad, [4.0, 2.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 2.0, 4.0])
+    assert a.grad.dtype == b.grad.dtype == dtype
+    mg.sum(mg.maximum(a, a)).backward()
+    np.testing.assert_array_equal(a.grad, [1.0, 1.0, 1.0])
+
+
+def test_maximum_with_a_number_and_shapes_that_do_not_broadcast():
+    x = mg.parameter(np.array([-1.0, 2.0], dtype=np.float32), name="x")
+    assert mg.maximum(x, 0).dtype == np.float32
+    with pytest.raises(mg.ShapeError, match=r"maximum: shapes \(2,\) and \(3,\) do not broadcast"):
+        mg.maximum(x, np.ones(3))
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.2, 1.0])
+@given(x=float_arrays(away_from=0.0))
+def test_leaky_relu_gradient_is_one_or_the_slope(slope, x):
+    mg.check_gradients(lambda a: mg.leaky_relu(a, slope), x)
+    a = mg.parameter(x)
+    out = mg.leaky_relu(a, slope)
+    np.testing.assert_array_equal(out.value, np.where(x > 0, x, slope * x))
+    mg.sum(out).backward()
+    np.testing.assert_array_equal(a.grad, np.where(x > 0, 1.0, slope))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_relu_at_zero_takes_the_slope_and_keeps_the_dtype(dtype):
+    a = mg.parameter(np.array([-2.0, 0.0, 3.0], dtype=dtype))
+    out = mg.leaky_relu(a, 0.1)
+    mg.sum(out).backward()
+    assert out.dtype == a.grad.dtype == dtype
+    np.testing.assert_allclose(a.grad, [0.1, 0.1, 1.0], rtol=1e-7)
+    assert str(out.op) == "leaky_relu 0.1"
+
+
+@pytest.mark.parametrize("slope", [-0.1, 1.5, "0.1", True, float("nan")])
+def test_leaky_relu_refuses_a_slope_outside_zero_to_one(slope):
+    with pytest.raises(ValueError, match=r"leaky_relu: slope must be a number in \[0, 1\]"):
+        mg.leaky_relu(mg.parameter([1.0]), slope)
