@@ -25,7 +25,7 @@ from .stochastic import dropout, resample_dropout
 from .losses import l2_penalty, log_loss, log_loss_with_logits, softmax_cross_entropy
 from .gradcheck import GradientCheckError, check_gradients
 from .optim import SGD, Adam, AdamW
-from . import layers
+from . import data, layers
 from .render import draw, render, to_dot
 from .steps import backward_steps, explain, forward_steps
 from .player import save_steps_html
@@ -33,7 +33,7 @@ from .player import save_steps_html
 __all__ = [
     "Adam", "AdamW", "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node",
     "NonFiniteError", "Op", "OpContractError", "SGD", "SeedError", "ShapeError", "StaleGraphError",
-    "add", "apply", "as_node", "backward_steps", "check_gradients", "constant", "div", "draw",
+    "add", "apply", "as_node", "backward_steps", "check_gradients", "constant", "data", "div", "draw",
     "dropout", "exp", "explain", "forward_steps", "is_grad_enabled", "l2_penalty", "layers",
     "leaky_relu", "log", "log_loss", "log_loss_with_logits", "log_softmax", "matmul", "maximum",
     "mean", "mul", "neg", "no_grad", "parameter", "power", "relu", "render", "resample_dropout",
