@@ -155,7 +155,7 @@ class AlongAxis(Op):
     def __str__(self):
         return f"{self.name} axis={self.axis}"
 
-    def check_shapes(self, z, *labels):
+    def check_shapes(self, z):
         if isinstance(self.axis, bool) or not isinstance(self.axis, numbers.Integral):
             return f"axis must be one whole number, got {self.axis!r}"
         if not -z.ndim <= self.axis < z.ndim:

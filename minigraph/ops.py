@@ -386,7 +386,8 @@ class Reshape(Op):
         if -1 not in self.shape and known != a.size:
             return f"cannot reshape {a.shape} ({a.size} elements) into {self.shape} ({known} elements)"
         if -1 in self.shape and (known == 0 or a.size % known):
-            return f"cannot reshape {a.shape} ({a.size} elements) into {self.shape}: no whole size fits the -1"
+            return (f"cannot reshape {a.shape} ({a.size} elements) into {self.shape}: "
+                    f"no whole size fits the -1")
         return None
 
     def forward(self, a):
