@@ -147,8 +147,7 @@ class Sequential:
     def __init__(self, *layers):
         for position, layer in enumerate(layers):
             if not callable(layer):
-                kind = type(layer).__name__
-                raise TypeError(f"Sequential: layer {position} is a {kind}, not a callable layer")
+                raise TypeError(f"Sequential: layer {position} ({layer!r}) is not a callable layer")
         self.layers = list(layers)
 
     def __call__(self, x):
