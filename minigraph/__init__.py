@@ -8,6 +8,7 @@
 """
 
 from .errors import (
+    DataError,
     DomainError,
     DotNotFoundError,
     NonFiniteError,
@@ -29,7 +30,7 @@ from .steps import backward_steps, explain, forward_steps
 from .player import save_steps_html
 
 __all__ = [
-    "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "NonFiniteError", "Op",
+    "DataError", "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "NonFiniteError", "Op",
     "OpContractError", "SGD", "SeedError", "ShapeError", "StaleGraphError", "add", "apply", "as_node",
     "backward_steps", "check_gradients", "constant", "div", "draw", "exp", "explain", "forward_steps",
     "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "matmul", "mean", "mul", "neg", "no_grad",
