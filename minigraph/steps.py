@@ -203,9 +203,9 @@ def _equation(lhs, formula, pieces, result, max_shown):
     to print, a result that reads the same as the part before it.
     """
     parts = [[formula]] if formula else []
-    numbers = None if pieces is None else arithmetic(pieces, max_shown)
-    if numbers is not None:
-        parts.append(side_by_side(*numbers))
+    worked = None if pieces is None else arithmetic(pieces, max_shown)
+    if worked is not None:
+        parts.append(side_by_side(*worked))
     result = format_block(result, max_shown)
     if not parts or not _same(parts[-1], result):
         parts.append(result)
@@ -244,8 +244,8 @@ def backward_steps(output, seed=None, start=1):
     received = {}
     for number, (node, sent) in enumerate(graph.backward_steps(seed), start=start):
         values = [inp.value for inp in node.inputs]
-        products = _products(node, values)
         local = _local_derivatives(node, values)
+        products = _products(node, values, local)
         contributions = []
         for position, inp, grad, before, after in sent:
             received[id(inp)] = received.get(id(inp), 0) + 1
@@ -277,8 +277,11 @@ def _call_backward(node, grad, values):
         return op.backward(grad, node.value, *values)
 
 
-def _products(node, values):
-    """What the op's backward gives each input before it is summed back to the input's shape."""
+def _products(node, values, local):
+    """What the op's backward gives each input before it is summed back to the input's
+    shape: upstream × local for an elementwise op; the others' backward runs once more."""
+    if node.op.elementwise:
+        return [None if d is None else node.grad * d for d in local]
     return [None if g is None else np.asarray(g) for g in _call_backward(node, node.grad, values)]
 
 
