@@ -5,8 +5,8 @@ flowing into the op's output (`grad`), its output value (`out`) and its input va
 returns one gradient per input, in input order. `formula` is the same maths as text; the
 drawing shows it. Beside it, `derivatives` (elementwise ops) or `sends` (the others) hold
 one template per input that the step-by-step narration fills in with the graph's own
-labels and numbers (see `formulas`). Broadcasting is allowed in forward; the
-engine sums each returned gradient back to its input's shape (`graph.unbroadcast`).
+labels and numbers (see `formulas`). Broadcasting is allowed in forward; the engine sums
+each returned gradient back to its input's shape (`graph.unbroadcast`).
 
 An op object holds no state of its own use: which inputs need a gradient belongs to the
 node, and reaches `backward` as `needs` when backward declares that parameter, so one op
@@ -14,8 +14,8 @@ object can be applied any number of times. This module holds arithmetic, matmul,
 reductions; the nonlinear functions are in `activations`, the losses in `losses`.
 
 To add an op, subclass `Op`, fill in `name`, `formula` (and `derivatives` or `sends`),
-`forward` and `backward`, and call
-it through `apply(MyOp(), x)`: backward, drawing, steps and `check_gradients` all work.
+`forward` and `backward`, and call it through `apply(MyOp(), x)`: backward, drawing, steps
+and `check_gradients` all work.
 """
 
 import inspect
