@@ -23,7 +23,8 @@ from .errors import (
 from .context import is_grad_enabled, no_grad, scope
 from .graph import Graph, topological_order, unbroadcast
 from .node import Node, apply, as_node, constant, parameter
-from .ops import Op, add, div, matmul, mean, mul, neg, power, reshape, sub, sum, transpose
+from .ops import Op, add, div, matmul, mul, neg, power, sub
+from .arrays import mean, reshape, sum, transpose
 from .activations import exp, leaky_relu, log, log_softmax, maximum, relu, sigmoid, softmax, tanh
 from .stochastic import dropout, resample_dropout
 from .losses import l2_penalty, log_loss, log_loss_with_logits, softmax_cross_entropy

@@ -160,7 +160,7 @@ class Node:
 
     @property
     def T(self):
-        return ops.transpose(self)
+        return arrays.transpose(self)
 
     def __add__(self, other):
         return ops.add(self, other)
@@ -215,10 +215,10 @@ class Node:
         return activations.log(self)
 
     def sum(self, axis=None, keepdims=False):
-        return ops.sum(self, axis=axis, keepdims=keepdims)
+        return arrays.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return ops.mean(self, axis=axis, keepdims=keepdims)
+        return arrays.mean(self, axis=axis, keepdims=keepdims)
 
 
 def versions(inputs):
@@ -375,4 +375,4 @@ def _forward_result(op, value):
     return array
 
 
-from . import activations, ops  # noqa: E402  (they build Nodes; Node's operators call them)
+from . import activations, arrays, ops  # noqa: E402  (they build Nodes; Node's operators call them)
