@@ -139,7 +139,8 @@ def check_local_gradient(node, atol=1e-6, rtol=1e-5, seed=0):
     Returns a sentence for each input whose local gradient disagrees with central
     differences of the op's forward, or an empty list.
     """
-    values = [np.asarray(inp.value, dtype=np.float64) for inp in node.inputs]
+    # np.real: after a complex-step check, leaves keep a complex dtype (imaginary parts 0).
+    values = [np.asarray(np.real(inp.value), dtype=np.float64) for inp in node.inputs]
     out = node.op.forward(*values)
     cotangent = np.random.default_rng(seed).standard_normal(np.shape(out))
     grads = node.op.backward(cotangent, out, *values)
@@ -149,10 +150,10 @@ def check_local_gradient(node, atol=1e-6, rtol=1e-5, seed=0):
             continue
         grad = unbroadcast(np.asarray(grad), values[index].shape)
 
-        def objective(x, index=index):
-            moved = list(values)
-            moved[index] = x
-            return np.sum(node.op.forward(*moved) * cotangent)
+        def objective(probe, index=index):
+            probed = list(values)
+            probed[index] = probe
+            return np.sum(node.op.forward(*probed) * cotangent)
 
         numeric = _differentiate(objective, values[index])
         check = _compare(index, inp.label, grad, numeric, atol, rtol)
@@ -187,16 +188,19 @@ def _as_float64(array, index):
 def _differentiate(objective, x):
     """Central differences of a scalar function of the array x, one element at a time."""
     grad = np.zeros_like(x)
-    moved = x.copy()
     for index in np.ndindex(x.shape):
         h = CENTRAL_STEP * (1 + abs(x[index]))
-        moved[index] = x[index] + h
-        above = objective(moved)
-        moved[index] = x[index] - h
-        below = objective(moved)
-        moved[index] = x[index]
+        above = objective(_probe(x, index, x[index] + h))
+        below = objective(_probe(x, index, x[index] - h))
         grad[index] = (above - below) / (2 * h)
     return grad
+
+
+def _probe(x, index, value):
+    """A new array: x with the element at index set to value (x itself is left alone)."""
+    probe = x.astype(np.result_type(x, value))
+    probe[index] = value
+    return probe
 
 
 def _replayed(graph, cotangent):
@@ -207,8 +211,8 @@ def _replayed(graph, cotangent):
 def _central_differences(graph, leaves, inputs, cotangent):
     numeric = []
     for leaf, x in zip(leaves, inputs):
-        def objective(moved, leaf=leaf):
-            leaf.value = moved
+        def objective(probe, leaf=leaf):
+            leaf.value = probe
             return _replayed(graph, cotangent)
 
         numeric.append(_differentiate(objective, x))
@@ -220,12 +224,9 @@ def _complex_step(graph, leaves, inputs, cotangent):
     numeric = []
     for leaf, x in zip(leaves, inputs):
         grad = np.zeros_like(x)
-        moved = x.astype(np.complex128)
         for index in np.ndindex(x.shape):
-            moved[index] += 1j * COMPLEX_STEP
-            leaf.value = moved  # a leaf's value is read-only: each probe is a new value
+            leaf.value = _probe(x, index, x[index] + 1j * COMPLEX_STEP)
             grad[index] = _replayed(graph, cotangent).imag / COMPLEX_STEP
-            moved[index] = x[index]
         leaf.value = x
         numeric.append(grad)
     return numeric
@@ -237,7 +238,11 @@ def _compare(index, name, analytic, numeric, atol, rtol):
     allowed = atol + rtol * np.abs(numeric)
     # NaN compares false, so a NaN anywhere fails the check instead of passing silently.
     ok = bool(np.all(error <= allowed))
-    score = np.where(np.isnan(error), np.inf, error / allowed)
+    # How close each element came to failing; any error where nothing is allowed is worst.
+    score = np.full(error.shape, np.inf)
+    np.divide(error, allowed, out=score, where=allowed > 0)
+    score[error == 0] = 0.0
+    score[np.isnan(error)] = np.inf
     worst = np.unravel_index(int(np.argmax(score)), score.shape) if score.size else ()
     worst = tuple(int(i) for i in worst)
     abs_error = float(error[worst]) if score.size else 0.0

@@ -1,5 +1,7 @@
 """check_gradients: its reports, and proof that it catches wrong gradients."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -28,6 +30,24 @@ class AddMissingBroadcastSum(mg.ops.Add):
 
     def backward(self, grad, out, a, b):
         return grad, grad[:1] if grad.shape[0] != np.shape(b)[0] else grad
+
+
+class ExpOffBy1e4(mg.activations.Exp):
+    """eᵃ·(1 + 10⁻⁴) instead of eᵃ: a small slip, like a constant rounded to four digits."""
+
+    def backward(self, grad, out, a):
+        return (grad * out * (1 + 1e-4),)
+
+
+class ExpRecordingItsInputs(mg.activations.Exp):
+    """Exp that keeps every input array it is given, with a copy taken at that moment."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def forward(self, a):
+        self.seen.append((a, a.copy()))
+        return super().forward(a)
 
 
 def test_report_names_input_worst_element_and_values():
@@ -78,6 +98,32 @@ def test_blames_the_op_whose_local_gradient_is_wrong():
     assert not report.ok
     assert len(report.blamed) == 1 and report.blamed[0].startswith("sigmoid")
     assert "local gradients that disagree" in str(report)
+
+
+def test_blame_after_a_complex_step_check_warns_about_nothing():
+    x = np.array([0.3, -0.7, 1.2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's ComplexWarning included
+        report = mg.check_gradients(
+            lambda a: mg.sum(mg.apply(ExpOffBy1e4(), a) * a), x, mode="complex", raise_on_failure=False
+        )
+    assert not report.ok
+    assert len(report.blamed) == 1 and report.blamed[0].startswith("exp")
+
+
+def test_every_probe_is_a_new_array_never_one_changed_in_place():
+    for mode in ("central", "complex"):
+        seen = []
+        mg.check_gradients(lambda a: mg.sum(mg.apply(ExpRecordingItsInputs(seen), a)), np.ones((2, 2)), mode=mode)
+        assert len(seen) > 4
+        assert all(np.array_equal(array, copy) for array, copy in seen)
+
+
+def test_nothing_allowed_and_nothing_wrong_passes_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ranking the elements by error / tolerance did 0/0
+        report = mg.check_gradients(lambda a: a * 0.0, np.ones(3), atol=0, rtol=0)
+    assert report.ok
 
 
 def test_complex_step_is_exact_and_refuses_non_analytic_ops():
