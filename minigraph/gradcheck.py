@@ -204,15 +204,14 @@ def check_local_gradient(node, atol=None, rtol=None, seed=0):
         grad = unbroadcast(np.asarray(grad), values[index].shape)
         analytic_rounding = EPS * unbroadcast(np.abs(size), values[index].shape)
 
-        rounding_in_f = _rounding_in_f([cotangent, grad])
-
-        def objective(probe, index=index, rounding_in_f=rounding_in_f):
+        def objective(probe, index=index):
             probed = list(values)
             probed[index] = probe
             out = node.op.forward(*probed)
-            return np.sum(out * cotangent), rounding_in_f([out, probe])
+            return np.sum(out * cotangent), [out, probe]
 
-        numeric, error = _central_differences(objective, values[index])
+        rounding_over = _rounding_over_step([cotangent, grad])
+        numeric, error = _central_differences(objective, values[index], rounding_over)
         check = _compare(
             index, inp.label, grad, numeric, error + analytic_rounding, atol, _rtol(rtol, "central")
         )
@@ -265,16 +264,18 @@ def _contribution_sizes(graph, cotangent):
     return sizes
 
 
-def _rounding_in_f(grads, floor=SMALLEST):
-    """A function of the nodes' values v saying how far rounding them moves f:
-    Σ sum((ε·|v| + floor)·|∂f/∂v|), with grads holding each node's ∂f/∂v."""
+def _rounding_over_step(grads):
+    """rounding_over(values, step): how far rounding the nodes' values v moves f, over a
+    step: Σ sum((ε·|v| + SMALLEST)/step · |∂f/∂v|), with grads holding each ∂f/∂v."""
     sizes = [np.abs(grad).ravel() for grad in grads]
-    floor_part = floor * sum(float(size.sum()) for size in sizes)
+    total = sum(float(size.sum()) for size in sizes)
 
-    def rounding(values):
-        return EPS * sum(float(np.abs(v).ravel() @ size) for v, size in zip(values, sizes)) + floor_part
+    def rounding_over(values, step):
+        # Divided by the step before the products, which could otherwise underflow to 0.
+        scaled = sum(float((np.abs(value).ravel() / step) @ size) for value, size in zip(values, sizes))
+        return EPS * scaled + SMALLEST / step * total
 
-    return rounding
+    return rounding_over
 
 
 def _probe(x, index, value):
@@ -284,8 +285,8 @@ def _probe(x, index, value):
     return probe
 
 
-def _central_differences(objective, x):
-    """Central differences of objective(x) -> (f, f's rounding error), one element at a time.
+def _central_differences(objective, x, rounding_over):
+    """Central differences of objective(x) -> (f, its nodes' values), one element at a time.
 
     Returns the derivatives and the estimated error of each: the rounding errors of
     f(x+h) and f(x−h) over 2h, plus the truncation error (see `check_gradients`).
@@ -296,12 +297,14 @@ def _central_differences(objective, x):
     for index in np.ndindex(x.shape):
         h = CENTRAL_STEP * (1 + abs(x[index]))
         above, below = x[index] + h, x[index] - h
-        f_above, rounding_above = objective(_probe(x, index, above))
-        f_below, rounding_below = objective(_probe(x, index, below))
-        f_beyond, _ = objective(_probe(x, index, x[index] + 2 * h))
         width = above - below  # the step actually taken: x ± h are rounded to floats
+        # Each rounding is taken before the next replay, which may reuse the nodes' arrays.
+        f_above, values = objective(_probe(x, index, above))
+        rounding = rounding_over(values, width)
+        f_below, values = objective(_probe(x, index, below))
+        rounding += rounding_over(values, width)
+        f_beyond, _ = objective(_probe(x, index, x[index] + 2 * h))
         numeric[index] = (f_above - f_below) / width
-        rounding = (rounding_above + rounding_below) / width
         # h²·|f'''|/6, with h³·f''' from the third difference over x − h, x, x + h, x + 2h.
         truncation = abs(f_beyond - 3 * f_above + 3 * f_here - f_below) / (6 * h)
         error[index] = rounding + truncation
@@ -310,23 +313,22 @@ def _central_differences(objective, x):
 
 def _central_differences_of_graph(graph, leaves, inputs, cotangent, with_grad):
     """(derivatives, errors) per input, replaying the graph forward for every probe."""
-    rounding_in_f = _rounding_in_f([node.grad for node in with_grad])
+    rounding_over = _rounding_over_step([node.grad for node in with_grad])
     results = []
     for leaf, x in zip(leaves, inputs):
         def objective(probe, leaf=leaf):
             leaf.value = probe
             f = np.sum(graph.forward() * cotangent)
-            return f, rounding_in_f([node.value for node in with_grad])
+            return f, [node.value for node in with_grad]
 
-        results.append(_central_differences(objective, x))
+        results.append(_central_differences(objective, x, rounding_over))
         leaf.value = x
     return results
 
 
 def _complex_step(graph, leaves, inputs, cotangent, with_grad):
     """(derivatives, errors) per input: Im f(x + ih)/h, and the rounding in it."""
-    # In units of the derivative, Im v/h: h·(∂v/∂x) may be subnormal, rounded to SMALLEST.
-    rounding_in_derivative = _rounding_in_f([node.grad for node in with_grad], SMALLEST / COMPLEX_STEP)
+    rounding_over = _rounding_over_step([node.grad for node in with_grad])
     results = []
     for leaf, x in zip(leaves, inputs):
         numeric = np.zeros_like(x)
@@ -334,7 +336,7 @@ def _complex_step(graph, leaves, inputs, cotangent, with_grad):
         for index in np.ndindex(x.shape):
             leaf.value = _probe(x, index, x[index] + 1j * COMPLEX_STEP)
             numeric[index] = np.sum(graph.forward().imag * cotangent) / COMPLEX_STEP
-            error[index] = rounding_in_derivative([node.value.imag / COMPLEX_STEP for node in with_grad])
+            error[index] = rounding_over([node.value.imag for node in with_grad], COMPLEX_STEP)
         leaf.value = x
         results.append((numeric, error))
     return results

@@ -225,6 +225,7 @@ def test_random_graphs_match_the_complex_step_at_any_scale(expression, scale):
 
 
 @given(broadcastable_pair(), st.sampled_from([(1.0, 1e6), (1e6, 1e12), (1e-12, 0.0)]))
+@example((np.zeros(()), np.array(4e-308)), (1e-12, 0.0))  # f(x ± h) underflow to 0
 def test_no_false_alarm_on_large_or_tiny_values(pair, scale_and_offset):
     # Near |f| = 1e6 or 1e12, f(x ± h) keep only part of their change over h: rounding
     # error in the numerical derivative of about 1e-5 or 1e-4 of the gradient.
