@@ -344,7 +344,9 @@ def recompute(node, checked=False):
     values = [inp._value for inp in inputs]
     if checked:
         check_inputs(node.op, inputs, values, node.name)
-    node._value = node.op.forward(*values)
+    value = node.op.forward(*values)
+    # numpy returns a scalar, not a 0-d array, from ufuncs on 0-d arrays: keep arrays.
+    node._value = value if type(value) is np.ndarray else np.asarray(value)
     node.seen = tuple([inp.version for inp in inputs])
     node.version += 1
     ValueChanges.count += 1

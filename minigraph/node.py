@@ -66,7 +66,9 @@ class Node:
                 f"replay the graph (Graph(output).forward()) instead"
             )
         role = "parameter" if self.requires_grad else "constant"
-        dtype = None if np.iscomplexobj(data) else self._value.dtype
+        # A leaf keeps its float dtype; complex values (check_gradients' complex step) stay
+        # complex, and a real array put back after them is real again.
+        dtype = self._value.dtype if self._value.dtype.kind == "f" and not np.iscomplexobj(data) else None
         array = _as_array(data, dtype, role, self.name)
         # A parameter owns its array (optimizers update it in place); a constant borrows it.
         self._value = _read_only(array.copy() if self.requires_grad else array.view())
