@@ -74,7 +74,7 @@ class LogLoss(SameShape):
 def log_loss(p, y, name=None):
     """Binary cross-entropy per element, from probabilities p and labels y in [0, 1]."""
     p = as_node(p)
-    return apply(LogLoss(), p, as_node(y, like=p), name=name)
+    return apply(LogLoss(), p, as_node(y, like=p, name="y"), name=name)
 
 
 class LogLossWithLogits(SameShape):
@@ -94,7 +94,7 @@ class LogLossWithLogits(SameShape):
 def log_loss_with_logits(z, y, name=None):
     """log_loss(sigmoid(z), y) fused: finite for any z, gradient exactly σ(z) − y."""
     z = as_node(z)
-    return apply(LogLossWithLogits(), z, as_node(y, like=z), name=name)
+    return apply(LogLossWithLogits(), z, as_node(y, like=z, name="y"), name=name)
 
 
 class SoftmaxCrossEntropy(AlongAxis):
@@ -171,7 +171,7 @@ def softmax_cross_entropy(logits, labels, axis=0, name=None):
     they take no gradient.
     """
     logits = as_node(logits)
-    labels = as_node(labels, like=logits)
+    labels = as_node(labels, like=logits, name="labels")
     if labels.requires_grad:
         raise TypeError(
             f"softmax_cross_entropy: the labels {labels.label!r} are data and take no gradient; "

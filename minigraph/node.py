@@ -321,8 +321,8 @@ def constant(data, name=None, dtype=None):
     return Node(_read_only(array.view()), name=name)
 
 
-def as_node(data, like=None):
-    """A Node as is; anything else becomes a constant.
+def as_node(data, like=None, name=None):
+    """A Node as is; anything else becomes a constant, called `name` if given.
 
     A plain Python number takes the dtype of `like`, so that `0.5 * x` stays float32 when
     x is float32 (numpy would promote a 0-d float64 array to float64).
@@ -339,7 +339,7 @@ def as_node(data, like=None):
                 f"dtype of {like.label!r}; scale it down, or make {like.label!r} float64"
             )
         dtype = like.dtype
-    return constant(data, dtype=dtype)
+    return constant(data, name=name, dtype=dtype)
 
 
 def apply(op, *inputs, name=None):
