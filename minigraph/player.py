@@ -75,39 +75,46 @@ def player_data(output, max_shown=MAX_SHOWN, title="Backprop, one node at a time
         {edge_id: _widest([text for _, text in rows]) for edge_id, rows in edge_grads.items()},
     )
     geometry = layout(digraph(picture, widest, rankdir))
-
-    boxes = []
-    for box in picture.boxes:
-        lines = [box.title, box.detail, widest.values.get(box.id), widest.grads.get(box.id)]
-        place = geometry["boxes"][box.id]
-        boxes.append(dict(
-            id=box.id, kind=box.kind, x=place["x"], y=place["y"], w=place["w"], h=place["h"],
-            rows=_rows(place, lines), title=box.title, detail=box.detail,
-            value=values.get(box.id), valueAt=value_at.get(box.id), grads=grads.get(box.id, []),
-        ))
-    edges = []
-    for edge in picture.edges:
-        place = geometry["edges"][edge.id]
-        edges.append(dict(id=edge.id, tail=edge.tail.id, head=edge.head.id, d=place["d"], arrow=place["arrow"],
-                          rows=_rows(place, [edge.label, widest.edge_grads.get(edge.id)]),
-                          label=edge.label, grads=edge_grads.get(edge.id, [])))
-    clusters = []
-    for number, label in enumerate(picture.clusters.values()):
-        place = geometry["clusters"][f"c{number}"]
-        clusters.append(dict(id=f"c{number}", x=place["x"], y=place["y"], w=place["w"], h=place["h"],
-                             rows=_rows(place, [label]), label=label))
-    runs = scope_runs(picture, frames)
+    runs = scope_runs(picture, frames, max_shown)
     run_of = {index: number for number, run in enumerate(runs) for index in range(run["start"], run["end"] + 1)}
-    frame_data = []
-    for index, frame in enumerate(frames):
-        box = picture.box_of[id(frame.node)].id if frame.node is not None else ""
-        positions = range(len(frame.node.inputs)) if frame.phase == "forward" else [p for _, p, _ in frame.sent]
-        active = [] if frame.node is None else [picture.edge_of[key].id for key in
-                                                ((id(frame.node), p) for p in positions) if key in picture.edge_of]
-        frame_data.append(dict(phase=frame.phase, box=box, edges=sorted(set(active)), text=frame.text,
-                               run=run_of.get(index, -1)))
-    return dict(title=printable(title), note=note, width=geometry["width"], height=geometry["height"],
-                boxes=boxes, edges=edges, clusters=clusters, frames=frame_data, runs=runs)
+    return dict(
+        title=printable(title), note=note, width=geometry["width"], height=geometry["height"],
+        boxes=[_box_data(box, geometry["boxes"][box.id], widest, values, value_at, grads) for box in picture.boxes],
+        edges=[_edge_data(edge, geometry["edges"][edge.id], widest, edge_grads) for edge in picture.edges],
+        clusters=[_cluster_data(f"c{number}", label, geometry["clusters"][f"c{number}"])
+                  for number, label in enumerate(picture.clusters.values())],
+        frames=[_frame_data(picture, frame, run_of.get(index, -1)) for index, frame in enumerate(frames)],
+        runs=runs,
+    )
+
+
+def _box_data(box, place, widest, values, value_at, grads):
+    lines = [box.title, box.detail, widest.values.get(box.id), widest.grads.get(box.id)]
+    return dict(id=box.id, kind=box.kind, x=place["x"], y=place["y"], w=place["w"], h=place["h"],
+                rows=_rows(place, lines), title=box.title, detail=box.detail,
+                value=values.get(box.id), valueAt=value_at.get(box.id), grads=grads.get(box.id, []))
+
+
+def _edge_data(edge, place, widest, edge_grads):
+    return dict(id=edge.id, tail=edge.tail.id, head=edge.head.id, d=place["d"], arrow=place["arrow"],
+                rows=_rows(place, [edge.label, widest.edge_grads.get(edge.id)]),
+                label=edge.label, grads=edge_grads.get(edge.id, []))
+
+
+def _cluster_data(cluster_id, label, place):
+    return dict(id=cluster_id, x=place["x"], y=place["y"], w=place["w"], h=place["h"],
+                rows=_rows(place, [label]), label=label)
+
+
+def _frame_data(picture, frame, run):
+    """A frame for the front end: the box at work and the edges it reads (forward) or sends
+    gradients along (backward)."""
+    if frame.node is None:
+        return dict(phase=frame.phase, box="", edges=[], text=frame.text, run=run)
+    positions = range(len(frame.node.inputs)) if frame.phase == "forward" else [p for _, p, _ in frame.sent]
+    keys = [(id(frame.node), position) for position in positions]
+    edges = sorted({picture.edge_of[key].id for key in keys if key in picture.edge_of})
+    return dict(phase=frame.phase, box=picture.box_of[id(frame.node)].id, edges=edges, text=frame.text, run=run)
 
 
 def fitting_scene(graph, collapse, depth, max_boxes):
@@ -186,7 +193,8 @@ def timelines(picture, frames, max_shown=MAX_SHOWN):
     grads, edge_grads = {}, {}
     for index in range(start, len(frames)):
         frame = frames[index]
-        boxes = {} if index != start else {id(picture.box_of[id(graph.output)]): picture.box_of[id(graph.output)]}
+        output_box = picture.box_of[id(graph.output)]
+        boxes = {id(output_box): output_box} if index == start else {}  # the seed shows first
         edges = {}
         for to, position, grad in frame.sent:
             arrived.setdefault(id(to), []).append(grad)
@@ -207,7 +215,7 @@ def timelines(picture, frames, max_shown=MAX_SHOWN):
     return values, value_at, {key: rows for key, rows in grads.items() if rows}, edge_grads
 
 
-def scope_runs(picture, frames):
+def scope_runs(picture, frames, max_shown=MAX_SHOWN):
     """Runs of consecutive frames of one pass inside one top-level scope: the player steps
     through each as one step, with a summary, until it is opened."""
     runs = []
@@ -228,17 +236,17 @@ def scope_runs(picture, frames):
         members = frames[run["start"]:run["end"] + 1]
         mark = clusters.get(path) or picture.box_of[id(members[0].node)].id
         found.append(dict(start=run["start"], end=run["end"], scope=printable(path[0]), mark=mark,
-                          text=_run_summary(picture, path, run["phase"], members, leaving.get(path, []))))
+                          text=_run_summary(picture, path, run["phase"], members, leaving.get(path, []), max_shown)))
     return found
 
 
-def _run_summary(picture, path, phase, members, outputs):
+def _run_summary(picture, path, phase, members, outputs, max_shown):
     graph, name = picture.graph, printable(path[0])
     first_lines = [f"    {frame.text.splitlines()[0]}" for frame in members]
     if phase == "forward":
         return "\n".join([f"{name}: forward through its {len(members)} nodes (↓ or Open: one at a time)",
                           *first_lines, f"{name} passes on:",
-                          *(f"    {graph.label(node)} = {format_array(node.value)}" for node in outputs)])
+                          *(f"    {graph.label(node)} = {format_array(node.value, max_shown)}" for node in outputs)])
     sent = {}
     for frame in members:
         for to, _, grad in frame.sent:
@@ -246,7 +254,7 @@ def _run_summary(picture, path, phase, members, outputs):
                 sent[id(to)] = (to, grad if id(to) not in sent else sent[id(to)][1] + grad)
     return "\n".join([f"{name}: backward through its {len(members)} ops (↓ or Open: one at a time)",
                       *first_lines, f"{name} sends back:",
-                      *(f"    to {graph.label(node)}: {format_array(grad)}" for node, grad in sent.values())])
+                      *(f"    to {graph.label(node)}: {format_array(grad, max_shown)}" for node, grad in sent.values())])
 
 
 def layout(dot):
@@ -258,6 +266,9 @@ def layout(dot):
 
     def point(x, y):
         return [round(x + PAD, 1), round(height - y + PAD, 1)]
+
+    def svg_points(points):
+        return " ".join(",".join(map(str, point(*p))) for p in points)
 
     def lines(operations):
         centres = []
@@ -286,14 +297,10 @@ def layout(dot):
     for edge in data.get("edges", []):
         curves = [op["points"] for op in edge.get("_draw_", []) if op["op"] in ("b", "B")]
         heads = [op["points"] for op in edge.get("_hdraw_", []) if op["op"] in ("p", "P")]
-        path = " ".join(
-            "M" + " ".join(",".join(map(str, point(*p))) for p in curve[:1]) + " C"
-            + " ".join(",".join(map(str, point(*p))) for p in curve[1:]) for curve in curves)
-        arrow = " ".join(",".join(map(str, point(*p))) for p in (heads[0] if heads else []))
-        label = [float(v) for v in edge["lp"].split(",")] if "lp" in edge else None
-        edges[edge["id"]] = dict(d=path, arrow=arrow, lines=lines(edge.get("_ldraw_")),
-                                 x=None if label is None else point(*label)[0],
-                                 y=None if label is None else point(*label)[1], w=0, h=0)
+        path = " ".join(f"M{svg_points(curve[:1])} C{svg_points(curve[1:])}" for curve in curves)
+        x, y = point(*(float(v) for v in edge.get("lp", "0,0").split(",")))  # the label's centre
+        edges[edge["id"]] = dict(d=path, arrow=svg_points(heads[0] if heads else []),
+                                 lines=lines(edge.get("_ldraw_")), x=x, y=y, w=0, h=0)
     return dict(width=round(width + 2 * PAD), height=round(height + 2 * PAD),
                 boxes=boxes, clusters=clusters, edges=edges)
 

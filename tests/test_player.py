@@ -182,6 +182,24 @@ def test_page_is_self_contained_and_its_policy_allows_only_its_own_script_and_st
     assert not re.search(r"\son\w+\s*=", re.sub(r"<script.*?</script>", "", text, flags=re.S))  # no handlers
 
 
+def test_a_collapsed_scope_is_one_box_whose_nodes_step_on_it():
+    cost, by_hand = two_layer_net()
+    data = player_data(cost, collapse="layer1")
+    (box,) = [b for b in data["boxes"] if b["kind"] == "scope"]
+    assert box["title"] == "layer1" and "layer1/h" not in {b["title"] for b in data["boxes"]}
+    inside = [f for f in data["frames"] if f["box"] == box["id"]]
+    assert [f["phase"] for f in inside] == ["forward"] * 5 + ["backward"] * 3  # W, b, matmul, z, h
+    assert data["runs"][0]["mark"] == box["id"]
+    np.testing.assert_allclose(numbers(box["grads"][-1][1]), by_hand["dh"].ravel(), rtol=1e-3)
+
+
+def test_every_line_of_a_name_has_a_place_even_an_empty_one():
+    w = mg.parameter([1.0, 2.0], name="a\n\nb")
+    (box,) = [b for b in player_data(mg.sum(w * w))["boxes"] if b["kind"] == "parameter"]
+    assert [len(row) for row in box["rows"]] == [3, 1, 1, 3]  # grad: a\n+ b\n= sum
+    assert all(box["y"] < y < box["y"] + box["h"] for row in box["rows"] for _, y in row)
+
+
 def test_rankdir_reaches_the_layout():
     wide, tall = player_data(tiny_example()), player_data(tiny_example(), rankdir="TB")
     assert wide["width"] > wide["height"] and tall["height"] > tall["width"]
