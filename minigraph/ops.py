@@ -3,16 +3,19 @@
 An op's `backward(grad, out, *inputs)` is a vector-Jacobian product: given the gradient
 flowing into the op's output (`grad`), its output value (`out`) and its input values, it
 returns one gradient per input, in input order. `formula` is the same maths as text; the
-drawing and the step-by-step narration show it. Broadcasting is allowed in forward; the
-engine sums each returned gradient back to its input's shape (`graph.unbroadcast`).
+drawing shows it. Beside it, `derivatives` (elementwise ops) or `sends` (the others) hold
+one template per input that the step-by-step narration fills in with the graph's own
+labels and numbers (see `formulas`). Broadcasting is allowed in forward; the engine sums
+each returned gradient back to its input's shape (`graph.unbroadcast`).
 
 An op object holds no state of its own use: which inputs need a gradient belongs to the
 node, and reaches `backward` as `needs` when backward declares that parameter, so one op
 object can be applied any number of times. This module holds arithmetic, matmul, shapes and
 reductions; the nonlinear functions are in `activations`, the losses in `losses`.
 
-To add an op, subclass `Op`, fill in `name`, `formula`, `forward` and `backward`, and call
-it through `apply(MyOp(), x)`: backward, drawing, steps and `check_gradients` all work.
+To add an op, subclass `Op`, fill in `name`, `formula` (and `derivatives` or `sends`),
+`forward` and `backward`, and call it through `apply(MyOp(), x)`: backward, drawing, steps
+and `check_gradients` all work.
 """
 
 import inspect
@@ -22,6 +25,7 @@ import numbers
 import numpy as np
 
 from .checks import first_bad
+from .errors import ShapeError
 from .node import Node, apply, as_node
 
 # `needs` when an op's backward is called on its own (check_local_gradient): every input.
@@ -33,6 +37,13 @@ class Op:
 
     name = "op"
     formula = ""
+    # The narration's words for the local gradient, one template per input, naming inputs by
+    # forward's parameter names, {out}, {grad} (the gradient arriving), {n} and {op.<attr>}
+    # (see `formulas`). Elementwise ops give ∂out/∂input: Mul's `derivatives` are ("{b}",
+    # "{a}"). The others give what backward sends: MatMul's `sends` are ("{grad} @ {b.mT}",
+    # "{a.mT} @ {grad}"). Without them the narration shows the formula and the numbers.
+    derivatives = ()
+    sends = ()
     # True where forward is complex-analytic, so check_gradients(mode="complex") applies.
     complex_safe = False
     # True where output element i depends only on input element i (after broadcasting), so
@@ -91,6 +102,7 @@ def _binary(op, a, b, name):
 class MatMul(Op):
     name = "matmul"
     formula = "∂(A@B)/∂A: G @ Bᵀ;  ∂(A@B)/∂B: Aᵀ @ G"
+    sends = ("{grad} @ {b.mT}", "{a.mT} @ {grad}")
     complex_safe = True
 
     def check_shapes(self, a, b):
@@ -127,6 +139,7 @@ def matmul(a, b, name=None):
 class Add(Elementwise):
     name = "add"
     formula = "∂(a+b)/∂a = 1;  ∂(a+b)/∂b = 1"
+    derivatives = ("1", "1")
     complex_safe = True
 
     def forward(self, a, b):
@@ -143,6 +156,7 @@ def add(a, b, name=None):
 class Sub(Elementwise):
     name = "sub"
     formula = "∂(a−b)/∂a = 1;  ∂(a−b)/∂b = −1"
+    derivatives = ("1", "−1")
     complex_safe = True
 
     def forward(self, a, b):
@@ -159,6 +173,7 @@ def sub(a, b, name=None):
 class Mul(Elementwise):
     name = "mul"
     formula = "∂(a·b)/∂a = b;  ∂(a·b)/∂b = a"
+    derivatives = ("{b}", "{a}")
     complex_safe = True
 
     def forward(self, a, b):
@@ -178,6 +193,7 @@ def mul(a, b, name=None):
 class Div(Elementwise):
     name = "div"
     formula = "∂(a/b)/∂a = 1/b;  ∂(a/b)/∂b = −a/b²"
+    derivatives = ("1/{b}", "−{a}/{b}²")
     complex_safe = True
 
     def check_domain(self, a, b):
@@ -208,6 +224,13 @@ class Power(Op):
 
     def __str__(self):
         return f"power {self.exponent:g}"
+
+    @property
+    def derivatives(self):
+        """p·a^(p−1) with this op's p: '2·{a}' for a square."""
+        lower = self.exponent - 1
+        power = "" if lower == 1 else f"^{lower:g}" if lower >= 0 else f"^({lower:g})"
+        return ("1",) if lower == 0 else (f"{self.exponent:g}·{{a}}{power}",)
 
     def check_domain(self, a):
         real = np.real(a)
@@ -243,6 +266,7 @@ def power(a, exponent, name=None):
 class Neg(Op):
     name = "neg"
     formula = "∂(−a)/∂a = −1"
+    derivatives = ("−1",)
     elementwise = True
     complex_safe = True
     can_overflow = False
@@ -282,6 +306,11 @@ class Transpose(Op):
     def __init__(self, axes=None):
         self.axes = axes
 
+    @property
+    def sends(self):
+        """The gradient flipped back: Gᵀ, or its axes put back in their order."""
+        return ("{grad.T}",) if self.axes is None else (f"{{grad}} with the axes {self.axes} put back",)
+
     def check_shapes(self, a):
         if self.axes is None:
             return None
@@ -310,6 +339,7 @@ def transpose(a, axes=None, name=None):
 class Sum(Op):
     name = "sum"
     formula = "∂(Σa)/∂aᵢ = 1"
+    sends = ("{grad}, spread to every element summed",)
     complex_safe = True
 
     def __init__(self, axis=None, keepdims=False):
@@ -344,6 +374,7 @@ def sum(a, axis=None, keepdims=False, name=None):  # noqa: A001 (mirrors numpy's
 class Mean(Sum):
     name = "mean"
     formula = "∂(mean a)/∂aᵢ = 1/n"
+    sends = ("{grad} / {n} each",)
 
     def check_domain(self, a):
         if any(a.shape[axis] == 0 for axis in _axes(self.axis, a.ndim, "axis")):
@@ -365,3 +396,48 @@ class Mean(Sum):
 
 def mean(a, axis=None, keepdims=False, name=None):
     return apply(Mean(axis, keepdims), as_node(a), name=name)
+
+
+class Reshape(Op):
+    name = "reshape"
+    formula = "∂reshape(a)/∂a: G reshaped back to a's shape"
+    complex_safe = True
+    can_overflow = False
+
+    def __init__(self, shape):
+        self.shape = shape  # a tuple of whole numbers, at most one -1 (checked by `reshape`)
+
+    def __str__(self):
+        return f"reshape {self.shape}"
+
+    def check_shapes(self, a):
+        # Checked on every replay with a new batch, so a (features, m) → (-1,) flatten follows m.
+        known = math.prod(side for side in self.shape if side != -1)
+        if -1 not in self.shape and known != a.size:
+            return f"cannot reshape {a.shape} ({a.size} elements) into {self.shape} ({known} elements)"
+        if -1 in self.shape and (known == 0 or a.size % known):
+            return (f"cannot reshape {a.shape} ({a.size} elements) into {self.shape}: "
+                    f"no whole size fits the -1")
+        return None
+
+    def forward(self, a):
+        return a.reshape(self.shape)
+
+    def backward(self, grad, out, a):
+        return (grad.reshape(a.shape),)
+
+
+def reshape(a, shape, name=None):
+    """The same values in another shape (numpy's C order); one side may be -1, "the rest"."""
+    a = as_node(a)
+    sides = (shape,) if isinstance(shape, numbers.Integral) else shape
+    if not isinstance(sides, (tuple, list)) or any(
+        isinstance(side, bool) or not isinstance(side, numbers.Integral) for side in sides
+    ):
+        raise TypeError(f"reshape {a.label!r}: the shape must be whole numbers, got {shape!r}")
+    sides = tuple(int(side) for side in sides)
+    if any(side < -1 for side in sides) or sides.count(-1) > 1:
+        raise ShapeError(
+            f"reshape {a.label!r}: the sides of {shape!r} must be sizes ≥ 0, with at most one -1"
+        )
+    return apply(Reshape(sides), a, name=name)

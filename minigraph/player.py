@@ -346,8 +346,8 @@ def page(data):
 
 
 def script_json(data):
-    """JSON that can sit inside a <script> element: '<', '>' and '&' appear only inside its
-    strings, where the escapes \\u003c, \\u003e and \\u0026 mean the same."""
+    """JSON that can sit inside a `<script>` element: `<`, `>` and `&` appear only inside its
+    strings, where the escapes `\\u003c`, `\\u003e` and `\\u0026` mean the same."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
