@@ -85,7 +85,7 @@ def test_figures_and_the_step_player_are_drawn_at_build_time(site):
     tutorial = (site / "tutorial.html").read_text()
     frame = re.search(r'<iframe[^>]*src="([^"]+)"', tutorial).group(1)
     player = (site / frame).read_text()
-    assert "Content-Security-Policy" in player and '<script id="frames"' in player
+    assert "Content-Security-Policy" in player and '<script id="minigraph-data"' in player
 
 
 def test_home_is_the_readme_with_links_into_the_site(site):
@@ -201,10 +201,10 @@ def test_step_player_works_inside_the_lesson_page(site, browser):
     browser.get((site / "tutorial.html").as_uri())
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe.step-player"))
     try:
-        assert browser.find_element(By.ID, "counter").text == "Step 1 of 17"
-        browser.find_element(By.ID, "next").click()
-        assert browser.find_element(By.ID, "counter").text == "Step 2 of 17"
-        assert browser.find_element(By.CSS_SELECTOR, "#picture svg")
+        assert browser.find_element(By.CSS_SELECTOR, ".counter").text == "Step 1 of 17"
+        browser.find_element(By.CSS_SELECTOR, ".next").click()
+        assert browser.find_element(By.CSS_SELECTOR, ".counter").text == "Step 2 of 17"
+        assert browser.find_element(By.CSS_SELECTOR, ".picture svg")
     finally:
         browser.switch_to.default_content()
     errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
