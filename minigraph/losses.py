@@ -71,10 +71,13 @@ class LogLoss(SameShape):
         return grad_p, grad_y
 
 
+_LOG_LOSS = LogLoss()
+
+
 def log_loss(p, y, name=None):
     """Binary cross-entropy per element, from probabilities p and labels y in [0, 1]."""
     p = as_node(p)
-    return apply(LogLoss(), p, as_node(y, like=p, name="y"), name=name)
+    return apply(_LOG_LOSS, p, as_node(y, like=p, name="y"), name=name)
 
 
 class LogLossWithLogits(SameShape):
@@ -91,10 +94,13 @@ class LogLossWithLogits(SameShape):
         return grad_z, grad_y
 
 
+_LOG_LOSS_WITH_LOGITS = LogLossWithLogits()
+
+
 def log_loss_with_logits(z, y, name=None):
     """log_loss(sigmoid(z), y) fused: finite for any z, gradient exactly σ(z) − y."""
     z = as_node(z)
-    return apply(LogLossWithLogits(), z, as_node(y, like=z, name="y"), name=name)
+    return apply(_LOG_LOSS_WITH_LOGITS, z, as_node(y, like=z, name="y"), name=name)
 
 
 class SoftmaxCrossEntropy(AlongAxis):

@@ -18,7 +18,8 @@ from .checks import check_inputs, check_result
 from .context import current_scope, is_grad_enabled
 from .display import printable
 from .errors import DomainError
-from .graph import Graph, ValueChanges, topological_order
+from .graph import Graph, ValueChanges, all_finite, topological_order
+from .quiet import quiet
 
 _serials = itertools.count()
 
@@ -225,7 +226,18 @@ class Node:
 
 def versions(inputs):
     """The inputs' versions, as an op node records them when its value is computed."""
-    return tuple([node.version for node in inputs])
+    seen = tuple([node.version for node in inputs])
+    return _shared(seen) if len(seen) <= 3 else seen
+
+
+# One tuple object per short pattern, such as (True, False) or (0, 0), shared by all nodes:
+# a graph of 100,000 nodes then holds 100,000 fewer objects for the garbage collector to
+# keep walking, which measurably speeds up building long chains.
+_SHARED = {}
+
+
+def _shared(small_tuple):
+    return _SHARED.setdefault(small_tuple, small_tuple) if len(_SHARED) < 4096 else small_tuple
 
 
 def _unpickled_node(ancestors=None):
@@ -351,19 +363,23 @@ def apply(op, *inputs, name=None):
     recorded.
     """
     values = [node._value for node in inputs]
-    check_inputs(op, inputs, values, name)
+    if op.checks_inputs:
+        check_inputs(op, inputs, values, name)
     if op.can_overflow:
-        with np.errstate(all="ignore"):  # reported by check_result, naming the node
+        with quiet():  # an overflow is reported by check_result, naming the node
             value = op.forward(*values)
+            if type(value) is not np.ndarray:
+                value = _forward_result(op, value)
+            finite = all_finite(value)
+        if not finite:
+            check_result(op, inputs, values, name, value)
     else:
         value = op.forward(*values)
-    if type(value) is not np.ndarray:
-        value = _forward_result(op, value)
-    if op.can_overflow:
-        check_result(op, inputs, values, name, value)
+        if type(value) is not np.ndarray:
+            value = _forward_result(op, value)
     if not is_grad_enabled():
         return Node(_read_only(value), name=name)
-    needs = tuple([node.requires_grad for node in inputs])
+    needs = _shared(tuple([node.requires_grad for node in inputs]))
     return Node(value, op, inputs, name=name, requires_grad=True in needs, needs=needs)
 
 

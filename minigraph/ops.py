@@ -10,9 +10,11 @@ each returned gradient back to its input's shape (`graph.unbroadcast`).
 
 An op object holds no state of its own use: which inputs need a gradient belongs to the
 node, and reaches `backward` as `needs` when backward declares that parameter, so one op
-object can be applied any number of times. This module holds the base class, arithmetic
-and matmul; transpose, reshape and the reductions are in `arrays`, the nonlinear functions
-in `activations`, the losses in `losses`.
+object can be applied any number of times: the functions below share one object per op
+class that takes no constants (`_ADD`), and create one where it does (`Power(exponent)`).
+This module holds the base class, arithmetic and matmul; transpose, reshape and the
+reductions are in `arrays`, the nonlinear functions in `activations`, the losses in
+`losses`.
 
 To add an op, subclass `Op`, fill in `name`, `formula` (and `derivatives` or `sends`),
 `forward` and `backward`, and call it through `apply(MyOp(), x)`: backward, drawing, steps
@@ -55,9 +57,13 @@ class Op:
     # inputs need a gradient (so it can skip computing the others).
     takes_needs = False
 
+    # Set from the class: False when neither check is overridden, so apply skips both.
+    checks_inputs = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.takes_needs = "needs" in inspect.signature(cls.backward).parameters
+        cls.checks_inputs = cls.check_shapes is not Op.check_shapes or cls.check_domain is not Op.check_domain
 
     def check_shapes(self, *values):
         """A sentence saying why these shapes do not fit, or None."""
@@ -95,6 +101,8 @@ class Elementwise(Op):
 
 
 def _binary(op, a, b, name):
+    if type(a) is Node and type(b) is Node:
+        return apply(op, a, b, name=name)
     like = a if isinstance(a, Node) else b if isinstance(b, Node) else None
     return apply(op, as_node(a, like), as_node(b, like), name=name)
 
@@ -132,8 +140,11 @@ class MatMul(Op):
         return grad_a, grad_b
 
 
+_MAT_MUL = MatMul()
+
+
 def matmul(a, b, name=None):
-    return _binary(MatMul(), a, b, name)
+    return _binary(_MAT_MUL, a, b, name)
 
 
 class Add(Elementwise):
@@ -149,8 +160,11 @@ class Add(Elementwise):
         return grad, grad
 
 
+_ADD = Add()
+
+
 def add(a, b, name=None):
-    return _binary(Add(), a, b, name)
+    return _binary(_ADD, a, b, name)
 
 
 class Sub(Elementwise):
@@ -166,8 +180,11 @@ class Sub(Elementwise):
         return grad, (-grad if needs[1] else None)
 
 
+_SUB = Sub()
+
+
 def sub(a, b, name=None):
-    return _binary(Sub(), a, b, name)
+    return _binary(_SUB, a, b, name)
 
 
 class Mul(Elementwise):
@@ -186,8 +203,11 @@ class Mul(Elementwise):
         return grad_a, grad_b
 
 
+_MUL = Mul()
+
+
 def mul(a, b, name=None):
-    return _binary(Mul(), a, b, name)
+    return _binary(_MUL, a, b, name)
 
 
 class Div(Elementwise):
@@ -209,8 +229,11 @@ class Div(Elementwise):
         return grad_a, grad_b
 
 
+_DIV = Div()
+
+
 def div(a, b, name=None):
-    return _binary(Div(), a, b, name)
+    return _binary(_DIV, a, b, name)
 
 
 class Power(Op):
@@ -278,5 +301,8 @@ class Neg(Op):
         return (-grad,)
 
 
+_NEG = Neg()
+
+
 def neg(a, name=None):
-    return apply(Neg(), as_node(a), name=name)
+    return apply(_NEG, as_node(a), name=name)

@@ -22,6 +22,7 @@ import numpy as np
 from .display import MAX_SHOWN, format_array, format_shape, printable
 from .errors import DotNotFoundError
 from .graph import as_graph, local_gradients
+from .quiet import quiet
 
 # Graphviz lays out a few hundred boxes in about a second; past that a static picture is
 # unreadable anyway, so the nodes nearest the output are drawn and the rest summarised.
@@ -292,7 +293,7 @@ def current_texts(picture, max_shown=MAX_SHOWN):
     """
     graph = picture.graph
     sent, arrived = {}, {}
-    with np.errstate(all="ignore"):  # backward already ran on these values and checked them
+    with quiet():  # backward already ran on these values and checked them
         for node in reversed(graph.nodes):  # as backward runs, so sums add up in its order
             if node.op is None or node.grad is None or not node.requires_grad:
                 continue
