@@ -5,6 +5,7 @@ player too, so a chain of 100,000 nodes works. The graph is never torn down by b
 it can be drawn, replayed and stepped through afterwards.
 """
 
+import cmath
 import operator
 
 import numpy as np
@@ -400,6 +401,8 @@ def all_finite(array):
     The sum is NaN or inf whenever an element is, and costs half of isfinite(...).all() on
     the small arrays most nodes hold; only a sum that overflowed needs the full check.
     """
+    if array.size == 1:  # a cost, a bias: the number itself, without a numpy call
+        return cmath.isfinite(array.item())
     total = np.add.reduce(array, axis=None)
     return bool(np.isfinite(total)) or bool(np.isfinite(array).all())
 
