@@ -19,7 +19,7 @@ summary, in the order of `mg.forward_steps` and `mg.backward_steps`. A scope tha
 player shows as one step reports its last frame; setting `step` to a frame inside a scope
 opens that scope. Values out of range are clamped to the first or last frame.
 
-Needs the optional anywidget: `pip install minigraph[notebook]`. `import minigraph` does
+Needs the optional anywidget: `pip install 'minigraph[notebook]'`. `import minigraph` does
 not import this module (nor anywidget); `mg.notebook` imports it on first use.
 """
 
@@ -39,7 +39,7 @@ from .node import Node
 from .player import asset, player_data
 
 
-class FrameIndex(traitlets.Int):
+class _FrameIndex(traitlets.Int):
     """A frame of the player's data: a whole number, clamped into range as the player does."""
 
     def validate(self, obj, value):
@@ -63,7 +63,7 @@ class StepPlayer(anywidget.AnyWidget):
     _esm = asset("player.js") + "\n" + asset("notebook.js")
     _css = asset("player.css")
     data = traitlets.Dict(read_only=True).tag(sync=True)
-    step = FrameIndex(0).tag(sync=True)
+    step = _FrameIndex(0).tag(sync=True)
 
     def __init__(self, output, *, step=0, **options):
         if not isinstance(output, (Node, Graph)):
