@@ -34,6 +34,8 @@ except ImportError as error:  # the extra is optional: say how to get it
         "pip install 'minigraph[notebook]'"
     ) from error
 
+from IPython.display import display  # ipywidgets, and so anywidget, depends on IPython
+
 from .graph import Graph
 from .node import Node
 from .player import asset, player_data
@@ -87,6 +89,4 @@ def show_steps(output, **options):
 
     For a player to drive from Python (`player.step = 5`), make a StepPlayer and display it.
     """
-    from IPython.display import display  # ipywidgets, and so anywidget, depends on IPython
-
     display(StepPlayer(output, **options))

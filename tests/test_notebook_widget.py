@@ -129,10 +129,10 @@ def test_data_is_read_only_and_the_output_must_be_a_graph():
 
 
 def test_show_steps_displays_a_player(monkeypatch):
-    import IPython.display
+    import minigraph.notebook
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", shown.append)
+    monkeypatch.setattr(minigraph.notebook, "display", shown.append)
     assert show_steps(tiny_example(), title="the lesson") is None  # nothing more for the cell to show
     (player,) = shown
     assert isinstance(player, StepPlayer) and player.data["title"] == "the lesson"
