@@ -45,3 +45,13 @@ __all__ = [
     "reshape", "save_steps_html", "scope", "sigmoid", "softmax", "softmax_cross_entropy", "sub",
     "sum", "tanh", "to_dot", "topological_order", "transpose", "unbroadcast",
 ]
+
+
+def __getattr__(name):
+    """`mg.notebook` (the notebook widget) is imported on first use: it needs the optional
+    anywidget, which `import minigraph` must not require."""
+    if name == "notebook":
+        import importlib
+
+        return importlib.import_module(".notebook", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

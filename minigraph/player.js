@@ -6,6 +6,8 @@
    what, the frames of both passes and the runs of frames a scope steps through as one.
    The SVG is built once; a step changes only text and classes, so nothing moves.
    options.keys: the element that listens for keys (default: root; the page: document).
+   It returns {show, showFrame, openScope, setZoom}; the element's data-step, data-frame,
+   data-phase and data-active-node attributes say what is shown.
 
    Keys: right/left arrow one step, Home/End, down arrow opens a scope's steps and up
    arrow closes them, + and - zoom, 0 is natural size. Ctrl+wheel zooms too; drag or
@@ -170,6 +172,18 @@ function minigraphPlayer(root, data, options) {
     if (marked.length) reveal(marked[0]);
   }
 
+  // The step that shows frame `index` of data.frames, its scope opened if the frame lies
+  // inside (a host such as the notebook widget counts in frames: they never fold).
+  function showFrame(index) {
+    const frame = Math.max(0, Math.min(data.frames.length - 1, index));
+    const run = data.frames[frame].run;
+    if (run >= 0 && !opened.has(run) && frame !== data.runs[run].end) {
+      opened.add(run);
+      listSteps();
+    }
+    show(steps.findIndex((step) => step.frame >= frame));
+  }
+
   function openScope(wanted) {
     const step = steps[current];
     if (step.run < 0 || opened.has(step.run) === wanted) return;
@@ -248,5 +262,5 @@ function minigraphPlayer(root, data, options) {
 
   listSteps();
   show(0);
-  return { show: show, openScope: openScope, setZoom: setZoom };
+  return { show: show, showFrame: showFrame, openScope: openScope, setZoom: setZoom };
 }
