@@ -172,6 +172,11 @@ class Graph:
     """
 
     def __init__(self, output):
+        if not isinstance(getattr(output, "inputs", None), tuple) or not hasattr(output, "_value"):
+            raise TypeError(
+                f"a graph is drawn, stepped or run from a minigraph Node (its output, such as "
+                f"the cost) or a Graph, not {type(output).__name__} {output!r:.60}"
+            )
         self.output = output
         self.nodes = topological_order(output)
         self.parameters = [n for n in self.nodes if n.op is None and n.requires_grad]

@@ -12,10 +12,8 @@ the kernel's comm messages, JupyterLab's keyboard shortcuts); the notebook test
 import base64
 import hashlib
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pytest
@@ -207,32 +205,6 @@ def harness_page(player, path):
     state = script_json(dict(esm=player._esm, css=player._css, data=player.data, step=player.step))
     path.write_text(PAGE.format(policy=policy, state=state, harness=HARNESS), encoding="utf-8")
     return path
-
-
-def chromium():
-    """Headless Debian Chromium through Selenium, logging the console."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver):
-        pytest.skip("chromium and chromedriver are not installed (make test installs them)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-default-apps", "--window-size=1400,900",
-                 f"--user-data-dir={tempfile.mkdtemp(prefix='minigraph-chromium-')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver = chromium()
-    yield driver
-    driver.quit()
 
 
 def console_errors(browser):

@@ -6,8 +6,6 @@ import contextlib
 import hashlib
 import json
 import re
-import shutil
-import tempfile
 
 import numpy as np
 import pytest
@@ -207,32 +205,6 @@ def test_rankdir_reaches_the_layout():
 
 # In the browser ---------------------------------------------------------------------------
 
-def chromium():
-    """Headless Debian Chromium through Selenium, logging the console and the network."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver):
-        pytest.skip("chromium and chromedriver are not installed (make test installs them)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-default-apps", "--window-size=1400,900",
-                 f"--user-data-dir={tempfile.mkdtemp(prefix='minigraph-chromium-')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver = chromium()
-    yield driver
-    driver.quit()
-
-
 @pytest.fixture(scope="module")
 def lesson_page(tmp_path_factory):
     cost = tiny_example()
@@ -343,7 +315,6 @@ def embedded_data(path):
 def test_zoom_and_pan(lesson_page, browser):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
     path, _ = lesson_page
     browser.get(path.as_uri())

@@ -232,7 +232,7 @@ def test_a_leaf_used_many_times_is_drawn_once_per_use():
     assert len(re.findall(r"^\s*n0 -> ", dot, re.M)) == 1  # the real w feeds the first layer only
     ghosts = re.findall(r"^\s*(n0g\d+) -> (n\d+) \[label=<(.*?)>", dot, re.M)
     assert len(ghosts) == 19
-    assert all(f"<B>w</B></TD></TR><TR><TD><FONT POINT-SIZE=\"9\" COLOR=\"#555555\">same as w<" in
+    assert all("<B>w</B></TD></TR><TR><TD><FONT POINT-SIZE=\"9\" COLOR=\"#555555\">same as w<" in
                re.search(rf"^\s*{ghost} \[label=<(.*?)> ", dot, re.M).group(1) for ghost, _, _ in ghosts)
     on_edges = [numbers(edge_rows(dot, "n0", r"n\d+")[0][1])[0]]
     on_edges += [numbers(edge_rows(dot, ghost, head)[0][1])[0] for ghost, head, _ in ghosts]

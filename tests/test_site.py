@@ -12,10 +12,8 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import pytest
 import yaml
@@ -151,32 +149,6 @@ def test_strict_build_fails_on(breakage, tmp_path):
     result = build(one_page_copy(tmp_path, text), tmp_path / "site")
     assert result.returncode != 0
     assert named in result.stdout + result.stderr
-
-
-def chromium():
-    """Headless Debian Chromium through Selenium, logging the console and the network."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver):
-        pytest.skip("chromium and chromedriver are not installed (make test installs them)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-default-apps", "--window-size=1400,900",
-                 f"--user-data-dir={tempfile.mkdtemp(prefix='minigraph-chromium-')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    driver = chromium()
-    yield driver
-    driver.quit()
 
 
 @pytest.mark.parametrize("page", PAGES)
