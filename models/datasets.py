@@ -112,3 +112,22 @@ def image_to_pixels(file, side=IMAGE_SIDE):
     gray = Image.fromarray(np.round(stretched).astype(np.uint8))
     small = gray.resize((side, side), Image.Resampling.BILINEAR)
     return np.asarray(small, dtype=np.float32) / 255.0
+
+
+def ten_digits_split(path=None, dtype=np.float64):
+    """The ten-digit lesson's data: every digit, split 85/15 with random_state 42, stratified.
+
+    Without `path`, scikit-learn's bundled 8×8 digits (1,797 images, nothing to download);
+    with it, all 2,062 Sign Language Digits images (64×64). Stratified, so each digit keeps
+    its share in both parts. Returns a short description of the source and (X_train,
+    X_test, y_train, y_test), X with one row per image.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if path is None:
+        X, y = load_digits_binary(digits=range(10))
+        X, source = X.astype(dtype), "scikit-learn's bundled digits (8x8)"
+    else:
+        X, y = load_sign_language_digits(path, digits=range(10), dtype=dtype)
+        source = f"Sign Language Digits from {path} (64x64)"
+    return source, train_test_split(X, y, test_size=0.15, random_state=42, stratify=y)
