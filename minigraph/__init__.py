@@ -19,20 +19,24 @@ from .errors import (
 from .context import is_grad_enabled, no_grad, scope
 from .graph import Graph, topological_order, unbroadcast
 from .node import Node, apply, as_node, constant, parameter
-from .ops import Op, add, div, matmul, mean, mul, neg, power, sub, sum, transpose
-from .activations import exp, log, relu, sigmoid, tanh
-from .losses import log_loss, log_loss_with_logits
+from .ops import Op, add, div, matmul, mean, mul, neg, power, reshape, sub, sum, transpose
+from .activations import exp, leaky_relu, log, log_softmax, maximum, relu, sigmoid, softmax, tanh
+from .stochastic import dropout, resample_dropout
+from .losses import l2_penalty, log_loss, log_loss_with_logits, softmax_cross_entropy
 from .gradcheck import GradientCheckError, check_gradients
-from .optim import SGD
+from .optim import SGD, Adam, AdamW
+from . import data, layers
 from .render import draw, render, to_dot
 from .steps import backward_steps, explain, forward_steps
 from .player import save_steps_html
 
 __all__ = [
-    "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node", "NonFiniteError", "Op",
-    "OpContractError", "SGD", "SeedError", "ShapeError", "StaleGraphError", "add", "apply", "as_node",
-    "backward_steps", "check_gradients", "constant", "div", "draw", "exp", "explain", "forward_steps",
-    "is_grad_enabled", "log", "log_loss", "log_loss_with_logits", "matmul", "mean", "mul", "neg", "no_grad",
-    "parameter", "power", "relu", "render", "save_steps_html", "scope", "sigmoid", "sub", "sum", "tanh",
-    "to_dot", "topological_order", "transpose", "unbroadcast",
+    "Adam", "AdamW", "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node",
+    "NonFiniteError", "Op", "OpContractError", "SGD", "SeedError", "ShapeError", "StaleGraphError",
+    "add", "apply", "as_node", "backward_steps", "check_gradients", "constant", "data", "div", "draw",
+    "dropout", "exp", "explain", "forward_steps", "is_grad_enabled", "l2_penalty", "layers",
+    "leaky_relu", "log", "log_loss", "log_loss_with_logits", "log_softmax", "matmul", "maximum",
+    "mean", "mul", "neg", "no_grad", "parameter", "power", "relu", "render", "resample_dropout",
+    "reshape", "save_steps_html", "scope", "sigmoid", "softmax", "softmax_cross_entropy", "sub",
+    "sum", "tanh", "to_dot", "topological_order", "transpose", "unbroadcast",
 ]

@@ -1,13 +1,16 @@
-"""The nonlinear functions a network applies between its linear steps, and exp and log.
+"""The nonlinear functions a network applies between its linear steps (tanh, sigmoid, relu,
+leaky_relu, maximum), softmax over the classes, and exp and log.
 
 Each is an op class with its forward pass, its local gradient and the formula, as in `ops`.
 """
+
+import numbers
 
 import numpy as np
 
 from .checks import first_bad
 from .node import apply, as_node
-from .ops import Op
+from .ops import ALL, Elementwise, Op, _binary
 
 
 class Exp(Op):
@@ -116,3 +119,132 @@ class Sigmoid(Op):
 
 def sigmoid(z, name=None):
     return apply(Sigmoid(), as_node(z), name=name)
+
+
+def softmax_of(z, axis):
+    """e^z / Σ e^z along `axis`, with the largest z shifted to 0 first: then no exp can
+    overflow and the sum is at least 1, so logits of ±1e4 give finite probabilities."""
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.add.reduce(e, axis=axis, keepdims=True)
+
+
+def log_softmax_of(z, axis):
+    """z − log Σ e^z along `axis`, computed on shifted logits as softmax_of does, so a
+    probability that rounds to 0 still has a finite log.
+
+    The largest shifted logit is 0 and its term is exactly 1, so log Σ = log1p(the other
+    terms): a confident prediction's small cost keeps all its digits (as log1p keeps them
+    in log_loss_with_logits) instead of being rounded through log(1 + tiny).
+    """
+    largest = np.argmax(z, axis=axis, keepdims=True)
+    shifted = z - np.take_along_axis(z, largest, axis)
+    others = np.exp(shifted)
+    np.put_along_axis(others, largest, 0, axis)
+    return shifted - np.log1p(np.add.reduce(others, axis=axis, keepdims=True))
+
+
+class AlongAxis(Op):
+    """An op that normalises over one axis: the classes, axis 0 when samples are columns."""
+
+    # Subtracting the largest logit is exact for any constant, complex ones too.
+    complex_safe = True
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def __str__(self):
+        return f"{self.name} axis={self.axis}"
+
+    def check_shapes(self, z, *labels):
+        if isinstance(self.axis, bool) or not isinstance(self.axis, numbers.Integral):
+            return f"axis must be one whole number, got {self.axis!r}"
+        if not -z.ndim <= self.axis < z.ndim:
+            return f"axis {self.axis} is out of range for an array of {z.ndim} dimension(s)"
+        if z.shape[self.axis] == 0:
+            return f"there is nothing to normalise over: axis {self.axis} of {z.shape} is empty"
+        return None
+
+
+class Softmax(AlongAxis):
+    name = "softmax"
+    formula = "pᵢ = e^zᵢ / Σₖ e^zₖ;  ∂L/∂zᵢ = pᵢ·(Gᵢ − Σₖ Gₖ·pₖ)"
+
+    def forward(self, z):
+        return softmax_of(z, self.axis)
+
+    def backward(self, grad, out, z):
+        # The Jacobian diag(p) − p pᵀ, applied to G without building it.
+        return (out * (grad - np.add.reduce(grad * out, axis=self.axis, keepdims=True)),)
+
+
+def softmax(z, axis=0, name=None):
+    """Probabilities over `axis` (the classes; samples are columns, so axis 0): each
+    slice along it is positive and sums to 1."""
+    return apply(Softmax(axis), as_node(z), name=name)
+
+
+class LogSoftmax(AlongAxis):
+    name = "log_softmax"
+    formula = "log pᵢ = zᵢ − log Σₖ e^zₖ;  ∂L/∂zᵢ = Gᵢ − pᵢ·Σₖ Gₖ"
+
+    def forward(self, z):
+        return log_softmax_of(z, self.axis)
+
+    def backward(self, grad, out, z):
+        return (grad - np.exp(out) * np.add.reduce(grad, axis=self.axis, keepdims=True),)
+
+
+def log_softmax(z, axis=0, name=None):
+    """log softmax(z) over `axis`, finite even where a probability rounds to 0."""
+    return apply(LogSoftmax(axis), as_node(z), name=name)
+
+
+class Maximum(Elementwise):
+    name = "maximum"
+    formula = "∂max(a,b)/∂a = 1 where a > b, ½ where a = b, 0 where a < b (and likewise for b)"
+    can_overflow = False
+
+    def forward(self, a, b):
+        return np.maximum(a, b)
+
+    def backward(self, grad, out, a, b, needs=ALL):
+        # A tie splits the gradient evenly (as PyTorch and JAX do): the average of the
+        # two one-sided derivatives, and the two shares still add up to grad.
+        tie = a == b
+        grad_a = np.where(a > b, grad, np.where(tie, grad / 2, 0)) if needs[0] else None
+        grad_b = np.where(b > a, grad, np.where(tie, grad / 2, 0)) if needs[1] else None
+        return grad_a, grad_b
+
+
+def maximum(a, b, name=None):
+    """The larger of a and b, element by element (they broadcast); on a tie each gets half
+    the gradient."""
+    return _binary(Maximum(), a, b, name)
+
+
+class LeakyRelu(Op):
+    name = "leaky_relu"
+    formula = "∂leaky_relu(a)/∂a = 1 if a > 0 else slope"
+    elementwise = True
+    can_overflow = False  # the slope lies in [0, 1], so |output| ≤ |input|
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def __str__(self):
+        return f"leaky_relu {self.slope:g}"
+
+    def forward(self, a):
+        return np.where(a > 0, a, self.slope * a)
+
+    def backward(self, grad, out, a):
+        # At 0 the slope, as relu takes 0 there: the derivative from the left.
+        return (np.where(a > 0, grad, self.slope * grad),)
+
+
+def leaky_relu(a, slope=0.01, name=None):
+    """a where a > 0, slope·a elsewhere: a ReLU whose negative side still passes a
+    gradient, so a unit that went negative can recover. slope lies in [0, 1]."""
+    if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or not 0 <= slope <= 1:
+        raise ValueError(f"leaky_relu: slope must be a number in [0, 1], got {slope!r}")
+    return apply(LeakyRelu(float(slope)), as_node(a), name=name)

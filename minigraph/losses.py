@@ -1,15 +1,21 @@
-"""Losses: comparing predictions with labels, for binary classification.
+"""Losses: comparing predictions with labels, for two classes and for K classes.
 
 `log_loss(p, y)` takes probabilities, clipped to [eps, 1−eps] of their dtype as
 scikit-learn's log_loss does, so the cost and its gradient stay finite.
 `log_loss_with_logits(z, y)` takes the sigmoid's input instead and fuses the two: it is
 finite for any z and its gradient is exactly σ(z) − y, even where σ(z) rounds to 0 or 1.
+`softmax_cross_entropy(z, labels)` is the K-class cost, fused the same way: its gradient
+is exactly (softmax(z) − onehot)/m. `l2_penalty(weights, λ)` is the regularisation term
+λ/2·Σ‖W‖² to add to a cost.
 """
+
+import math
+import numbers
 
 import numpy as np
 
-from .node import apply, as_node
-from .activations import stable_sigmoid
+from .node import Node, apply, as_node
+from .activations import AlongAxis, log_softmax_of, softmax_of, stable_sigmoid
 from .checks import first_bad
 from .ops import ALL, Op
 
@@ -87,3 +93,124 @@ def log_loss_with_logits(z, y, name=None):
     """log_loss(sigmoid(z), y) fused: finite for any z, gradient exactly σ(z) − y."""
     z = as_node(z)
     return apply(LogLossWithLogits(), z, as_node(y, like=z), name=name)
+
+
+class SoftmaxCrossEntropy(AlongAxis):
+    """The mean over samples of −log softmax(z)[label], fused so it is stable and its
+    gradient is exactly (p − onehot)/m. Labels are data: no gradient flows to them."""
+
+    name = "softmax_cross_entropy"
+    formula = "L = −(1/m)·Σ log softmax(z)[label];  ∂L/∂z = (p − onehot)/m"
+
+    def check_shapes(self, z, labels):
+        problem = super().check_shapes(z)
+        if problem:
+            return problem
+        indices = z.shape[: self.axis % z.ndim] + z.shape[self.axis % z.ndim + 1:]
+        if labels.shape not in (indices, z.shape):
+            return (
+                f"labels must be class indices of shape {indices} or one-hot of shape {z.shape} "
+                f"(classes along axis {self.axis}), got {labels.shape}"
+            )
+        return None
+
+    def check_domain(self, z, labels):
+        if z.size == 0:
+            return f"there are no samples in logits of shape {z.shape}"
+        classes = z.shape[self.axis]
+        if labels.shape == z.shape:
+            not_binary = (labels != 0) & (labels != 1)
+            if not_binary.any():
+                return f"one-hot labels must be 0 or 1: {first_bad(not_binary, labels)}"
+            ones = np.add.reduce(labels, axis=self.axis)
+            wrong = ones != 1
+            if wrong.any():
+                sample = tuple(int(i) for i in np.argwhere(wrong)[0])
+                return (
+                    f"one-hot labels need exactly one 1 per sample along axis {self.axis}: "
+                    f"sample {sample} has {int(ones[sample])}"
+                )
+            return None
+        not_whole = labels != np.floor(labels)
+        if not_whole.any():
+            return f"class labels must be whole numbers: {first_bad(not_whole, labels)}"
+        outside = (labels < 0) | (labels >= classes)
+        if outside.any():
+            return (
+                f"class labels must lie in 0..{classes - 1} ({classes} classes along axis "
+                f"{self.axis}): {first_bad(outside, labels)}"
+            )
+        return None
+
+    def label_indices(self, z, labels):
+        """Each sample's class as an index array along the class axis, from either form."""
+        if labels.shape == z.shape:
+            return np.argmax(labels, axis=self.axis, keepdims=True)
+        return np.expand_dims(labels.astype(np.intp), self.axis)
+
+    def forward(self, z, labels):
+        picked = np.take_along_axis(log_softmax_of(z, self.axis), self.label_indices(z, labels), self.axis)
+        return np.asarray(-np.add.reduce(picked, axis=None) / picked.size)
+
+    def backward(self, grad, out, z, labels):
+        indices = self.label_indices(z, labels)
+        p = softmax_of(z, self.axis)
+        # p − onehot, by subtracting 1 at each sample's label.
+        np.put_along_axis(p, indices, np.take_along_axis(p, indices, self.axis) - 1, self.axis)
+        return grad * p / indices.size, None
+
+
+def softmax_cross_entropy(logits, labels, axis=0, name=None):
+    """The cost of a K-class classifier: the mean over the m samples of −log softmax(logits)
+    [label], fused and stable, so its gradient is exactly (softmax(logits) − onehot)/m.
+
+    logits are (K, m) class scores (classes along `axis`); labels are class indices of shape
+    (m,) (ints, or floats holding whole numbers) or one-hot (K, m). Labels are data, so
+    they take no gradient.
+    """
+    logits = as_node(logits)
+    labels = as_node(labels, like=logits)
+    if labels.requires_grad:
+        raise TypeError(
+            f"softmax_cross_entropy: the labels {labels.label!r} are data and take no gradient; "
+            f"pass an array or a constant, not a parameter or a node computed from one"
+        )
+    return apply(SoftmaxCrossEntropy(axis), logits, labels, name=name)
+
+
+class L2Penalty(Op):
+    """λ/2 times the sum of squares of every input: weight decay written into the cost."""
+
+    name = "l2_penalty"
+    formula = "L = λ/2·Σ‖W‖²;  ∂L/∂W = λ·W"
+    complex_safe = True
+
+    def __init__(self, lam):
+        self.lam = lam
+
+    def __str__(self):
+        return f"l2_penalty λ={self.lam:g}"
+
+    def forward(self, *weights):
+        total = sum(np.add.reduce(w * w, axis=None) for w in weights)
+        return np.asarray(self.lam / 2 * total, dtype=np.result_type(*weights))
+
+    def backward(self, grad, out, *weights):
+        return tuple(grad * self.lam * w for w in weights)
+
+
+def l2_penalty(parameters, lam, name="l2_penalty"):
+    """λ/2·Σ‖W‖² over `parameters`, to add to a cost: its gradient adds λ·W to each W.
+
+    The course's regularised cost adds λ/(2m)·Σ‖W‖²: pass lam=λ/m. Usually only the
+    weights are penalised, not the biases.
+    """
+    if isinstance(lam, bool) or not isinstance(lam, numbers.Real) or not 0 <= lam < math.inf:
+        raise ValueError(f"l2_penalty: lam must be a number ≥ 0, got {lam!r}")
+    nodes = [parameters] if isinstance(parameters, Node) else list(parameters)
+    if not nodes:
+        raise ValueError("l2_penalty: no parameters to penalise")
+    for position, node in enumerate(nodes):
+        if not isinstance(node, Node):
+            raise TypeError(f"l2_penalty: item {position} is a {type(node).__name__}, not a node")
+    return apply(L2Penalty(float(lam)), *nodes, name=name)

@@ -22,6 +22,7 @@ import numbers
 import numpy as np
 
 from .checks import first_bad
+from .errors import ShapeError
 from .node import Node, apply, as_node
 
 # `needs` when an op's backward is called on its own (check_local_gradient): every input.
@@ -365,3 +366,47 @@ class Mean(Sum):
 
 def mean(a, axis=None, keepdims=False, name=None):
     return apply(Mean(axis, keepdims), as_node(a), name=name)
+
+
+class Reshape(Op):
+    name = "reshape"
+    formula = "∂reshape(a)/∂a: G reshaped back to a's shape"
+    complex_safe = True
+    can_overflow = False
+
+    def __init__(self, shape):
+        self.shape = shape  # a tuple of whole numbers, at most one -1 (checked by `reshape`)
+
+    def __str__(self):
+        return f"reshape {self.shape}"
+
+    def check_shapes(self, a):
+        # Checked on every replay with a new batch, so a (features, m) → (-1,) flatten follows m.
+        known = math.prod(side for side in self.shape if side != -1)
+        if -1 not in self.shape and known != a.size:
+            return f"cannot reshape {a.shape} ({a.size} elements) into {self.shape} ({known} elements)"
+        if -1 in self.shape and (known == 0 or a.size % known):
+            return f"cannot reshape {a.shape} ({a.size} elements) into {self.shape}: no whole size fits the -1"
+        return None
+
+    def forward(self, a):
+        return a.reshape(self.shape)
+
+    def backward(self, grad, out, a):
+        return (grad.reshape(a.shape),)
+
+
+def reshape(a, shape, name=None):
+    """The same values in another shape (numpy's C order); one side may be -1, "the rest"."""
+    a = as_node(a)
+    sides = (shape,) if isinstance(shape, numbers.Integral) else shape
+    if not isinstance(sides, (tuple, list)) or any(
+        isinstance(side, bool) or not isinstance(side, numbers.Integral) for side in sides
+    ):
+        raise TypeError(f"reshape {a.label!r}: the shape must be whole numbers, got {shape!r}")
+    sides = tuple(int(side) for side in sides)
+    if any(side < -1 for side in sides) or sides.count(-1) > 1:
+        raise ShapeError(
+            f"reshape {a.label!r}: the sides of {shape!r} must be sizes ≥ 0, with at most one -1"
+        )
+    return apply(Reshape(sides), a, name=name)

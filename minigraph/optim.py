@@ -1,19 +1,168 @@
-"""Optimizers: how parameters move once their gradients are known."""
+"""Optimizers: how parameters move once their gradients are known.
+
+Each keeps its state as data you can look at: `optimizer.state[node]` is a dict of named
+arrays (SGD's "velocity", Adam's "m" and "v") and `optimizer.steps` counts the steps taken.
+`step()` updates every parameter that has a gradient in place (`node.subtract_in_place`);
+replay the graph (`graph.forward()`) before the next backward.
+
+Two ways to keep weights small, which differ for Adam:
+- L2 regularisation adds λ/2·‖W‖² to the cost (`mg.l2_penalty` as a graph term, or
+  `weight_decay=λ` here, which adds λ·W to the gradient: the same thing);
+- decoupled weight decay (`AdamW`) shrinks W by learning_rate·λ·W outside the gradient,
+  so Adam's per-parameter scaling does not weaken it (Loshchilov & Hutter, 2019).
+For plain SGD the two coincide.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from .node import Node
 
 
-class SGD:
-    """Plain gradient descent: every parameter takes a step of −learning_rate × gradient."""
+def _number(owner, what, value, low, high=math.inf, low_open=False, high_open=True):
+    """`value` as a float, or a ValueError saying which range it must lie in."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise ValueError(f"{owner}: {what} must be a number, got {value!r}")
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if below or above:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{owner}: {what} must lie in {interval}, got {value!r}")
+    return float(value)
 
-    def __init__(self, parameters, learning_rate=0.01):
+
+class Optimizer:
+    """The common part: the parameters, their state, the step count and the update loop.
+
+    A subclass sets its own settings, then calls this `__init__`; it says what state each
+    parameter starts with (`initial_state`) and which step to subtract from it (`delta`).
+    """
+
+    def __init__(self, parameters, learning_rate):
+        owner = type(self).__name__
         self.parameters = list(parameters)
-        self.learning_rate = learning_rate
+        if not self.parameters:
+            raise ValueError(f"{owner}: no parameters to optimize")
+        for position, node in enumerate(self.parameters):
+            if not isinstance(node, Node) or node.op is not None or not node.requires_grad:
+                what = repr(node.label) if isinstance(node, Node) else f"a {type(node).__name__}"
+                raise TypeError(f"{owner}: parameter {position} ({what}) is not a parameter leaf (mg.parameter)")
+        if len({id(node) for node in self.parameters}) != len(self.parameters):
+            raise ValueError(f"{owner}: a parameter is listed twice, so it would move twice per step")
+        self.learning_rate = _number(owner, "learning_rate", learning_rate, 0, low_open=True)
+        self.steps = 0
+        self.state = {node: self.initial_state(node) for node in self.parameters}
+
+    def initial_state(self, node):
+        return {}
+
+    def delta(self, node, grad, state):
+        raise NotImplementedError
 
     def step(self):
-        """Update each parameter in place; replay the graph (forward) before the next backward."""
-        for node in self.parameters:
-            if node.grad is not None:
-                node.subtract_in_place(self.learning_rate * node.grad)
+        """Move every parameter that has a gradient; parameters without one stay put.
+
+        A step where no parameter has a gradient is not counted.
+        """
+        ready = [node for node in self.parameters if node.grad is not None]
+        if not ready:
+            return
+        self.steps += 1
+        for node in ready:
+            node.subtract_in_place(self.delta(node, node.grad, self.state[node]))
 
     def zero_grad(self):
+        """Forget the gradients (backward replaces them anyway; accumulate=True adds to them)."""
         for node in self.parameters:
             node.grad = None
+
+    def __repr__(self):
+        return f"<{type(self).__name__} of {len(self.parameters)} parameters, {self.steps} steps>"
+
+
+class SGD(Optimizer):
+    """Gradient descent, with optional momentum (heavy ball or Nesterov) and L2 weight decay.
+
+        g ← ∇W + weight_decay·W
+        v ← momentum·v + g                                (state "velocity")
+        W ← W − learning_rate·v                           (momentum)
+        W ← W − learning_rate·(g + momentum·v)            (nesterov=True)
+
+    This is PyTorch's form (Sutskever et al., 2013). The course writes momentum as an
+    average, v ← β·v + (1−β)·∇W; that is this rule with learning_rate·(1−β) in place of
+    learning_rate.
+    """
+
+    def __init__(self, parameters, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+        # Settings first: the base class creates each parameter's state from them.
+        self.momentum = _number("SGD", "momentum", momentum, 0, 1)
+        self.weight_decay = _number("SGD", "weight_decay", weight_decay, 0)
+        if nesterov and not self.momentum:
+            raise ValueError("SGD: nesterov=True needs a momentum in (0, 1)")
+        self.nesterov = bool(nesterov)
+        super().__init__(parameters, learning_rate)
+
+    def initial_state(self, node):
+        return {"velocity": np.zeros_like(node.value)} if self.momentum else {}
+
+    def delta(self, node, grad, state):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * node.value
+        if not self.momentum:
+            return self.learning_rate * grad
+        velocity = state["velocity"] = self.momentum * state["velocity"] + grad
+        if self.nesterov:
+            return self.learning_rate * (grad + self.momentum * velocity)
+        return self.learning_rate * velocity
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015), with bias correction; weight_decay adds L2 to the gradient.
+
+        g ← ∇W + weight_decay·W
+        m ← β₁·m + (1−β₁)·g,   v ← β₂·v + (1−β₂)·g²       (state "m" and "v")
+        m̂ = m/(1−β₁ᵗ),  v̂ = v/(1−β₂ᵗ)                      (t = steps)
+        W ← W − learning_rate·m̂/(√v̂ + eps)
+    """
+
+    decoupled = False
+
+    def __init__(self, parameters, learning_rate=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        owner = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{owner}: betas must be a pair (β₁, β₂), got {betas!r}")
+        self.betas = tuple(_number(owner, f"betas[{i}]", beta, 0, 1) for i, beta in enumerate(betas))
+        self.eps = _number(owner, "eps", eps, 0, low_open=True)
+        self.weight_decay = _number(owner, "weight_decay", weight_decay, 0)
+        super().__init__(parameters, learning_rate)
+
+    def initial_state(self, node):
+        return {"m": np.zeros_like(node.value), "v": np.zeros_like(node.value)}
+
+    def delta(self, node, grad, state):
+        beta1, beta2 = self.betas
+        if self.weight_decay and not self.decoupled:
+            grad = grad + self.weight_decay * node.value
+        m = state["m"] = beta1 * state["m"] + (1 - beta1) * grad
+        v = state["v"] = beta2 * state["v"] + (1 - beta2) * grad * grad
+        m_hat = m / (1 - beta1**self.steps)
+        v_hat = v / (1 - beta2**self.steps)
+        delta = self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)
+        if self.decoupled:
+            delta = delta + self.learning_rate * self.weight_decay * node.value
+        return delta
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): the Adam step on the
+    plain gradient, plus a shrink of learning_rate·weight_decay·W taken outside it.
+
+        W ← W − learning_rate·(m̂/(√v̂ + eps) + weight_decay·W)
+    """
+
+    decoupled = True
+
+    def __init__(self, parameters, learning_rate=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(parameters, learning_rate, betas, eps, weight_decay)

@@ -138,3 +138,42 @@ def expressions(draw, max_inputs=3, max_steps=8):
             )
         )
     return Expression(inputs, steps)
+
+
+@st.composite
+def classification(draw, max_classes=5, max_samples=6, low=-10.0, high=10.0):
+    """Logits (K, m), classes along axis 0 as in a network's output, and class labels (m,)."""
+    classes = draw(st.integers(1, max_classes))
+    samples = draw(st.integers(1, max_samples))
+    logits = draw(float_arrays((classes, samples), low, high))
+    labels = draw(hnp.arrays(np.int64, (samples,), elements=st.integers(0, classes - 1)))
+    return logits, labels
+
+
+@st.composite
+def reshapes(draw):
+    """An array and a new shape for it with the same number of elements, maybe with a -1."""
+    array = draw(float_arrays(shapes(min_dims=1, max_dims=3, max_side=4)))
+    sides, left = [], array.size
+    while left > 1:  # factor the size into sides, one divisor at a time
+        side = draw(st.sampled_from([d for d in range(2, left + 1) if left % d == 0]))
+        sides.append(side)
+        left //= side
+    sides = draw(st.permutations(sides + [1] * draw(st.integers(0, 1))))
+    if sides and draw(st.booleans()):
+        sides[draw(st.integers(0, len(sides) - 1))] = -1
+    return array, tuple(sides)
+
+
+@st.composite
+def untied_pair(draw):
+    """Two broadcastable arrays whose elements never come within 0.1 of each other.
+
+    a's elements lie in [2k, 2k + 0.9] and b's in [2k + 1, 2k + 1.9] for k in −2..1, so
+    either may be the larger, and `maximum` is away from its kink at a = b.
+    """
+    input_shapes, _ = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4))
+    start = st.integers(-2, 1).map(lambda k: 2.0 * k)
+    a = hnp.arrays(np.float64, input_shapes[0], elements=st.builds(lambda s, u: s + u, start, st.floats(0, 0.9)))
+    b = hnp.arrays(np.float64, input_shapes[1], elements=st.builds(lambda s, u: s + 1 + u, start, st.floats(0, 0.9)))
+    return draw(a), draw(b)

@@ -11,7 +11,9 @@ from minigraph.testing import (
     float_arrays,
     matmul_pair,
     positive_arrays,
+    reshapes,
     shapes,
+    untied_pair,
 )
 
 
@@ -284,3 +286,163 @@ def test_a_python_number_too_big_for_float32_is_refused_naming_the_node():
     with pytest.raises(mg.DomainError, match=r"1e\+300 does not fit in float32 \(largest 3.403e\+38\), the dtype of 'x'"):
         x * 1e300
     assert (x * 1e30).dtype == np.float32
+
+
+# reshape
+
+@given(reshapes())
+def test_reshape_gradient_is_the_upstream_gradient_reshaped_back(case):
+    x, shape = case
+    out = mg.reshape(mg.parameter(x), shape)
+    np.testing.assert_array_equal(out.value, x.reshape(shape))
+    mg.check_gradients(lambda a: mg.reshape(a, shape), x, mode="complex", atol=1e-12, rtol=1e-10)
+    a = mg.parameter(x)
+    r = np.random.default_rng(0).standard_normal(out.shape)
+    mg.reshape(a, shape).backward(r)
+    np.testing.assert_array_equal(a.grad, r.reshape(x.shape))
+
+
+def test_reshape_with_minus_one_follows_a_new_batch_on_replay():
+    x = mg.constant(np.arange(12.0).reshape(3, 4), name="x")
+    w = mg.parameter(np.ones((1, 4)), name="w")
+    cost = mg.sum(w @ mg.reshape(x, (4, -1)))
+    graph = mg.Graph(cost)
+    x.value = np.arange(8.0).reshape(2, 4)  # 8 elements: the -1 becomes 2
+    assert graph.forward() == np.arange(8.0).sum()
+    x.value = np.arange(6.0).reshape(2, 3)  # 6 elements do not fill 4 rows
+    with pytest.raises(mg.ShapeError, match=r"reshape \(4, -1\): cannot reshape \(2, 3\) \(6 elements\) into \(4, -1\).*'x' \(2, 3\)"):
+        graph.forward()
+
+
+@pytest.mark.parametrize("shape, error, message", [
+    ((4, 2), mg.ShapeError, r"reshape \(4, 2\) 'r': cannot reshape \(2, 3\) \(6 elements\) into \(4, 2\) \(8 elements\).*'a' \(2, 3\)"),
+    ((-1, -1), mg.ShapeError, r"reshape 'a': the sides of \(-1, -1\) must be sizes ≥ 0, with at most one -1"),
+    ((3, -2), mg.ShapeError, r"must be sizes ≥ 0"),
+    ((0, -1), mg.ShapeError, r"no whole size fits the -1"),
+    ((2.0, 3), TypeError, r"reshape 'a': the shape must be whole numbers, got \(2.0, 3\)"),
+    ("6", TypeError, r"the shape must be whole numbers"),
+])
+def test_reshape_refuses_shapes_that_do_not_fit_naming_the_node(shape, error, message):
+    with pytest.raises(error, match=message):
+        mg.reshape(mg.parameter(np.ones((2, 3)), name="a"), shape, name="r")
+
+
+# softmax and log_softmax
+
+def _explicit_softmax_vjp(p, g, axis):
+    """Gᵀ J with the Jacobian J = diag(p) − p pᵀ of each slice written out in full."""
+    p, g = np.moveaxis(p, axis, -1), np.moveaxis(g, axis, -1)
+    jacobian = np.einsum("...i,ij->...ij", p, np.eye(p.shape[-1])) - np.einsum("...i,...j->...ij", p, p)
+    return np.moveaxis(np.einsum("...ij,...i->...j", jacobian, g), -1, axis)
+
+
+@given(float_arrays(shapes(min_dims=1, max_dims=3), -10, 10), st.data())
+def test_softmax_and_log_softmax_match_scipy_finite_differences_and_the_explicit_jacobian(z, data):
+    from scipy.special import log_softmax as scipy_log_softmax, softmax as scipy_softmax
+
+    axis = data.draw(st.integers(-z.ndim, z.ndim - 1))
+    p = scipy_softmax(z, axis=axis)
+    np.testing.assert_allclose(mg.softmax(z, axis).value, p, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(mg.log_softmax(z, axis).value, scipy_log_softmax(z, axis=axis), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(np.sum(mg.softmax(z, axis).value, axis=axis), 1.0, rtol=1e-12)
+    for fn in (mg.softmax, mg.log_softmax):
+        mg.check_gradients(lambda z: fn(z, axis), z)
+        mg.check_gradients(lambda z: fn(z, axis), z, mode="complex", atol=1e-12, rtol=1e-10)
+    g = np.random.default_rng(2).standard_normal(z.shape)
+    Z = mg.parameter(z)
+    mg.softmax(Z, axis).backward(g)
+    np.testing.assert_allclose(Z.grad, _explicit_softmax_vjp(p, g, axis), rtol=1e-9, atol=1e-14)
+    # log p's Jacobian is I − 1 pᵀ: the gradient is G − p·ΣG.
+    mg.log_softmax(Z, axis).backward(g)
+    np.testing.assert_allclose(Z.grad, g - p * np.sum(g, axis=axis, keepdims=True), rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_logits_of_plus_minus_1e4_is_finite_without_warnings(dtype, recwarn):
+    z = mg.parameter(np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 0.0], [0.0, 0.0, 0.0]], dtype=dtype), name="z")
+    p, log_p = mg.softmax(z), mg.log_softmax(z)
+    assert p.dtype == log_p.dtype == dtype
+    np.testing.assert_array_equal(p.value[:, :2], np.array([[1, 0], [0, 1], [0, 0]], dtype=dtype))
+    np.testing.assert_allclose(p.value[:, 2], 1 / 3, rtol=1e-6)
+    np.testing.assert_allclose(log_p.value[:, 0], [0.0, -2e4, -1e4], rtol=1e-6)
+    for out in (p, log_p):
+        out.backward(np.ones(out.shape, dtype))
+        assert np.isfinite(z.grad).all()
+    assert not recwarn.list
+
+
+@pytest.mark.parametrize("axis, message", [
+    (2, r"axis 2 is out of range for an array of 2 dimension"),
+    (1.0, r"axis must be one whole number, got 1.0"),
+    ((0, 1), r"axis must be one whole number, got \(0, 1\)"),
+])
+def test_softmax_refuses_a_bad_axis_naming_the_node(axis, message):
+    for fn in (mg.softmax, mg.log_softmax):
+        with pytest.raises(mg.ShapeError, match=message + r".*'z' \(2, 3\)"):
+            fn(mg.parameter(np.ones((2, 3)), name="z"), axis)
+
+
+def test_softmax_over_an_empty_axis_is_refused():
+    with pytest.raises(mg.ShapeError, match=r"nothing to normalise over: axis 0 of \(0, 3\) is empty"):
+        mg.softmax(np.ones((0, 3)))
+
+
+# maximum and leaky_relu
+
+@given(untied_pair())
+def test_maximum_sends_the_gradient_to_the_larger_input(pair):
+    a, b = pair
+    mg.check_gradients(mg.maximum, a, b)
+    A, B = mg.parameter(a), mg.parameter(b)
+    out = mg.maximum(A, B)
+    np.testing.assert_array_equal(out.value, np.maximum(a, b))
+    out.backward(np.ones(out.shape))
+    full = out.shape
+    np.testing.assert_array_equal(A.grad, mg.unbroadcast(np.broadcast_to(a > b, full).astype(float), a.shape))
+    np.testing.assert_array_equal(B.grad, mg.unbroadcast(np.broadcast_to(b > a, full).astype(float), b.shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_maximum_splits_a_tie_evenly_so_maximum_of_x_and_x_has_gradient_one(dtype):
+    a = mg.parameter(np.array([1.0, 2.0, 3.0], dtype=dtype), name="a")
+    b = mg.parameter(np.array([0.0, 2.0, 4.0], dtype=dtype), name="b")
+    mg.maximum(a, b).backward(np.full(3, 4.0, dtype))
+    np.testing.assert_array_equal(a.grad, [4.0, 2.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [0.0, 2.0, 4.0])
+    assert a.grad.dtype == b.grad.dtype == dtype
+    mg.sum(mg.maximum(a, a)).backward()
+    np.testing.assert_array_equal(a.grad, [1.0, 1.0, 1.0])
+
+
+def test_maximum_with_a_number_and_shapes_that_do_not_broadcast():
+    x = mg.parameter(np.array([-1.0, 2.0], dtype=np.float32), name="x")
+    assert mg.maximum(x, 0).dtype == np.float32
+    with pytest.raises(mg.ShapeError, match=r"maximum: shapes \(2,\) and \(3,\) do not broadcast"):
+        mg.maximum(x, np.ones(3))
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.2, 1.0])
+@given(x=float_arrays(away_from=0.0))
+def test_leaky_relu_gradient_is_one_or_the_slope(slope, x):
+    mg.check_gradients(lambda a: mg.leaky_relu(a, slope), x)
+    a = mg.parameter(x)
+    out = mg.leaky_relu(a, slope)
+    np.testing.assert_array_equal(out.value, np.where(x > 0, x, slope * x))
+    mg.sum(out).backward()
+    np.testing.assert_array_equal(a.grad, np.where(x > 0, 1.0, slope))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_relu_at_zero_takes_the_slope_and_keeps_the_dtype(dtype):
+    a = mg.parameter(np.array([-2.0, 0.0, 3.0], dtype=dtype))
+    out = mg.leaky_relu(a, 0.1)
+    mg.sum(out).backward()
+    assert out.dtype == a.grad.dtype == dtype
+    np.testing.assert_allclose(a.grad, [0.1, 0.1, 1.0], rtol=1e-7)
+    assert str(out.op) == "leaky_relu 0.1"
+
+
+@pytest.mark.parametrize("slope", [-0.1, 1.5, "0.1", True, float("nan")])
+def test_leaky_relu_refuses_a_slope_outside_zero_to_one(slope):
+    with pytest.raises(ValueError, match=r"leaky_relu: slope must be a number in \[0, 1\]"):
+        mg.leaky_relu(mg.parameter([1.0]), slope)
