@@ -8,11 +8,12 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import minigraph as mg
-from minigraph.models import TwoLayerNetwork
+from minigraph.models import MLPClassifier, TwoLayerNetwork
 from minigraph.models.datasets import lesson_split, ten_digits_split
 
 
@@ -57,6 +58,12 @@ def assert_same_parameters(found, expected, rtol=1e-9):
     for name in expected:
         scale = np.abs(expected[name]).max()
         np.testing.assert_allclose(found[name], expected[name], rtol=0, atol=rtol * scale, err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def ten_digits():
+    """The third lesson's bundled digits: 1,527 train / 270 test images of 64 pixels."""
+    return ten_digits_split()[1]
 
 
 @pytest.fixture(scope="module")
@@ -185,4 +192,188 @@ def test_two_layer_network_refuses_other_than_two_classes_and_a_warm_start_that_
 
 @parametrize_with_checks([TwoLayerNetwork(learning_rate=0.5, iterations=100, random_state=0)])
 def test_two_layer_network_passes_scikit_learns_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# MLPClassifier --------------------------------------------------------------------------------
+
+
+def relu(z):
+    return np.maximum(z, 0)
+
+
+def hand_written_mlp(X, labels, sizes, seed, batch_size, epochs, optimizer, learning_rate, alpha,
+                     activation="relu", momentum=0.9, betas=(0.9, 0.999), eps=1e-8):
+    """Minibatch training of a softmax network, from the course's equations; X is (m, n_x).
+
+    One generator draws the weights layer by layer (He for ReLU, Xavier for tanh), then each
+    epoch's shuffle. Returns the mean cost of each epoch and the final parameters.
+    """
+    rng = np.random.default_rng(seed)
+    L = len(sizes) - 1
+    W, b = {}, {}
+    for l in range(1, L + 1):
+        fan_in, fan_out = sizes[l - 1], sizes[l]
+        std = np.sqrt(2 / fan_in) if activation == "relu" else np.sqrt(2 / (fan_in + fan_out))
+        W[l], b[l] = std * rng.standard_normal((fan_out, fan_in)), np.zeros((fan_out, 1))
+    g, dg = (relu, lambda Z, A: (Z > 0)) if activation == "relu" else (np.tanh, lambda Z, A: 1 - A**2)
+    state = {key: np.zeros_like(value) for key, value in
+             [(("W", l, s), W[l]) for l in W for s in "mv"] + [(("b", l, s), b[l]) for l in b for s in "mv"]}
+    steps, curve = 0, []
+    n, K = len(X), sizes[-1]
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            batch = order[start:start + batch_size]
+            m = len(batch)
+            A = {0: X[batch].T}
+            Z = {}
+            for l in range(1, L + 1):
+                Z[l] = W[l] @ A[l - 1] + b[l]
+                A[l] = g(Z[l]) if l < L else None
+            scores = Z[L] - Z[L].max(axis=0, keepdims=True)
+            P = np.exp(scores) / np.exp(scores).sum(axis=0, keepdims=True)
+            Y = np.eye(K)[labels[batch]].T
+            cost = -np.sum(Y * np.log(P)) / m + alpha / (2 * m) * sum(np.sum(W[l] ** 2) for l in W)
+            total += cost * m
+            dZ = (P - Y) / m
+            grads = {}
+            for l in range(L, 0, -1):
+                grads[("W", l)] = dZ @ A[l - 1].T + alpha / m * W[l]
+                grads[("b", l)] = np.sum(dZ, axis=1, keepdims=True)
+                if l > 1:
+                    dZ = (W[l].T @ dZ) * dg(Z[l - 1], A[l - 1])
+            steps += 1
+            for (kind, l), grad in grads.items():
+                params = W if kind == "W" else b
+                if optimizer == "sgd":
+                    params[l] = params[l] - learning_rate * grad
+                elif optimizer == "momentum":
+                    v = state[(kind, l, "v")] = momentum * state[(kind, l, "v")] + grad
+                    params[l] = params[l] - learning_rate * v
+                else:
+                    mt = state[(kind, l, "m")] = betas[0] * state[(kind, l, "m")] + (1 - betas[0]) * grad
+                    vt = state[(kind, l, "v")] = betas[1] * state[(kind, l, "v")] + (1 - betas[1]) * grad**2
+                    m_hat, v_hat = mt / (1 - betas[0] ** steps), vt / (1 - betas[1] ** steps)
+                    params[l] = params[l] - learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+        curve.append(total / n)
+    parameters = {}
+    for l in range(1, L + 1):
+        parameters[f"W{l}"], parameters[f"b{l}"] = W[l], b[l]
+    return np.array(curve), parameters
+
+
+@pytest.mark.parametrize("optimizer, learning_rate, activation, alpha", [
+    ("adam", 1e-3, "relu", 1e-4),
+    ("adam", 1e-2, "tanh", 0.5),
+    ("momentum", 0.05, "relu", 0.0),
+    ("sgd", 0.1, "tanh", 1e-3),
+])
+def test_mlp_matches_a_hand_written_minibatch_loop(ten_digits, optimizer, learning_rate, activation, alpha):
+    X_train, _, y_train, _ = ten_digits
+    # 1,527 samples in batches of 100: every epoch ends with a batch of 27.
+    model = MLPClassifier(hidden_layer_sizes=(20, 15), activation=activation, optimizer=optimizer,
+                          learning_rate=learning_rate, alpha=alpha, batch_size=100, epochs=3,
+                          random_state=4).fit(X_train, y_train)
+    curve, parameters = hand_written_mlp(X_train, y_train, [64, 20, 15, 10], 4, 100, 3, optimizer,
+                                         learning_rate, alpha, activation=activation)
+    np.testing.assert_allclose(model.loss_curve_, curve, rtol=1e-9, atol=0)
+    assert_same_parameters(model.parameters_, parameters)
+    assert model.n_iter_ == 3 and model.t_ == 3 * len(X_train)
+
+
+def test_mlp_learns_the_ten_digits_and_its_probabilities_are_a_softmax(ten_digits):
+    X_train, X_test, y_train, y_test = ten_digits
+    model = MLPClassifier(hidden_layer_sizes=(32,), learning_rate=0.01, epochs=20, random_state=0).fit(X_train, y_train)
+    assert model.score(X_test, y_test) > 0.95
+    assert model.loss_curve_[-1] < model.loss_curve_[0] / 10
+    proba = model.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+    p = model.parameters_
+    scores = p["W2"] @ relu(p["W1"] @ X_test.T + p["b1"]) + p["b2"]
+    expected = np.exp(scores - scores.max(axis=0)) / np.exp(scores - scores.max(axis=0)).sum(axis=0)
+    np.testing.assert_allclose(proba, expected.T, rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(model.predict(X_test), model.classes_[expected.argmax(axis=0)])
+
+
+def test_mlp_graph_draws_one_scope_per_layer_and_holds_the_last_batch(ten_digits):
+    X_train, _, y_train, _ = ten_digits
+    model = MLPClassifier(hidden_layer_sizes=(8, 6), batch_size=100, epochs=1, random_state=0).fit(X_train, y_train)
+    graph = model.graph_
+    assert {node.scope for node in graph.nodes} == {(), ("layer1",), ("layer2",), ("layer3",)}
+    labels = {graph.label(node) for node in graph.nodes}
+    assert {"layer1/W", "layer1/relu", "layer3/z", "cross_entropy", "L2", "m", "cost"} <= labels
+    x = next(leaf for leaf in graph.leaves if leaf.name == "X")
+    assert x.shape == (64, 27)  # the last batch of the epoch: 1,527 = 15 × 100 + 27
+    assert all(node.grad is not None for node in graph.parameters)
+
+
+def test_mlp_with_dropout_drops_only_while_training(ten_digits):
+    X_train, X_test, y_train, y_test = ten_digits
+    settings = dict(hidden_layer_sizes=(32,), learning_rate=0.01, epochs=10, random_state=0)
+    dropped = MLPClassifier(dropout=0.3, **settings).fit(X_train, y_train)
+    again = MLPClassifier(dropout=0.3, **settings).fit(X_train, y_train)
+    plain = MLPClassifier(**settings).fit(X_train, y_train)
+    masks = [leaf for leaf in dropped.graph_.leaves if leaf.name == "mask"]
+    assert len(masks) == 1 and masks[0].shape == (32, 127)  # 1,527 = 7 × 200 + 127
+    kept = masks[0].value[masks[0].value > 0]
+    np.testing.assert_allclose(kept, 1 / 0.7)
+    assert 0.2 < np.mean(masks[0].value == 0) < 0.4
+    np.testing.assert_array_equal(dropped.predict_proba(X_test), again.predict_proba(X_test))  # seeded
+    assert not np.array_equal(dropped.parameters_["W1"], plain.parameters_["W1"])
+    assert dropped.score(X_test, y_test) > 0.9
+
+
+def test_mlp_early_stopping_keeps_the_best_epoch(ten_digits):
+    X_train, _, y_train, _ = ten_digits
+    model = MLPClassifier(hidden_layer_sizes=(16,), optimizer="sgd", learning_rate=0.05, epochs=50,
+                          early_stopping=True, n_iter_no_change=2, tol=0.02, random_state=1).fit(X_train, y_train)
+    assert model.n_iter_ < 50 and len(model.validation_scores_) == len(model.loss_curve_) == model.n_iter_
+    best = max(model.validation_scores_)
+    assert model.best_validation_score_ == best
+    # The validation split is the first thing the seeded generator draws.
+    seed = int(np.random.default_rng(1).integers(2**31))
+    _, X_valid, _, y_valid = train_test_split(X_train, y_train, test_size=0.1, stratify=y_train, random_state=seed)
+    assert model.score(X_valid, y_valid) == pytest.approx(best)
+    # It stopped after two epochs that gained no more than tol on the best before them.
+    scores = model.validation_scores_
+    assert all(score <= max(scores[:-2]) + 0.02 for score in scores[-2:])
+
+
+def test_mlp_in_float32_stays_float32(ten_digits):
+    X_train, X_test, y_train, y_test = ten_digits
+    model = MLPClassifier(hidden_layer_sizes=(32,), learning_rate=0.01, epochs=10, random_state=0).fit(
+        X_train.astype(np.float32), y_train)
+    assert model.parameters_["W1"].dtype == np.float32 and model.graph_.output.dtype == np.float32
+    assert model.predict_proba(X_test.astype(np.float32)).dtype == np.float32
+    assert model.score(X_test.astype(np.float32), y_test) > 0.9
+
+
+def test_a_pickled_mlp_leaves_its_training_data_out(ten_digits):
+    X_train, X_test, y_train, _ = ten_digits
+    model = MLPClassifier(hidden_layer_sizes=(8,), epochs=2, random_state=0).fit(X_train, y_train)
+    data = pickle.dumps(model)
+    x = next(leaf for leaf in model.graph_.leaves if leaf.name == "X")
+    assert x.value[:, 0].tobytes() not in data and X_train[-1].tobytes() not in data
+    loaded = pickle.loads(data)
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
+
+
+@pytest.mark.parametrize("settings, name", [
+    ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes"), ({"hidden_layer_sizes": "10"}, "hidden_layer_sizes"),
+    ({"activation": "sigmoid"}, "activation"), ({"optimizer": "rmsprop"}, "optimizer"),
+    ({"learning_rate": -1}, "learning_rate"), ({"alpha": -0.1}, "alpha"), ({"batch_size": 0}, "batch_size"),
+    ({"epochs": 0}, "epochs"), ({"dropout": 1.0}, "dropout"), ({"momentum": 1.5}, "momentum"),
+    ({"validation_fraction": 1.0}, "validation_fraction"), ({"init": "glorot"}, "init"),
+])
+def test_mlp_refuses_bad_settings(settings, name, ten_digits):
+    X_train, _, y_train, _ = ten_digits
+    with pytest.raises((InvalidParameterError, ValueError), match=name):
+        MLPClassifier(**settings).fit(X_train[:50], y_train[:50])
+
+
+@parametrize_with_checks([MLPClassifier(hidden_layer_sizes=(8,), learning_rate=0.01, epochs=50, random_state=0)])
+def test_mlp_passes_scikit_learns_estimator_checks(estimator, check):
     check(estimator)
