@@ -7,7 +7,11 @@
     cost.backward()          # w.grad now holds d cost / d w
 """
 
+# The one place the version is written: pyproject.toml reads it from here.
+__version__ = "0.1.0"
+
 from .errors import (
+    DataError,
     DomainError,
     DotNotFoundError,
     NonFiniteError,
@@ -31,7 +35,7 @@ from .steps import backward_steps, explain, forward_steps
 from .player import save_steps_html
 
 __all__ = [
-    "Adam", "AdamW", "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node",
+    "Adam", "AdamW", "DataError", "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node",
     "NonFiniteError", "Op", "OpContractError", "SGD", "SeedError", "ShapeError", "StaleGraphError",
     "add", "apply", "as_node", "backward_steps", "check_gradients", "constant", "data", "div", "draw",
     "dropout", "exp", "explain", "forward_steps", "is_grad_enabled", "l2_penalty", "layers",

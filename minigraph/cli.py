@@ -8,9 +8,12 @@ import warnings
 
 from .errors import DotNotFoundError
 
-# Mistakes a user can fix (a wrong path, bad data, Graphviz missing); anything else is a bug
-# and keeps its traceback.
-USER_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError, ValueError, DotNotFoundError)
+# Mistakes a user can fix: bad parameters or data (ValueError, which scikit-learn's
+# InvalidParameterError and the loaders' DataError are), a path that cannot be read or
+# written (OSError: missing, a file where a folder should be, read-only, disk full), Graphviz
+# missing. Anything else is a bug and keeps its traceback.
+USER_ERRORS = (OSError, ValueError, DotNotFoundError)
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 
 DEMO_HELP = """\
 Run the first lesson of deep learning: logistic regression as a minigraph graph.
@@ -66,10 +69,14 @@ def main(argv=None):
     render.add_argument("--data", metavar="PATH", help="with --model lesson: Sign Language Digits folder")
 
     args = parser.parse_args(argv)
+    # A failure a user can act on, or Ctrl-C, ends with one line on stderr, not a traceback.
     try:
         return COMMANDS[args.command](args)
-    except USER_ERRORS as exc:  # bad paths, bad data, no dot: say what, not a traceback
-        parser.exit(2, f"minigraph {args.command}: error: {exc}\n")
+    except KeyboardInterrupt:
+        parser.exit(INTERRUPTED, f"minigraph {args.command}: interrupted\n")
+    except USER_ERRORS as exc:
+        message = " ".join(str(exc).splitlines()) or type(exc).__name__
+        parser.exit(2, f"minigraph {args.command}: error: {message}\n")
 
 
 def run_demo(args):
@@ -86,6 +93,9 @@ def run_demo(args):
     from minigraph.models import LogisticRegression, logistic_regression_graph
     from minigraph.models.datasets import lesson_split
 
+    out = pathlib.Path(args.out)
+    if out.exists() and not out.is_dir():  # said before training, not after it
+        raise NotADirectoryError(f"--out {out} is a file; give a folder to write the pictures into")
     source, (X_train, X_test, y_train, y_test) = lesson_split(args.data, args.per_digit)
     print(f"minigraph demo: logistic regression on {source}, zeros vs ones")
     print(f"{len(X_train)} train / {len(X_test)} test images of {X_train.shape[1]} pixels; "
@@ -107,7 +117,6 @@ def run_demo(args):
           f"test accuracy {100 * reference.score(X_test, y_test):6.2f} %   "
           f"(LogisticRegression(max_iter={args.iterations}), L2-regularised, lbfgs)")
 
-    out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(6, 4))
     axes.plot(np.arange(len(model.cost_history_)), model.cost_history_)

@@ -29,5 +29,9 @@ class OpContractError(TypeError):
     """An op's backward returned something other than one gradient per input."""
 
 
+class DataError(ValueError):
+    """A data file that cannot be used as it is; the message names the file and the fault."""
+
+
 class DotNotFoundError(RuntimeError):
     """Graphviz's `dot` program is needed to render but is not installed."""

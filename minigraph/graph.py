@@ -16,6 +16,19 @@ from .errors import NonFiniteError, OpContractError, SeedError, ShapeError, Stal
 serial_number = operator.attrgetter("serial")
 
 
+class ValueChanges:
+    """Counts, for this process, every new value given to a node (`count`) and every array
+    assigned to a leaf (`assignments`).
+
+    A graph notes both after a replay; while they are unchanged, nothing in it can be stale
+    or need its shapes checked again, so the per-node checks are skipped. Any change
+    anywhere only sends a graph back to the full checks, so sharing the counts is safe.
+    """
+
+    count = 0
+    assignments = 0
+
+
 def topological_order(output):
     """Every node `output` depends on, each after all of its inputs, `output` last.
 
@@ -91,16 +104,15 @@ def fitted_gradients(node, grads):
 
     Inputs that need no gradient get None, whatever the op returned for them.
     """
-    op, inputs = node.op, node.inputs
-    who = f"{type(op).__name__}.backward (node {node.label!r})"
+    inputs = node.inputs
     if not isinstance(grads, (tuple, list)):
         raise OpContractError(
-            f"{who} returned a {type(grads).__name__}; it must return a tuple with one gradient "
-            f"per input ({len(inputs)}), e.g. `return (grad * local,)`"
+            f"{_backward_of(node)} returned a {type(grads).__name__}; it must return a tuple with "
+            f"one gradient per input ({len(inputs)}), e.g. `return (grad * local,)`"
         )
     if len(grads) != len(inputs):
         raise OpContractError(
-            f"{who} returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
+            f"{_backward_of(node)} returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
             f"return one per input, None where an input needs none"
         )
     fitted = []
@@ -108,21 +120,28 @@ def fitted_gradients(node, grads):
         if not needed:
             fitted.append(None)
             continue
-        if grad is None:
-            raise OpContractError(
-                f"{who} returned None for input {position} ({inp.label!r}), which needs a gradient"
-            )
-        grad = np.asarray(grad)
-        if grad.shape != inp.shape:
-            grad = unbroadcast(grad, inp.shape)
-            if grad.shape != inp.shape:
+        if type(grad) is not np.ndarray:
+            if grad is None:
+                raise OpContractError(
+                    f"{_backward_of(node)} returned None for input {position} ({inp.label!r}), "
+                    f"which needs a gradient"
+                )
+            grad = np.asarray(grad)
+        shape = inp._value.shape
+        if grad.shape != shape:
+            grad = unbroadcast(grad, shape)
+            if grad.shape != shape:
                 raise ShapeError(
-                    f"{who}: the gradient for input {position} ({inp.label!r}) has shape "
-                    f"{np.shape(grads[position])}, which does not sum back to the input's "
-                    f"shape {inp.shape}"
+                    f"{_backward_of(node)}: the gradient for input {position} ({inp.label!r}) has "
+                    f"shape {np.shape(grads[position])}, which does not sum back to the input's "
+                    f"shape {shape}"
                 )
         fitted.append(grad)
     return fitted
+
+
+def _backward_of(node):
+    return f"{type(node.op).__name__}.backward (node {node.label!r})"
 
 
 def local_gradients(node, upstream):
@@ -155,7 +174,8 @@ class Graph:
         self.parameters = [n for n in self.nodes if n.op is None and n.requires_grad]
         self.leaves = [n for n in self.nodes if n.op is None]
         self._op_nodes = [n for n in self.nodes if n.op is not None]
-        self._checked_assignments = None  # leaf assignments seen by the last checked replay
+        self._fresh_as_of = None  # ValueChanges.count when this graph was last known fresh
+        self._checked_as_of = None  # ValueChanges.assignments at its last checked replay
         self._labels = None
 
     def label(self, node):
@@ -192,42 +212,28 @@ class Graph:
         ShapeError or DomainError naming the node. A NaN or inf raises NonFiniteError naming
         the first node that holds one.
         """
-        checked = self._needs_checks()
+        checked = self._checked_as_of != ValueChanges.assignments
         with np.errstate(all="ignore"):  # a NaN or inf is reported below, naming its node
             for node in self._op_nodes:
-                self._recompute(node, checked)
-        return self._finished_forward(checked)
+                recompute(node, checked)
+        return self._finish_forward(checked)
 
     def forward_steps(self):
         """Recompute op nodes one at a time, yielding each node once its value is new."""
-        checked = self._needs_checks()
+        checked = self._checked_as_of != ValueChanges.assignments
         for node in self._op_nodes:
             with np.errstate(all="ignore"):
-                self._recompute(node, checked)
+                recompute(node, checked)
             yield node
-        self._finished_forward(checked)
+        self._finish_forward(checked)
 
-    def _needs_checks(self):
-        return self._checked_assignments != self._assignments()
-
-    def _assignments(self):
-        return sum([leaf.assigned for leaf in self.leaves])
-
-    def _recompute(self, node, checked):
-        inputs = node.inputs
-        values = [inp._value for inp in inputs]
-        if checked:
-            check_inputs(node.op, inputs, values, node.name)
-        node._value = node.op.forward(*values)
-        node.seen = tuple([inp.version for inp in inputs])
-        node.version += 1
-
-    def _finished_forward(self, checked):
+    def _finish_forward(self, checked):
         value = self.output._value
         if not np.isfinite(value).all():
             raise NonFiniteError(self._first_non_finite_value())
         if checked:
-            self._checked_assignments = self._assignments()
+            self._checked_as_of = ValueChanges.assignments
+        self._fresh_as_of = ValueChanges.count
         return value
 
     def _first_non_finite_value(self):
@@ -257,50 +263,40 @@ class Graph:
         with forward() first), and NonFiniteError naming the first node whose gradient
         turned NaN or inf.
         """
+        self._start_backward(seed, accumulate)
         with np.errstate(all="ignore"):  # a NaN or inf is reported below, naming its node
-            for _ in self._backward_pass(seed, accumulate):
-                pass
+            for node in reversed(self._op_nodes):
+                if node.grad is not None and node.requires_grad:
+                    send_gradients(node)
         self._check_gradients_finite()
 
     def backward_steps(self, seed=None, accumulate=False):
         """Run backward one op node at a time, yielding what each step did.
 
-        Yields (node, sent) per op node in reverse topological order, where sent lists
-        (position, input, gradient sent, gradient the input held before, gradient after)
-        for each input that takes a gradient; "before" is None when this is its first.
+        The same pass as `backward`, paused after each op node. Yields (node, sent) per op
+        node in reverse topological order, where sent lists (position, input, gradient
+        sent, gradient the input held before, gradient after) for each input that takes a
+        gradient; "before" is None when this is its first.
         """
-        steps = self._backward_pass(seed, accumulate)
-        while True:
-            with np.errstate(all="ignore"):
-                step = next(steps, None)
-            if step is None:
-                break
-            yield step
+        self._start_backward(seed, accumulate)
+        for node in reversed(self._op_nodes):
+            if node.grad is not None and node.requires_grad:
+                with np.errstate(all="ignore"):
+                    sent = send_gradients(node, record=True)
+                yield node, sent
         self._check_gradients_finite()
 
-    def _backward_pass(self, seed, accumulate):
+    def _start_backward(self, seed, accumulate):
         seed = seed_gradient(self.output, seed)
-        self._check_fresh()
-        for node in self.nodes:
-            if node.op is not None or not accumulate:
-                node.grad = None
+        if self._fresh_as_of != ValueChanges.count:
+            self._check_fresh()
+        for node in self._op_nodes:
+            node.grad = None
+        if not accumulate:
+            for leaf in self.leaves:
+                leaf.grad = None
         output = self.output
         output.grad = seed if output.grad is None else output.grad + seed
-        for node in reversed(self._op_nodes):
-            upstream = node.grad
-            if upstream is None or not node.requires_grad:
-                continue
-            inputs = node.inputs
-            sent = []
-            for position, grad in enumerate(local_gradients(node, upstream)):
-                if grad is None:
-                    continue  # constants get no gradient (and ops may skip computing it)
-                inp = inputs[position]
-                before = inp.grad
-                # A new array, never `+=`: the first contribution may be another node's grad.
-                inp.grad = grad if before is None else before + grad
-                sent.append((position, inp, grad, before, inp.grad))
-            yield node, sent
 
     def _check_fresh(self):
         for node in self._op_nodes:
@@ -311,32 +307,65 @@ class Graph:
                     f"{', '.join(map(repr, changed))}, which has changed since; replay the graph "
                     f"(Graph(output).forward()) or rebuild it before calling backward()"
                 )
+        self._fresh_as_of = ValueChanges.count
 
     def _check_gradients_finite(self):
-        if all(np.isfinite(leaf.grad).all() for leaf in self.parameters if leaf.grad is not None):
-            return
-        # The first node, from the output back, whose gradient holds NaN or inf: the op that
-        # sent it had a finite gradient itself, so its local derivative is where it broke.
-        for node in reversed(self.nodes):
-            if node.grad is not None and not np.isfinite(node.grad).all():
-                break
+        for leaf in self.parameters:
+            if leaf.grad is not None and not np.isfinite(leaf.grad).all():
+                raise NonFiniteError(self._first_non_finite_gradient())
+
+    def _first_non_finite_gradient(self):
+        """Which node's gradient went NaN/inf first, counting from the output back, and which
+        op sent it there from a finite gradient of its own: its local derivative broke."""
+        node = next(n for n in reversed(self.nodes) if n.grad is not None and not np.isfinite(n.grad).all())
         message = f"backward: the gradient of {node.label!r} holds NaN or inf ({_first_non_finite(node.grad)})"
         for sender in self._op_nodes:
-            if any(inp is node for inp in sender.inputs) and sender.grad is not None:
-                with np.errstate(all="ignore"):
-                    sent = local_gradients(sender, sender.grad)
-                if any(g is not None and inp is node and not np.isfinite(g).all()
-                       for inp, g in zip(sender.inputs, sent)):
-                    inputs = ", ".join(f"{i.label!r} {format_range(i._value)}" for i in sender.inputs)
-                    message += (f": {sender.op} {sender.label!r} sent it from a finite gradient, "
-                                f"its local derivative {sender.op.formula!r} at {inputs}")
-                    break
-        raise NonFiniteError(message)
+            if sender.grad is None or not any(inp is node for inp in sender.inputs):
+                continue
+            with np.errstate(all="ignore"):
+                sent = local_gradients(sender, sender.grad)
+            if any(g is not None and inp is node and not np.isfinite(g).all()
+                   for inp, g in zip(sender.inputs, sent)):
+                inputs = ", ".join(f"{i.label!r} {format_range(i._value)}" for i in sender.inputs)
+                return (f"{message}: {sender.op} {sender.label!r} sent it from a finite gradient, "
+                        f"its local derivative {sender.op.formula!r} at {inputs}")
+        return message
 
     def zero_grad(self):
         """Clear every node's gradient (leaves included)."""
         for node in self.nodes:
             node.grad = None
+
+
+def recompute(node, checked=False):
+    """Recompute an op node's value from its inputs' current values (checking them first
+    when `checked`), recording the inputs' versions it was computed from."""
+    inputs = node.inputs
+    values = [inp._value for inp in inputs]
+    if checked:
+        check_inputs(node.op, inputs, values, node.name)
+    node._value = node.op.forward(*values)
+    node.seen = tuple([inp.version for inp in inputs])
+    node.version += 1
+    ValueChanges.count += 1
+
+
+def send_gradients(node, record=False):
+    """One step of backward: add what an op node sends into its inputs' gradients.
+
+    With record=True, returns (position, input, sent, before, after) for each input that
+    took a gradient, for the narration.
+    """
+    sent = [] if record else None
+    for position, (inp, grad) in enumerate(zip(node.inputs, local_gradients(node, node.grad))):
+        if grad is None:
+            continue  # constants get no gradient (and ops may skip computing it)
+        before = inp.grad
+        # A new array, never `+=`: the first contribution may be another node's grad.
+        inp.grad = grad if before is None else before + grad
+        if record:
+            sent.append((position, inp, grad, before, inp.grad))
+    return sent
 
 
 def _first_non_finite(array):

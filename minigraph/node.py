@@ -18,7 +18,7 @@ from .checks import check_inputs, check_result
 from .context import current_scope, is_grad_enabled
 from .display import printable
 from .errors import DomainError
-from .graph import Graph, topological_order
+from .graph import Graph, ValueChanges, topological_order
 
 _serials = itertools.count()
 
@@ -32,7 +32,7 @@ class Node:
     """
 
     __slots__ = ("_value", "grad", "op", "inputs", "needs", "name", "scope", "requires_grad",
-                 "serial", "version", "seen", "assigned", "_pickle_shallow")
+                 "serial", "version", "seen", "_pickle_shallow")
     # Makes `ndarray + node` call Node.__radd__ instead of numpy broadcasting over a Node.
     __array_ufunc__ = None
 
@@ -51,7 +51,6 @@ class Node:
         self.serial = next(_serials)
         self.version = 0
         self.seen = versions(inputs)
-        self.assigned = 0  # how many times `.value` was given a new array (replay rechecks then)
         self._pickle_shallow = False
 
     @property
@@ -72,7 +71,8 @@ class Node:
         # A parameter owns its array (optimizers update it in place); a constant borrows it.
         self._value = _read_only(array.copy() if self.requires_grad else array.view())
         self.version += 1
-        self.assigned += 1
+        ValueChanges.count += 1
+        ValueChanges.assignments += 1
 
     def subtract_in_place(self, delta):
         """value ← value − delta without a new array: what optimizers do to parameters."""
@@ -85,6 +85,7 @@ class Node:
         finally:
             value.flags.writeable = False
         self.version += 1
+        ValueChanges.count += 1
 
     @property
     def shape(self):
@@ -136,7 +137,7 @@ class Node:
         unpickled nodes are numbered in that order, so they sort correctly in any process.
         """
         state = (self._value, self.grad, self.op, self.inputs, self.needs, self.name,
-                 self.scope, self.requires_grad, self.version, self.seen, self.assigned)
+                 self.scope, self.requires_grad, self.version, self.seen)
         if self._pickle_shallow or not self.inputs:
             self._pickle_shallow = False
             return (_unpickled_node, (), state)
@@ -147,8 +148,10 @@ class Node:
 
     def __setstate__(self, state):
         (self._value, self.grad, self.op, self.inputs, self.needs, self.name, self.scope,
-         self.requires_grad, self.version, self.seen, self.assigned) = state[:11]
+         self.requires_grad, self.version, self.seen) = state[:10]
         self._pickle_shallow = False
+        if self.op is None:  # arrays come back writeable from pickle and deepcopy
+            self._value = _read_only(self._value)
 
     def __copy__(self):
         copied = Node(self._value, self.op, self.inputs, self.name, self.requires_grad, self.needs)

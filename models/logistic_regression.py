@@ -8,8 +8,11 @@ The graph is the first lesson of every deep-learning course, with x one column p
 backward, and is a scikit-learn classifier (fit, predict, predict_proba, score).
 """
 
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -52,14 +55,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     update). After fit, `graph_` is the trained graph, its values and gradients computed
     at the final parameters, ready to draw or step through.
 
+    `graph_` holds the whole training set (its x and y constants), so it lives only in
+    memory: a pickled or copied model leaves it out and keeps what prediction needs
+    (`coef_`, `intercept_`, `classes_`, ...). Loaded, it predicts exactly as before;
+    fit it again to draw its graph.
+
     `loss`: "log_loss" is the lesson's graph, sigmoid then log_loss; "log_loss_with_logits"
     fuses the two; "auto" (the default) takes the lesson's graph for float64 data and the
     fused one for float32. In float32, σ(z) rounds to exactly 1 once z > 17, and there the
     chained gradient (p−y)/(p(1−p)) · σ(1−σ) is 0: training on confidently wrong samples
     would stop. The fused gradient σ(z) − y does not vanish.
+
+    Parameters are checked when `fit` starts, as scikit-learn's own estimators check
+    theirs: a wrong type or value raises scikit-learn's `InvalidParameterError`.
     """
 
-    LOSSES = ("auto", "log_loss", "log_loss_with_logits")
+    # scikit-learn's declarative checks, run by `_fit_context` before fit reads any data.
+    _parameter_constraints = {
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "iterations": [Interval(Integral, 1, None, closed="left")],
+        "initial_weight": [Interval(Real, None, None, closed="neither")],
+        "loss": [StrOptions({"auto", "log_loss", "log_loss_with_logits"})],
+        "progress": [callable, None],
+    }
 
     def __init__(self, learning_rate=0.01, iterations=150, initial_weight=0.01, loss="auto",
                  progress=None):
@@ -69,6 +87,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.loss = loss
         self.progress = progress
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train on X (n_samples, n_features) and y with exactly two classes."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
@@ -81,10 +100,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"exactly two classes; got {count} class{'es' if count != 1 else ''}: "
                 f"{self.classes_[:10].tolist()}"
             )
-        if self.iterations < 1:
-            raise ValueError(f"iterations must be at least 1, got {self.iterations}")
-        if self.loss not in self.LOSSES:
-            raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}")
         fused = self.loss == "log_loss_with_logits" or (self.loss == "auto" and X.dtype == np.float32)
         labels = (y == self.classes_[1]).astype(X.dtype)
 
@@ -134,6 +149,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(int)]
+
+    def __getstate__(self):
+        # Pickles are shared and stored: the training images must not travel with them.
+        # (A copy: object.__getstate__ hands back the instance's own __dict__.)
+        state = dict(super().__getstate__())
+        state.pop("graph_", None)
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

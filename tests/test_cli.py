@@ -1,10 +1,17 @@
-"""The command line, run as a user runs it: in a subprocess."""
+"""The command line, run as a user runs it, in a subprocess; its many failures also in process."""
 
+import io
+import os
+import shutil
+import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from minigraph import cli
 
 
 def run(*args, cwd=None):
@@ -79,3 +86,155 @@ def test_render_the_trained_lesson(tmp_path):
 def test_render_to_a_name_without_suffix_fails_clearly(tmp_path):
     result = run("render", str(tmp_path / "graph"))
     assert result.returncode == 2 and "give it a suffix" in result.stderr
+
+
+def lesson_folder(root, X):
+    root.mkdir()
+    np.save(root / "X.npy", X)
+    np.save(root / "Y.npy", np.eye(10)[[0, 1] * (len(X) // 2)])
+    return root
+
+
+def photo_folder(root, bad_photo):
+    """A good photo of a 0, and `bad_photo` as the photo of a 1."""
+    for digit, content in [("0", jpeg_bytes()), ("1", bad_photo)]:
+        (root / digit).mkdir(parents=True)
+        (root / digit / "photo.jpg").write_bytes(content)
+    return root
+
+
+def jpeg_bytes():
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def one_line_error(stderr, command):
+    """The error line, checking that it is the only line on stderr (no traceback)."""
+    assert stderr.count("\n") == 1 and stderr.endswith("\n"), stderr
+    assert stderr.startswith(f"minigraph {command}: error: "), stderr
+    return stderr
+
+
+DEMO = ["demo", "--no-progress", "--out", "{tmp}/out"]
+
+
+# In process, so that a dozen failures cost no dozen interpreter start-ups; the end-to-end
+# tests below run a few of them as a user would, in a subprocess.
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ([*DEMO, "--iterations", "0"], "The 'iterations' parameter of LogisticRegression must be an int in the range [1, inf). Got 0 instead."),
+        ([*DEMO, "--learning-rate", "nan"], "The 'learning_rate' parameter of LogisticRegression must be a float"),
+        ([*DEMO, "--per-digit", "0"], "lesson_split: max_per_digit must be at least 1, got 0"),
+        ([*DEMO, "--data", "{bad range}"], "{bad range}/X.npy holds float64 pixels from 2.0 to 2.0"),
+        ([*DEMO, "--data", "{empty}"], "{empty}/X.npy holds no images"),
+        ([*DEMO, "--data", "{not an image}"], "cannot read the image {not an image}/1/photo.jpg: cannot identify image file"),
+        ([*DEMO, "--data", "{truncated}"], "cannot read the image {truncated}/1/photo.jpg: Truncated File Read"),
+        (["render", "--model", "lesson", "{tmp}/graph.svg", "--data", "{truncated}"], "{truncated}/1/photo.jpg"),
+        (["demo", "--no-progress", "--out", "{a file}"], "--out {a file} is a file; give a folder"),
+        (["demo", "--no-progress", "--out", "{a file}/out"], "Not a directory: '{a file}/out'"),
+        (["render", "{a folder}"], "Is a directory: '{a folder}'"),
+        (["render", "{a file}/graph.svg"], "Not a directory: '{a file}/graph.svg'"),
+    ],
+    ids=["iterations", "learning rate", "per digit", "X.npy out of [0, 1]", "empty X.npy", "not an image",
+         "truncated photo", "render's data", "out is a file", "out under a file", "render onto a folder",
+         "render under a file"],
+)
+def test_every_failure_ends_in_one_line_naming_what_is_wrong(tmp_path, capsys, arguments, message):
+    paths = {
+        "tmp": tmp_path,
+        "bad range": lesson_folder(tmp_path / "bad-range", np.full((2, 64, 64), 2.0)),
+        "empty": lesson_folder(tmp_path / "empty", np.zeros((0, 64, 64))),
+        "not an image": photo_folder(tmp_path / "not-an-image", b"not a photo"),
+        "truncated": photo_folder(tmp_path / "truncated", jpeg_bytes()[:300]),
+        "a file": tmp_path / "a-file",
+        "a folder": tmp_path / "a-folder.svg",
+    }
+    paths["a file"].write_text("not a folder")
+    paths["a folder"].mkdir()
+    with pytest.raises(SystemExit) as exit:
+        cli.main([argument.format_map(paths) for argument in arguments])
+    assert exit.value.code == 2
+    assert message.format_map(paths) in one_line_error(capsys.readouterr().err, arguments[0])
+
+
+def test_a_message_of_several_lines_is_joined_into_one(capsys, monkeypatch):
+    def fails(args):
+        raise ValueError("Input X contains NaN.\nLogisticRegression does not accept NaN.")
+
+    monkeypatch.setitem(cli.COMMANDS, "trace", fails)
+    with pytest.raises(SystemExit):
+        cli.main(["trace"])
+    assert one_line_error(capsys.readouterr().err, "trace").endswith("contains NaN. LogisticRegression does not accept NaN.\n")
+
+
+def test_bad_data_fails_in_one_line_end_to_end(tmp_path):
+    data = photo_folder(tmp_path / "data", jpeg_bytes()[:300])
+    result = run("demo", "--data", str(data), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert str(data / "1" / "photo.jpg") in one_line_error(result.stderr, "demo")
+
+
+def test_an_output_folder_that_cannot_be_made_fails_in_one_line_end_to_end(tmp_path):
+    (tmp_path / "a-file").write_text("a file, so nothing can be made under it, even by root")
+    result = run("demo", "--out", str(tmp_path / "a-file" / "out"), "--no-progress")
+    assert result.returncode == 2
+    assert "Not a directory" in one_line_error(result.stderr, "demo")
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder no one may write into: chmod for users, the immutable attribute for root."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    immutable = False
+    if is_writable(folder) and shutil.which("chattr"):  # root ignores permissions
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+    try:
+        if is_writable(folder):
+            pytest.skip("cannot make a folder read-only here (root, and no chattr +i)")
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def is_writable(folder):
+    try:
+        (folder / "probe").write_text("")
+    except PermissionError:
+        return False
+    (folder / "probe").unlink()
+    return True
+
+
+def test_a_read_only_output_folder_fails_in_one_line_end_to_end(read_only_folder):
+    result = run("demo", "--out", str(read_only_folder), "--no-progress")
+    assert result.returncode == 2
+    assert str(read_only_folder / "cost.png") in one_line_error(result.stderr, "demo")
+
+
+@pytest.mark.parametrize("progress", [False, True], ids=["quiet", "with progress bar"])
+def test_ctrl_c_ends_with_one_line_and_exit_code_130(tmp_path, progress):
+    command = [sys.executable, "-m", "minigraph", "demo", "--iterations", "100000000", "--out", str(tmp_path)]
+    demo = subprocess.Popen(command + ([] if progress else ["--no-progress"]), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        demo.stdout.readline()
+        assert "100000000 iterations" in demo.stdout.readline()  # printed just before training
+        if progress:
+            bar = ""
+            while "training:" not in bar and demo.poll() is None:  # until the bar is drawn
+                bar += demo.stderr.read(1)
+        demo.send_signal(signal.SIGINT)
+        _, stderr = demo.communicate(timeout=60)
+    finally:
+        demo.kill()
+    assert demo.returncode == 130
+    if progress:  # the bar stops where it was, on its own line; the message follows
+        assert "Traceback" not in stderr
+        stderr = stderr.splitlines(keepends=True)[-1]
+    assert stderr == "minigraph demo: interrupted\n"

@@ -200,6 +200,7 @@ def test_pickling_and_deep_copying_a_100000_node_chain_keeps_it_whole():
         assert len(graph) == len(mg.Graph(out)) and graph.nodes[0] is copied_x
         copied_out.backward()
         np.testing.assert_array_equal(copied_x.grad, [1.0, 1.0])
+        assert not copied_x.value.flags.writeable  # still guarded against edits in place
     # Nothing is left marked on the original: pickling it again still works the same way.
     assert pickle.loads(pickle.dumps(out)).value == out.value
 

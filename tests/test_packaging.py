@@ -1,0 +1,113 @@
+"""The package as a user gets it: sdist and wheel built, checked, installed in a fresh venv.
+
+`python -m build` makes the sdist and then the wheel from that sdist, so a working wheel
+proves the sdist is complete. The fresh virtualenv gets the wheel itself; for numpy,
+scikit-learn and the rest it reuses the distributions of the virtualenv running the tests
+through a path line (no download, seconds instead of a minute). A path line does not run
+that virtualenv's own .pth files, so the editable install of this checkout cannot leak in,
+and the tests check where minigraph is imported from.
+"""
+
+import email.parser
+import pathlib
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import zipfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "site", "dist", "build", "*.egg-info", "__pycache__",
+                                    ".pytest_cache", ".hypothesis", "minigraph-out", "figures")
+
+
+def run(*command, cwd=None):
+    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, cwd=cwd,
+                            timeout=300)
+    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory):
+    """sdist and wheel, built from a copy of the checkout (the build writes egg-info beside it)."""
+    source = tmp_path_factory.mktemp("source") / "minigraph"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+    out = tmp_path_factory.mktemp("dist")
+    # No isolation: setuptools is pinned in the test lock, so the build needs no download.
+    run(sys.executable, "-m", "build", "--no-isolation", "--outdir", out, source)
+    [sdist], [wheel] = sorted(out.glob("*.tar.gz")), sorted(out.glob("*.whl"))
+    return sdist, wheel
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(dist, tmp_path_factory):
+    """A new virtualenv with the wheel installed: its python and its site-packages."""
+    _, wheel = dist
+    venv = tmp_path_factory.mktemp("venv") / "fresh"
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    python = venv / "bin" / "python"
+    site_packages = pathlib.Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").strip())
+    (site_packages / "reuse-test-venv.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--quiet", wheel)
+    return python, site_packages
+
+
+def test_twine_accepts_both(dist):
+    out = run(sys.executable, "-m", "twine", "check", "--strict", *dist)
+    assert out.count("PASSED") == 2
+
+
+def test_version_is_written_once_and_the_metadata_reads_it(dist):
+    import minigraph
+
+    _, wheel = dist
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(f"minigraph-{minigraph.__version__}.dist-info/METADATA").decode()
+    assert email.parser.Parser().parsestr(metadata)["Version"] == minigraph.__version__
+    assert "version = " not in (ROOT / "pyproject.toml").read_text().split("[project]")[1].split("[")[0]
+
+
+def test_wheel_holds_minigraph_only(dist):
+    _, wheel = dist
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {name.split("/")[0] for name in names if not name.startswith("minigraph-")} == {"minigraph"}
+    assert "minigraph/models/logistic_regression.py" in names
+
+
+def test_sdist_holds_what_builds_tests_and_documents_it(dist):
+    sdist, _ = dist
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    for needed in ["pyproject.toml", "README.md", "models/datasets.py", "minigraph/node.py", "tests/conftest.py",
+                   "docs/tutorial.md", "docs/hooks.py", "mkdocs.yml", "examples/first_lesson.md",
+                   "requirements.lock", "requirements-test.lock", "Makefile"]:
+        assert needed in names, needed
+    assert not [name for name in names if name.startswith(("site/", "docs/figures/", ".venv/"))]
+
+
+def test_fresh_install_imports_from_itself_and_adds_no_top_level_models(fresh_venv, tmp_path):
+    python, site_packages = fresh_venv
+    # Run from an empty folder: from the checkout, the current folder would shadow the install.
+    out = run(python, "-c", "import importlib.util, minigraph, minigraph.models; "
+                            "print(minigraph.__file__); print(minigraph.models.__file__); "
+                            "print(importlib.util.find_spec('models'))", cwd=tmp_path)
+    package, models, top_level_models = out.splitlines()
+    assert pathlib.Path(package).is_relative_to(site_packages)
+    assert pathlib.Path(models).is_relative_to(site_packages / "minigraph")
+    assert top_level_models == "None"
+    assert not (site_packages / "models").exists()
+
+
+def test_installed_command_runs_the_first_lesson(fresh_venv, tmp_path):
+    python, _ = fresh_venv
+    command = python.parent / "minigraph"
+    assert "demo" in run(command, "--help", cwd=tmp_path)
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed (make test installs it)")
+    out = run(command, "demo", "--no-progress", "--out", tmp_path / "out", cwd=tmp_path)
+    assert "cost after iteration   0: 0.698154" in out and "test accuracy  98.15 %" in out
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"cost.png", "graph.svg", "backprop.html"}
