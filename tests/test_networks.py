@@ -5,6 +5,8 @@ not imported from the package: they are what the graph must reproduce.
 """
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import minigraph as mg
+from minigraph import cli
 from minigraph.models import MLPClassifier, TwoLayerNetwork
 from minigraph.models.datasets import lesson_split, ten_digits_split
 
@@ -377,3 +379,65 @@ def test_mlp_refuses_bad_settings(settings, name, ten_digits):
 @parametrize_with_checks([MLPClassifier(hidden_layer_sizes=(8,), learning_rate=0.01, epochs=50, random_state=0)])
 def test_mlp_passes_scikit_learns_estimator_checks(estimator, check):
     check(estimator)
+
+
+# The demo command: `minigraph demo --model two-layer | mlp` ---------------------------------
+
+
+def run_demo(*args):
+    return subprocess.run([sys.executable, "-m", "minigraph", "demo", "--no-progress", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.needs_dot
+def test_demo_two_layer_prints_every_hundredth_cost_beside_scikit_learn_and_writes_the_pictures(tmp_path):
+    result = run_demo("--model", "two-layer", "--iterations", "300", "--learning-rate", "1.2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    _, (X_train, X_test, y_train, y_test) = lesson_split()
+    model = TwoLayerNetwork(learning_rate=1.2, iterations=300, random_state=1).fit(X_train, y_train)
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("cost after iteration")] == [
+        f"cost after iteration {i:4d}: {model.cost_history_[i]:.6f}" for i in (0, 100, 200)]
+    assert (f"minigraph     train accuracy {100 * model.score(X_train, y_train):6.2f} %   "
+            f"test accuracy {100 * model.score(X_test, y_test):6.2f} %") in lines
+    assert any(line.startswith("scikit-learn  train accuracy") and "MLPClassifier((4,), tanh" in line for line in lines)
+    assert (tmp_path / "cost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = (tmp_path / "graph.svg").read_text()
+    assert "parameter · 4×64" in svg and "parameter · 1×4" in svg  # W1 and W2, trained
+    page = (tmp_path / "backprop.html").read_text()
+    assert "two-layer network&#x27;s first step on 3 images" in page or "two-layer network's first step on 3 images" in page
+
+
+@pytest.mark.needs_dot
+def test_demo_mlp_prints_the_epoch_costs_beside_scikit_learn(tmp_path):
+    result = run_demo("--model", "mlp", "--hidden", "16,8", "--epochs", "12", "--batch-size", "100",
+                      "--optimizer", "momentum", "--learning-rate", "0.05", "--seed", "3", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    _, (X_train, X_test, y_train, y_test) = ten_digits_split()
+    model = MLPClassifier(hidden_layer_sizes=(16, 8), epochs=12, batch_size=100, optimizer="momentum",
+                          learning_rate=0.05, random_state=3).fit(X_train, y_train)
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("mean cost in epoch")] == [
+        f"mean cost in epoch {e:3d}: {model.loss_curve_[e]:.6f}" for e in (0, 10, 11)]
+    assert f"test accuracy {100 * model.score(X_test, y_test):6.2f} %" in result.stdout
+    assert "MLPClassifier((16, 8), relu, momentum, 12 epochs of batches of 100)" in result.stdout
+    assert all((tmp_path / name).stat().st_size > 0 for name in ("cost.png", "graph.svg", "backprop.html"))
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--epochs", "3"], "--epochs is not used by --model logistic; the options it takes are --iterations, "
+                        "--learning-rate, --per-digit"),
+    (["--model", "two-layer", "--batch-size", "8"], "--batch-size is not used by --model two-layer"),
+    (["--model", "mlp", "--per-digit", "10"], "--per-digit is not used by --model mlp"),
+    (["--model", "mlp", "--iterations", "10"], "--iterations is not used by --model mlp"),
+    (["--model", "two-layer", "--hidden", "4,4"], "--hidden '4,4': give one whole number ≥ 1"),
+    (["--model", "mlp", "--hidden", "64,x"], "--hidden '64,x': give whole numbers ≥ 1 separated by commas"),
+    (["--model", "mlp", "--hidden", "0"], "--hidden '0': give whole numbers ≥ 1"),
+    (["--model", "mlp", "--epochs", "0"], "The 'epochs' parameter of MLPClassifier must be an int in the range [1, inf)"),
+])
+def test_demo_refuses_what_the_chosen_lesson_does_not_take(arguments, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["demo", "--no-progress", "--out", str(tmp_path), *arguments])
+    assert exit.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error, error
