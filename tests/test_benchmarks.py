@@ -20,6 +20,7 @@ def test_every_benchmark_runs_and_the_table_is_written(tmp_path):
     assert result.returncode == 0, result.stderr
     table = out.read_text()
     assert "| benchmark | workload | median | min | max | unit | ratio | target | met | note |" in table
-    for name in ("lesson synthetic", "tiny step", "depth, chain of", "memory", "float32 lesson"):
+    for name in ("lesson synthetic", "tiny step", "depth, chain of", "memory", "float32 lesson",
+                 "two-layer network, bundled digits", "MLP bundled digits", "test accuracy: minigraph"):
         assert name in table, name
     assert "numpy" in table and "cores" in table
