@@ -3,8 +3,9 @@ and PyTorch, on the same split, for time and test accuracy.
 
     python benchmarks/bench_networks.py [--quick]
 
-- The two-layer network (lesson 2: 4 tanh units, sigmoid output, full-batch gradient
-  descent) on the Sign Language zeros and ones (4096 pixels × 348 images). Target: ≤ 1.3×
+- The two-layer network (lesson 2: 4 tanh units, sigmoid output, 1000 steps of full-batch
+  gradient descent at 0.005) on the Sign Language zeros and ones (4096 pixels × 348
+  images). Target: ≤ 1.3×
   the hand-written loop, ending at the same cost within 1e-9 relative (PyTorch starts from
   the same weights too; scikit-learn from its own).
 - The MLP (lesson 3: one hidden layer of 100 ReLU units, softmax, Adam, L2 α = 1e-4,
@@ -63,7 +64,10 @@ def two_layer_rows(quick):
         source = "sign-language 0/1"
     X_train, _, y_train, _ = split
     X, Y = np.ascontiguousarray(X_train.T), y_train[np.newaxis, :].astype(float)
-    iterations, repeats, learning_rate = (20, 2, 0.01) if quick else (1000, 5, 0.01)
+    # At 0.005 training is stable; at 0.01 the Sign Language run passes through an unstable
+    # stretch (iterations 500-800) where any 1e-16 difference in rounding grows to 1e-3, so no
+    # two implementations, however right, end at the same cost to 1e-9.
+    iterations, repeats, learning_rate = (20, 2, 0.005) if quick else (1000, 5, 0.005)
     parameters = course_two_layer_parameters(X.shape[0], 4, seed=1)
     workloads = {HAND: hand_two_layer, MINIGRAPH: minigraph_two_layer, SKLEARN: sklearn_two_layer}
     if (torch_version := peers(torch_two_layer)) is not None:
@@ -80,7 +84,7 @@ def two_layer_rows(quick):
     notes[SKLEARN] += " (its own initial weights)"
     if abs(finals[MINIGRAPH] - base) > 1e-9 * base:
         raise AssertionError(f"minigraph's two-layer network ends at cost {finals[MINIGRAPH]!r}, the hand loop at {base!r}")
-    label = f"two-layer network, {source} {X.shape[0]}×{X.shape[1]}, {iterations} steps"
+    label = f"two-layer network, {source} {X.shape[0]}×{X.shape[1]}, {iterations} steps at {learning_rate}"
     return rows_against(label, seconds, HAND, targets={MINIGRAPH: TIME_TARGET}, notes=notes)
 
 

@@ -48,6 +48,17 @@ def mlp_cost(network, x, labels, alpha=0.0):
     return mg.add(cross_entropy, mg.l2_penalty(weights, alpha, name="L2") / m, name="cost")
 
 
+def tiny_mlp_example():
+    """Lesson 3's worked example: 3 features × 4 samples, 3 hidden ReLU units, 3 classes.
+
+    He-initialised weights from `np.random.default_rng(0)`, no L2. Returns the cost node.
+    """
+    network = mlp([3, 3, 3], hidden="relu", rng=0)
+    X = mg.constant([[0.2, 0.9, 0.4, 0.6], [0.7, 0.1, 0.5, 0.3], [0.5, 0.8, 0.1, 0.9]], name="X")
+    y = mg.constant([0.0, 2.0, 1.0, 2.0], name="y")
+    return mlp_cost(network, X, y)
+
+
 class MLPClassifier(ClassifierMixin, BaseEstimator):
     """A K-class network: hidden layers of ReLU or tanh units, softmax output, minibatches.
 

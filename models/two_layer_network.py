@@ -40,6 +40,20 @@ def two_layer_network_graph(x, y, layer1, layer2, fused=False):
     return mg.mean(loss, name="cost")
 
 
+def tiny_two_layer_example():
+    """Lesson 2's worked example: the network on 2 features × 3 samples, 2 hidden units.
+
+    X and Y are the first lesson's; the weights are the course's 0.01 × standard normal
+    from `np.random.default_rng(1)`, W1 drawn first. Returns the cost node.
+    """
+    rng = np.random.default_rng(1)
+    layer1 = Linear(2, 2, init="course", rng=rng, name="layer1")
+    layer2 = Linear(2, 1, init="course", rng=rng, name="layer2")
+    X = mg.constant([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]], name="X")
+    Y = mg.constant([[0.0, 1.0, 1.0]], name="Y")
+    return two_layer_network_graph(X, Y, layer1, layer2)
+
+
 class TwoLayerNetwork(ClassifierMixin, BaseEstimator):
     """A binary classifier with one hidden layer of tanh units, trained through a graph.
 
