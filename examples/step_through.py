@@ -2,8 +2,9 @@
 
     python examples/step_through.py [OUTPUT_FOLDER]
 
-Prints every forward and backward step, then writes graph.svg (needs Graphviz's dot) and
-backprop.html, a page that steps through both passes one node at a time.
+Prints every forward and backward step, then the lesson's closed-form gradients worked out
+by hand to compare, and writes graph.svg (needs Graphviz's dot) and backprop.html, a page
+that steps through both passes one node at a time.
 """
 
 import pathlib
@@ -24,7 +25,14 @@ z = mg.add(w.T @ x, b, name="z")
 y_hat = mg.sigmoid(z, name="ŷ")
 cost = mg.mean(mg.log_loss(y_hat, y, name="loss"), name="cost")
 
-mg.explain(cost)  # runs backward too
+cost.backward()  # not needed first, and harmless: every backward is one pass of its own
+mg.explain(cost)  # narrates one backward pass; afterwards w.grad and b.grad hold its gradients
+
+# The lesson's closed form, by hand: the narration's last lines must say the same.
+m = x.value.shape[1]
+error = y_hat.value - y.value  # ŷ − y
+dw = " ".join(f"{v:.4g}" for v in (x.value @ error.T / m).ravel())
+print(f"by hand: dw = x(ŷ−y)ᵀ/m = [{dw}], db = mean(ŷ−y) = {error.mean():.4g}")
 mg.render(cost, out / "graph.svg")
 mg.save_steps_html(cost, out / "backprop.html")
 print(f"wrote {out / 'graph.svg'} and {out / 'backprop.html'}")

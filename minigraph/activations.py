@@ -16,6 +16,7 @@ from .ops import ALL, Elementwise, Op, _binary
 class Exp(Op):
     name = "exp"
     formula = "∂eᵃ/∂a = eᵃ"
+    derivatives = ("e^{a}",)
     elementwise = True
     complex_safe = True
 
@@ -33,6 +34,7 @@ def exp(a, name=None):
 class Log(Op):
     name = "log"
     formula = "∂ln a/∂a = 1/a"
+    derivatives = ("1/{a}",)
     elementwise = True
     complex_safe = True
 
@@ -61,6 +63,7 @@ def log(a, name=None):
 class Tanh(Op):
     name = "tanh"
     formula = "∂tanh a/∂a = 1 − tanh²a"
+    derivatives = ("1 − {out}²",)
     elementwise = True
     complex_safe = True
     can_overflow = False
@@ -79,6 +82,7 @@ def tanh(a, name=None):
 class Relu(Op):
     name = "relu"
     formula = "∂relu(a)/∂a = 1 if a > 0 else 0"
+    derivatives = ("1 where {a} > 0, else 0",)
     elementwise = True
     can_overflow = False
 
@@ -107,6 +111,7 @@ def stable_sigmoid(z):
 class Sigmoid(Op):
     name = "sigmoid"
     formula = "∂σ/∂z = σ(z)·(1−σ(z))"
+    derivatives = ("{out}·(1−{out})",)
     elementwise = True
     can_overflow = False
 
@@ -155,7 +160,7 @@ class AlongAxis(Op):
     def __str__(self):
         return f"{self.name} axis={self.axis}"
 
-    def check_shapes(self, z, *labels):
+    def check_shapes(self, z):
         if isinstance(self.axis, bool) or not isinstance(self.axis, numbers.Integral):
             return f"axis must be one whole number, got {self.axis!r}"
         if not -z.ndim <= self.axis < z.ndim:

@@ -1,12 +1,15 @@
 """The `minigraph` command: `demo` runs a lesson (logistic regression, the two-layer network,
-the ten-digit MLP), `trace` narrates backprop on a tiny example, `render` draws a model's
-graph to a file."""
+the ten-digit MLP), `trace` narrates backprop on a tiny example or on your own graph,
+`render` draws a graph to a file."""
 
 import argparse
+import inspect
 import pathlib
+import runpy
 import sys
 import warnings
 
+from .display import MAX_SHOWN
 from .errors import DotNotFoundError
 
 # Mistakes a user can fix: bad parameters or data (ValueError, which scikit-learn's
@@ -68,22 +71,8 @@ def main(argv=None):
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_network_demo_options(demo)
 
-    commands.add_parser(
-        "trace", help="narrate forward and backward on the tiny worked example",
-        description="Print every step of forward and backward propagation through the lesson's "
-                    "graph on 2 features x 3 samples, with the real numbers.",
-    )
-
-    render = commands.add_parser(
-        "render", help="draw a model's graph to a file",
-        description="Draw a graph with its values and gradients. The format (svg, png, pdf) "
-                    "comes from the file name. Needs Graphviz's dot.",
-    )
-    render.add_argument("file", help="where to write, e.g. graph.svg")
-    render.add_argument("--model", choices=["tiny", "lesson"], default="tiny",
-                        help="tiny: the 2x3 worked example after one backward pass; lesson: "
-                             "logistic regression trained as in 'demo' (default: %(default)s)")
-    render.add_argument("--data", metavar="PATH", help="with --model lesson: Sign Language Digits folder")
+    add_trace_command(commands)
+    add_render_command(commands)
 
     args = parser.parse_args(argv)
     # A failure a user can act on, or Ctrl-C, ends with one line on stderr, not a traceback.
@@ -160,27 +149,139 @@ def run_demo(args):
     return 0
 
 
+# trace and render ---------------------------------------------------------------------------
+
+MODEL_HELP = (
+    "tiny: the lesson's graph on 2 features x 3 samples; lesson: logistic regression trained "
+    "as in 'demo'; FILE.py:FUNCTION: the graph your function returns (a Node or Graph; it is "
+    "called with no arguments) (default: %(default)s)"
+)
+USEFUL_FORMATS = "such as .svg, .png or .pdf"
+
+
+def add_model_options(command):
+    command.add_argument("--model", default="tiny", metavar="tiny|lesson|FILE.py:FUNCTION", help=MODEL_HELP)
+    command.add_argument("--data", metavar="PATH", help="with --model lesson: Sign Language Digits folder")
+
+
+def add_trace_command(commands):
+    trace = commands.add_parser(
+        "trace", help="narrate forward and backward propagation, step by step",
+        description="Print every step of forward and backward propagation through a graph, with "
+                    "the real numbers: by default the lesson's graph on 2 features x 3 samples. "
+                    "The output must be a scalar (a cost).",
+    )
+    add_model_options(trace)
+    trace.add_argument("--max-shown", type=int, default=MAX_SHOWN, metavar="N",
+                       help="print arrays of up to N elements in full, larger ones as shape, mean, "
+                            "min and max (default: %(default)s)")
+
+
+def add_render_command(commands):
+    render = commands.add_parser(
+        "render", help="draw a graph to a file",
+        description="Draw a graph with its values and, for a scalar output, the gradients of one "
+                    "backward pass. The format (svg, png, pdf) comes from the file name. Needs "
+                    "Graphviz's dot.",
+    )
+    render.add_argument("file", help="where to write, e.g. graph.svg")
+    add_model_options(render)
+    render.add_argument("--rankdir", choices=["LR", "TB"], default="LR",
+                        help="lay the graph out left to right or top to bottom (default: %(default)s)")
+
+
 def run_trace(args):
     import minigraph as mg
-    from minigraph.models import tiny_example
 
-    mg.explain(tiny_example())
+    graph = load_model(args)
+    if graph.output.value.size != 1:
+        raise ValueError(f"--model {args.model}: trace narrates backward from a scalar (a cost), "
+                         f"but {graph.label(graph.output)!r} has shape {graph.output.shape}; "
+                         f"reduce it with mean or sum")
+    mg.explain(graph, max_shown=args.max_shown)
     return 0
 
 
 def run_render(args):
     import minigraph as mg
+
+    check_format(args.file)  # before any training: a wrong suffix is found at once
+    graph = load_model(args)
+    scalar = graph.output.value.size == 1
+    if scalar:
+        graph.backward()
+    path = mg.render(graph, args.file, rankdir=args.rankdir)
+    print(f"wrote {path}" + ("" if scalar else " (values only: backward needs a scalar output)"))
+    return 0
+
+
+def check_format(file):
+    """Refuse a file name whose suffix Graphviz cannot write, naming the useful ones."""
+    import graphviz
+
+    path = pathlib.Path(file)
+    suffix = path.suffix.lstrip(".").lower()
+    if not suffix:
+        raise ValueError(f"cannot tell the format of {path}: give it a suffix {USEFUL_FORMATS}")
+    if suffix not in graphviz.FORMATS:
+        raise ValueError(f"cannot write {path}: Graphviz knows no format {suffix!r}; "
+                         f"name the file {USEFUL_FORMATS}")
+
+
+def load_model(args):
+    """The graph `--model` names, ready to narrate or draw."""
+    import minigraph as mg
+
+    if args.data is not None and args.model != "lesson":
+        raise ValueError(f"--data is only used with --model lesson, not with --model {args.model}")
+    if args.model not in ("tiny", "lesson"):
+        return load_user_graph(args.model)  # without importing scikit-learn, which takes seconds
     from minigraph.models import LogisticRegression, tiny_example
     from minigraph.models.datasets import lesson_split
 
     if args.model == "tiny":
-        graph = tiny_example()
-        graph.backward()
-    else:
-        _, (X_train, _, y_train, _) = lesson_split(args.data)
-        graph = LogisticRegression().fit(X_train, y_train).graph_
-    print(f"wrote {mg.render(graph, args.file)}")
-    return 0
+        return mg.Graph(tiny_example())
+    _, (X_train, _, y_train, _) = lesson_split(args.data)
+    return LogisticRegression().fit(X_train, y_train).graph_
+
+
+def load_user_graph(spec):
+    """The Graph returned by FUNCTION in FILE.py, for `--model FILE.py:FUNCTION`.
+
+    The file runs as a script would (its folder first on sys.path, so it can import its
+    neighbours), but not as __main__, so its `if __name__ == "__main__":` part does not run.
+    """
+    import minigraph as mg
+
+    file, colon, name = spec.rpartition(":")
+    if not colon or not file.endswith(".py") or not name.isidentifier():
+        raise ValueError(f"--model takes tiny, lesson or FILE.py:FUNCTION, got {spec!r}")
+    path = pathlib.Path(file)
+    if not path.is_file():
+        raise FileNotFoundError(f"--model {spec}: there is no file {path}")
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        namespace = runpy.run_path(str(path), run_name=f"minigraph_model_{path.stem}")
+    finally:
+        sys.path.remove(folder)
+    function = namespace.get(name)
+    if not callable(function):
+        raise ValueError(f"--model {spec}: {path} defines no function {name!r}")
+    try:
+        inspect.signature(function).bind()
+    except TypeError:
+        raise ValueError(f"--model {spec}: {name}{inspect.signature(function)} needs arguments; "
+                         f"give them defaults, or write a function that takes none") from None
+    except ValueError:
+        pass  # a callable without a signature Python can read: just call it
+    result = function()
+    if isinstance(result, mg.Node):
+        return mg.Graph(result)
+    if isinstance(result, mg.Graph):
+        return result
+    raise ValueError(f"--model {spec}: {name}() returned {type(result).__name__}, "
+                     f"not a minigraph Node or Graph")
 
 
 # demo --model two-layer | mlp -----------------------------------------------------------------

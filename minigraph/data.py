@@ -22,9 +22,10 @@ from .stochastic import as_generator
 
 
 def minibatches(n, batch_size, rng=None, shuffle=True):
-    """An iterator of index arrays splitting the samples 0..n−1 into batches of `batch_size`, the last one
-    smaller when batch_size does not divide n: in an order shuffled by `rng` (a numpy
-    Generator, an int seed, or None for an unseeded one), or in order with shuffle=False.
+    """An iterator of index arrays that split the samples 0..n−1 into batches of
+    `batch_size`, the last one smaller when batch_size does not divide n: in an order
+    shuffled by `rng` (a numpy Generator, an int seed, or None for an unseeded one), or in
+    order with shuffle=False. The sizes are checked at the call.
     """
     for what, value, least in (("n", n, 0), ("batch_size", batch_size, 1)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:

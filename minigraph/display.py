@@ -1,7 +1,9 @@
 """How arrays are shown to a person: the numbers when there are few, a summary otherwise.
 
 The drawing, the narration and the step player all use these, so a value reads the same
-everywhere.
+everywhere. `format_array` gives one line (a drawing's box); `format_block` gives the lines
+of a matrix, row by row with aligned columns, and `side_by_side` sets such blocks next to
+each other, so the narration can print `[[..]] @ [[..]] = [[..]]` as a reader would write it.
 """
 
 import unicodedata
@@ -10,6 +12,7 @@ import numpy as np
 
 # Up to this many elements are shown as numbers; larger arrays as shape, mean, min, max.
 MAX_SHOWN = 6
+PRECISION = 4  # significant digits
 
 
 def format_array(value, max_shown=MAX_SHOWN, precision=4):
@@ -36,6 +39,76 @@ def summarize(value, precision=4):
 
 def format_shape(shape):
     return "scalar" if shape == () else "×".join(str(side) for side in shape)
+
+
+def format_number(number, precision=PRECISION):
+    """'0.1674', '-0.01765', '3', '1e-05': `precision` significant digits, never '-0'."""
+    return f"{number + 0:.{precision}g}"  # + 0 turns -0.0 into 0.0
+
+
+def format_block(value, max_shown=MAX_SHOWN, precision=PRECISION, shape=True):
+    """The lines that show `value`: a number, a row, or a matrix one row per line.
+
+    Columns are aligned on their decimal points, as numpy prints them. An array of more
+    than `max_shown` elements is one line of summary ('2×348: mean …, min …, max …'; without
+    the shape when `shape` is False).
+    """
+    value = np.asarray(value)
+    if value.size == 1:
+        return [format_number(value.item(), precision)]
+    if value.size == 0:
+        return [f"empty {format_shape(value.shape)}"]
+    if value.size > max_shown:
+        summary = summarize(value, precision)
+        return [f"{format_shape(value.shape)}: {summary}" if shape else summary]
+    cells = np.array([format_number(v, precision) for v in value.ravel()]).reshape(value.shape)
+    return _nested_rows(_aligned_columns(cells))
+
+
+def _aligned_columns(cells):
+    """Pad the cells of each column (last axis) so their decimal points line up."""
+    columns = cells.reshape(-1, cells.shape[-1])
+    padded = np.empty(columns.shape, dtype=object)
+    for j in range(columns.shape[1]):
+        whole, point, fraction = zip(*(cell.partition(".") for cell in columns[:, j]))
+        left = max(map(len, whole))
+        right = max(len(p + f) for p, f in zip(point, fraction))
+        for i, (w, p, f) in enumerate(zip(whole, point, fraction)):
+            padded[i, j] = w.rjust(left) + (p + f).ljust(right)
+    return padded.reshape(cells.shape)
+
+
+def _nested_rows(cells):
+    """numpy's layout: one bracketed row per line, inner rows indented under their '['."""
+    if cells.ndim == 1:
+        return ["[" + " ".join(cells) + "]"]
+    lines = []
+    for index, part in enumerate(cells):
+        rows = _nested_rows(part)
+        lines += [("[" if index == 0 and number == 0 else " ") + row for number, row in enumerate(rows)]
+    lines[-1] += "]"
+    return lines
+
+
+def text_width(text):
+    """How many columns `text` takes in a terminal (combining accents take none)."""
+    return sum(not unicodedata.combining(char) for char in text)
+
+
+def side_by_side(*pieces):
+    """Lay pieces (a string, or a list of lines) left to right, aligned on their first line.
+
+    `side_by_side("A = ", ["[[1 2]", " [3 4]]"])` gives ['A = [[1 2]', '     [3 4]]'].
+    """
+    blocks = [[piece] if isinstance(piece, str) else list(piece) for piece in pieces]
+    height = max(len(block) for block in blocks)
+    lines = [""] * height
+    for block in blocks:
+        width = max(text_width(line) for line in block)
+        for row in range(height):
+            line = block[row] if row < len(block) else ""
+            lines[row] += line + " " * (width - text_width(line))
+    return [line.rstrip() for line in lines]
 
 
 def printable(text):

@@ -16,9 +16,9 @@ import numpy as np
 
 from .activations import leaky_relu, relu, sigmoid, softmax, tanh
 from .context import scope
-from .stochastic import as_generator, checked_rate, dropout
 from .node import as_node, parameter
 from .ops import add
+from .stochastic import as_generator, checked_rate, dropout
 
 # The standard deviation of a weight for each initialisation, from (fan_in, fan_out).
 INIT_STD = {
@@ -62,7 +62,8 @@ class Linear(Layer):
             if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
                 raise ValueError(f"Linear {name!r}: {what} must be a whole number ≥ 1, got {size!r}")
         if init not in INIT_STD:
-            raise ValueError(f"Linear {name!r}: init must be one of {', '.join(map(repr, INIT_STD))}, got {init!r}")
+            choices = ", ".join(map(repr, INIT_STD))
+            raise ValueError(f"Linear {name!r}: init must be one of {choices}, got {init!r}")
         self.name, self.init = name, init
         self.in_features, self.out_features = int(in_features), int(out_features)
         std = INIT_STD[init](self.in_features, self.out_features)
@@ -146,7 +147,7 @@ class Sequential:
     def __init__(self, *layers):
         for position, layer in enumerate(layers):
             if not callable(layer):
-                raise TypeError(f"Sequential: layer {position} is a {type(layer).__name__}, not a callable layer")
+                raise TypeError(f"Sequential: layer {position} ({layer!r}) is not a callable layer")
         self.layers = list(layers)
 
     def __call__(self, x):

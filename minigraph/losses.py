@@ -45,6 +45,7 @@ class SameShape(Op):
 class LogLoss(SameShape):
     name = "log_loss"
     formula = "L = −(y·ln p + (1−y)·ln(1−p));  ∂L/∂p = (p−y)/(p·(1−p));  ∂L/∂y = ln(1−p) − ln p"
+    derivatives = ("({p}−{y})/({p}·(1−{p}))", "ln(1−{p}) − ln {p}")
 
     def check_domain(self, p, y):
         bad = (p < 0) | (p > 1)
@@ -79,6 +80,7 @@ def log_loss(p, y, name=None):
 class LogLossWithLogits(SameShape):
     name = "log_loss_with_logits"
     formula = "L = max(z,0) − z·y + ln(1+e^−|z|);  ∂L/∂z = σ(z) − y;  ∂L/∂y = −z"
+    derivatives = ("σ({z}) − {y}", "−{z}")
 
     def forward(self, z, y):
         return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))

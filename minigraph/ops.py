@@ -3,16 +3,19 @@
 An op's `backward(grad, out, *inputs)` is a vector-Jacobian product: given the gradient
 flowing into the op's output (`grad`), its output value (`out`) and its input values, it
 returns one gradient per input, in input order. `formula` is the same maths as text; the
-drawing and the step-by-step narration show it. Broadcasting is allowed in forward; the
-engine sums each returned gradient back to its input's shape (`graph.unbroadcast`).
+drawing shows it. Beside it, `derivatives` (elementwise ops) or `sends` (the others) hold
+one template per input that the step-by-step narration fills in with the graph's own
+labels and numbers (see `formulas`). Broadcasting is allowed in forward; the engine sums
+each returned gradient back to its input's shape (`graph.unbroadcast`).
 
 An op object holds no state of its own use: which inputs need a gradient belongs to the
 node, and reaches `backward` as `needs` when backward declares that parameter, so one op
 object can be applied any number of times. This module holds arithmetic, matmul, shapes and
 reductions; the nonlinear functions are in `activations`, the losses in `losses`.
 
-To add an op, subclass `Op`, fill in `name`, `formula`, `forward` and `backward`, and call
-it through `apply(MyOp(), x)`: backward, drawing, steps and `check_gradients` all work.
+To add an op, subclass `Op`, fill in `name`, `formula` (and `derivatives` or `sends`),
+`forward` and `backward`, and call it through `apply(MyOp(), x)`: backward, drawing, steps
+and `check_gradients` all work.
 """
 
 import inspect
@@ -34,6 +37,13 @@ class Op:
 
     name = "op"
     formula = ""
+    # The narration's words for the local gradient, one template per input, naming inputs by
+    # forward's parameter names, {out}, {grad} (the gradient arriving), {n} and {op.<attr>}
+    # (see `formulas`). Elementwise ops give ∂out/∂input: Mul's `derivatives` are ("{b}",
+    # "{a}"). The others give what backward sends: MatMul's `sends` are ("{grad} @ {b.mT}",
+    # "{a.mT} @ {grad}"). Without them the narration shows the formula and the numbers.
+    derivatives = ()
+    sends = ()
     # True where forward is complex-analytic, so check_gradients(mode="complex") applies.
     complex_safe = False
     # True where output element i depends only on input element i (after broadcasting), so
@@ -92,6 +102,7 @@ def _binary(op, a, b, name):
 class MatMul(Op):
     name = "matmul"
     formula = "∂(A@B)/∂A: G @ Bᵀ;  ∂(A@B)/∂B: Aᵀ @ G"
+    sends = ("{grad} @ {b.mT}", "{a.mT} @ {grad}")
     complex_safe = True
 
     def check_shapes(self, a, b):
@@ -128,6 +139,7 @@ def matmul(a, b, name=None):
 class Add(Elementwise):
     name = "add"
     formula = "∂(a+b)/∂a = 1;  ∂(a+b)/∂b = 1"
+    derivatives = ("1", "1")
     complex_safe = True
 
     def forward(self, a, b):
@@ -144,6 +156,7 @@ def add(a, b, name=None):
 class Sub(Elementwise):
     name = "sub"
     formula = "∂(a−b)/∂a = 1;  ∂(a−b)/∂b = −1"
+    derivatives = ("1", "−1")
     complex_safe = True
 
     def forward(self, a, b):
@@ -160,6 +173,7 @@ def sub(a, b, name=None):
 class Mul(Elementwise):
     name = "mul"
     formula = "∂(a·b)/∂a = b;  ∂(a·b)/∂b = a"
+    derivatives = ("{b}", "{a}")
     complex_safe = True
 
     def forward(self, a, b):
@@ -179,6 +193,7 @@ def mul(a, b, name=None):
 class Div(Elementwise):
     name = "div"
     formula = "∂(a/b)/∂a = 1/b;  ∂(a/b)/∂b = −a/b²"
+    derivatives = ("1/{b}", "−{a}/{b}²")
     complex_safe = True
 
     def check_domain(self, a, b):
@@ -209,6 +224,13 @@ class Power(Op):
 
     def __str__(self):
         return f"power {self.exponent:g}"
+
+    @property
+    def derivatives(self):
+        """p·a^(p−1) with this op's p: '2·{a}' for a square."""
+        lower = self.exponent - 1
+        power = "" if lower == 1 else f"^{lower:g}" if lower >= 0 else f"^({lower:g})"
+        return ("1",) if lower == 0 else (f"{self.exponent:g}·{{a}}{power}",)
 
     def check_domain(self, a):
         real = np.real(a)
@@ -244,6 +266,7 @@ def power(a, exponent, name=None):
 class Neg(Op):
     name = "neg"
     formula = "∂(−a)/∂a = −1"
+    derivatives = ("−1",)
     elementwise = True
     complex_safe = True
     can_overflow = False
@@ -283,6 +306,11 @@ class Transpose(Op):
     def __init__(self, axes=None):
         self.axes = axes
 
+    @property
+    def sends(self):
+        """The gradient flipped back: Gᵀ, or its axes put back in their order."""
+        return ("{grad.T}",) if self.axes is None else (f"{{grad}} with the axes {self.axes} put back",)
+
     def check_shapes(self, a):
         if self.axes is None:
             return None
@@ -311,6 +339,7 @@ def transpose(a, axes=None, name=None):
 class Sum(Op):
     name = "sum"
     formula = "∂(Σa)/∂aᵢ = 1"
+    sends = ("{grad}, spread to every element summed",)
     complex_safe = True
 
     def __init__(self, axis=None, keepdims=False):
@@ -345,6 +374,7 @@ def sum(a, axis=None, keepdims=False, name=None):  # noqa: A001 (mirrors numpy's
 class Mean(Sum):
     name = "mean"
     formula = "∂(mean a)/∂aᵢ = 1/n"
+    sends = ("{grad} / {n} each",)
 
     def check_domain(self, a):
         if any(a.shape[axis] == 0 for axis in _axes(self.axis, a.ndim, "axis")):
@@ -386,7 +416,8 @@ class Reshape(Op):
         if -1 not in self.shape and known != a.size:
             return f"cannot reshape {a.shape} ({a.size} elements) into {self.shape} ({known} elements)"
         if -1 in self.shape and (known == 0 or a.size % known):
-            return f"cannot reshape {a.shape} ({a.size} elements) into {self.shape}: no whole size fits the -1"
+            return (f"cannot reshape {a.shape} ({a.size} elements) into {self.shape}: "
+                    f"no whole size fits the -1")
         return None
 
     def forward(self, a):

@@ -48,7 +48,9 @@ class Optimizer:
         for position, node in enumerate(self.parameters):
             if not isinstance(node, Node) or node.op is not None or not node.requires_grad:
                 what = repr(node.label) if isinstance(node, Node) else f"a {type(node).__name__}"
-                raise TypeError(f"{owner}: parameter {position} ({what}) is not a parameter leaf (mg.parameter)")
+                raise TypeError(
+                    f"{owner}: parameter {position} ({what}) is not a parameter leaf (mg.parameter)"
+                )
         if len({id(node) for node in self.parameters}) != len(self.parameters):
             raise ValueError(f"{owner}: a parameter is listed twice, so it would move twice per step")
         self.learning_rate = _number(owner, "learning_rate", learning_rate, 0, low_open=True)

@@ -2,18 +2,27 @@
 
 `forward_steps(output)` recomputes the graph one node at a time; `backward_steps(output)`
 runs backward one op at a time. Each record holds what a learner needs to follow the chain
-rule: what flows in, the local-derivative formula (the op class's own `formula`) and its
-numbers, the upstream gradient, what is sent to each input and whether it was added to a
-gradient already there. `explain(output)` prints both passes as numbered sentences.
+rule: what flows in, the local derivative (the op's own templates, in the graph's labels,
+and its numbers), the upstream gradient, what is sent to each input and, for an input used
+more than once in the pass, which of its contributions this is. `explain(output)` prints
+both passes as numbered sentences; nodes are called by `Graph.label` ('matmul₂',
+'layer1/z') so two nodes never share a name.
 """
 
 import dataclasses
+import numbers
 import sys
 
 import numpy as np
 
-from .display import MAX_SHOWN, format_array, format_shape
-from .graph import as_graph
+from .display import MAX_SHOWN, format_block, format_number, format_shape, side_by_side, text_width
+from .errors import SeedError
+from .formulas import Term, arithmetic, fill, input_names, templates
+from .graph import as_graph, seed_gradient
+
+# An equation whose parts all fit on one line stays on one line up to this width.
+LINE_WIDTH = 100
+ORDINALS = ("1st", "2nd", "3rd")
 
 
 @dataclasses.dataclass
@@ -25,17 +34,18 @@ class ForwardStep:
     input_values: list
     value: np.ndarray
     formula: str
+    graph: object
 
     def describe(self, max_shown=MAX_SHOWN):
-        node = self.node
+        node, label = self.node, self.graph.label
         if node.op is None:
-            return [f"{node.label} is a {node.kind} ({format_shape(node.shape)}): "
-                    f"{format_array(self.value, max_shown)}"]
-        arguments = ", ".join(inp.label for inp in node.inputs)
-        lines = [f"{node.label} = {node.op}({arguments})"]
+            return side_by_side(f"{label(node)} is a {node.kind} ({format_shape(node.shape)}): ",
+                                format_block(self.value, max_shown, shape=False))
+        arguments = ", ".join(label(inp) for inp in node.inputs)
+        lines = [f"{label(node)} = {node.op}({arguments})"]
         for inp, value in zip(node.inputs, self.input_values):
-            lines.append(f"    in:  {inp.label} = {format_array(value, max_shown)}")
-        lines.append(f"    out: {node.label} = {format_array(self.value, max_shown)}")
+            lines += side_by_side(f"    in:  {label(inp)} = ", format_block(value, max_shown))
+        lines += side_by_side(f"    out: {label(node)} = ", format_block(self.value, max_shown))
         return lines
 
 
@@ -46,13 +56,16 @@ class Contribution:
     position: int
     to: object
     local: object  # ∂out/∂input element by element (elementwise ops), else None
-    sent: np.ndarray  # upstream × local, summed back to the input's shape
-    before: object  # the gradient `to` already held (it is used more than once), else None
+    product: np.ndarray  # what the op's backward gives, before summing back to the input's shape
+    sent: np.ndarray  # the product summed back to the input's shape
+    before: object  # the sum of this pass's earlier contributions to `to`, else None
     total: np.ndarray  # `to`'s gradient after this step
+    index: int  # this is contribution `index` of `uses` that `to` receives in this pass
+    uses: int
 
     @property
     def added(self):
-        """True when this contribution was added to a gradient already there."""
+        """True when this contribution was added to earlier ones of this pass."""
         return self.before is not None
 
 
@@ -67,32 +80,144 @@ class BackwardStep:
     formula: str
     input_values: list
     contributions: list
+    graph: object
+    of: str  # what the gradients are of: the output's label, or L when backward had a seed
 
     def describe(self, max_shown=MAX_SHOWN):
-        node, out = self.node, self.output.label
-        arguments = ", ".join(inp.label for inp in node.inputs)
-        lines = [
-            f"{node.label} = {node.op}({arguments}): upstream ∂{out}/∂{node.label} = "
-            f"{format_array(self.upstream, max_shown)}",
-            f"    local: {self.formula}",
-        ]
-        for c in self.contributions:
-            target = f"∂{out}/∂{c.to.label}"
-            if c.local is not None:
-                lines.append(f"    to {c.to.label}: local ∂{node.label}/∂{c.to.label} = "
-                             f"{format_array(c.local, max_shown)}")
-                summed = "" if c.sent.shape == c.local.shape else (
-                    f", summed back to {c.to.label} ({format_shape(c.sent.shape)})")
-                lines.append(f"        upstream × local{summed} = {format_array(c.sent, max_shown)}")
+        node, label = self.node, self.graph.label
+        arguments = ", ".join(label(inp) for inp in node.inputs)
+        lines = side_by_side(f"{label(node)} = {node.op}({arguments}): upstream "
+                             f"{self._d(node)} = ", format_block(self.upstream, max_shown))
+        names = input_names(node.op, len(node.inputs))
+        kind = "derivatives" if node.op.elementwise else "sends"
+        words = templates(node.op, kind, len(node.inputs))
+        if words is None and node.op.formula:
+            lines.append(f"    local: {node.op.formula}")
+        terms = self._terms(names)
+        sent = {c.position: c for c in self.contributions}
+        for position, inp in enumerate(node.inputs):
+            head = f"    to {label(inp)}{self._ordinal(position)}: "
+            if position not in sent:
+                body = [f"{label(inp)} {_why_no_gradient(inp)}, so it needs no gradient"]
             else:
-                lines.append(f"    to {c.to.label}: sends {format_array(c.sent, max_shown)}")
-            if c.added:
-                lines.append(f"        {c.to.label} is used more than once, so this adds to the "
-                             f"gradient it already had: {target} = {format_array(c.before, max_shown)} + "
-                             f"{format_array(c.sent, max_shown)} = {format_array(c.total, max_shown)}")
-            else:
-                lines.append(f"        {target} = {format_array(c.total, max_shown)}")
+                template = None if words is None else words[position]
+                body = self._contribution(sent[position], template, terms, max_shown)
+            lines += side_by_side(head, body)
         return lines
+
+    def _d(self, node):
+        return f"∂{self.of}/∂{self.graph.label(node)}"
+
+    def _ordinal(self, position):
+        """' (2nd input)' where the op takes the same node twice, as in x * x."""
+        inputs = self.node.inputs
+        if sum(inp is inputs[position] for inp in inputs) < 2:
+            return ""
+        return f" ({ORDINALS[position] if position < 3 else f'{position + 1}th'} input)"
+
+    def _terms(self, names):
+        label, node = self.graph.label, self.node
+        terms = {name: Term(label(inp), inp.value) for name, inp in zip(names, node.inputs)}
+        count = node.inputs[0].value.size // max(node.value.size, 1) if node.inputs else 1
+        terms.update(out=Term(label(node), node.value), grad=Term(self._d(node), self.upstream),
+                     n=Term(str(count), count, literal=True))
+        return terms
+
+    def _contribution(self, c, template, terms, max_shown):
+        """The lines for one input: the local derivative, what is sent, and where it adds up."""
+        node, inp = self.graph.label(self.node), self.graph.label(c.to)
+        # An input used several times gets one contribution from each use; they add up.
+        lhs = self._d(c.to) if c.uses == 1 else f"contribution {c.index} of {c.uses}"
+        lines = []
+        if c.local is not None:  # elementwise: the local derivative, then upstream × local
+            formula = "" if template is None else fill(template, terms, self.node.op)[0]
+            lines += _equation(f"local ∂{node}/∂{inp}", formula, None, _compact(c.local), max_shown)
+            product = f"{self._d(self.node)} × ∂{node}/∂{inp}"
+            if c.product.shape == c.sent.shape:
+                lines += _equation(lhs, product, None, c.sent, max_shown)
+            else:
+                lines += _equation(product, "", None, c.product, max_shown)
+                lines += self._summed_back(c, lhs, max_shown)
+        elif template is not None:  # matmul, sums, transposes: the product, with its factors
+            formula, pieces = fill(template, terms, self.node.op)
+            lines += _equation(lhs, formula, pieces, c.product, max_shown)
+            if c.product.shape != c.sent.shape:
+                lines += self._summed_back(c, lhs, max_shown)
+        else:  # an op without templates: what its backward sent
+            lines += _equation(lhs, "", None, c.sent, max_shown)
+        return lines + self._adding_up(c, max_shown)
+
+    def _summed_back(self, c, lhs, max_shown):
+        """The product summed over the axes the input was broadcast along."""
+        reason = (f"{self.graph.label(c.to)} ({format_shape(c.sent.shape)}) was broadcast to "
+                  f"{format_shape(c.product.shape)}, so the product is summed back:")
+        addition = None
+        if c.sent.size == 1 and c.product.size <= max_shown:  # a scalar: show the addition
+            addition = [_addition(c.product.ravel())]
+        return [reason] + _equation(lhs, "", addition, c.sent, max_shown)
+
+    def _adding_up(self, c, max_shown):
+        """For an input used more than once in the pass: which contribution, and the sum."""
+        if c.uses == 1:
+            return []
+        target = self._d(c.to)
+        if c.index == 1:
+            return [f"{self.graph.label(c.to)} is used {c.uses} times in this pass: "
+                    f"{target} is the sum of its {c.uses} contributions"]
+        said = "the sum is now complete" if c.index == c.uses else "the sum so far"
+        addition = [Term("", c.before), " + ", Term("", c.sent)]
+        equation = _equation(target, "", addition, c.total, max_shown)
+        return [f"{said}: {equation[0]}"] if len(equation) == 1 else [f"{said}:"] + equation
+
+
+def _why_no_gradient(node):
+    if node.op is None:
+        return "is a constant"
+    return "is computed from constants only"
+
+
+def _compact(local):
+    """A local derivative equal at every element (1 for add) as that one number."""
+    flat = np.ravel(local)
+    return flat[:1].reshape(()) if flat.size > 1 and (flat == flat[0]).all() else local
+
+
+def _addition(values):
+    """'0.1674 − 0.1658 − 0.1659': the terms of a sum, signs folded in."""
+    text = format_number(values[0])
+    for value in values[1:]:
+        text += f" − {format_number(-value)}" if value < 0 else f" + {format_number(value)}"
+    return text
+
+
+def _same(shown, result):
+    """Whether a part reads as the result ('−1' and '-1' do)."""
+    return [line.replace("−", "-") for line in shown] == result
+
+
+def _equation(lhs, formula, pieces, result, max_shown):
+    """'lhs = formula = arithmetic = result': one line when it fits, else one '=' a line.
+
+    `formula` is text (or ""), `pieces` the arithmetic (strings and Terms, or None), `result`
+    an array. A part that would say nothing new is left out: arithmetic with a value too big
+    to print, a result that reads the same as the part before it.
+    """
+    parts = [[formula]] if formula else []
+    worked = None if pieces is None else arithmetic(pieces, max_shown)
+    if worked is not None:
+        parts.append(side_by_side(*worked))
+    result = format_block(result, max_shown)
+    if not parts or not _same(parts[-1], result):
+        parts.append(result)
+    if all(len(part) == 1 for part in parts):
+        line = " = ".join([lhs] + [part[0] for part in parts])
+        if text_width(line) <= LINE_WIDTH:
+            return [line]
+    lines = side_by_side(f"{lhs} = ", parts[0])
+    indent = " " * text_width(lhs)
+    for part in parts[1:]:
+        lines += side_by_side(f"{indent} = ", part)
+    return lines
 
 
 def forward_steps(output):
@@ -103,23 +228,61 @@ def forward_steps(output):
         if node.op is not None:
             next(recomputed)  # computes this node (op nodes come in the same order)
         formula = node.op.formula if node.op is not None else ""
-        yield ForwardStep(number, node, [inp.value for inp in node.inputs], node.value, formula)
+        yield ForwardStep(number, node, [inp.value for inp in node.inputs], node.value, formula, graph)
+    next(recomputed, None)  # lets the replay finish its checks
 
 
 def backward_steps(output, seed=None, start=1):
     """Run backward from `output`, yielding a `BackwardStep` per op node as it happens.
 
-    Leaves the gradients in the nodes exactly as `output.backward(seed)` would.
+    Leaves the gradients in the nodes exactly as `output.backward(seed)` would: one pass,
+    one answer, whatever ran before.
     """
     graph = as_graph(output)
+    of = graph.label(graph.output) if seed is None else "L"
+    uses = _uses_in_one_pass(graph)
+    received = {}
     for number, (node, sent) in enumerate(graph.backward_steps(seed), start=start):
         values = [inp.value for inp in node.inputs]
         local = _local_derivatives(node, values)
-        contributions = [
-            Contribution(position, inp, local[position], grad, before, after)
-            for position, inp, grad, before, after in sent
-        ]
-        yield BackwardStep(number, node, graph.output, node.grad, node.op.formula, values, contributions)
+        products = _products(node, values, local)
+        contributions = []
+        for position, inp, grad, before, after in sent:
+            received[id(inp)] = received.get(id(inp), 0) + 1
+            contributions.append(Contribution(
+                position, inp, local[position], products[position], grad, before, after,
+                received[id(inp)], uses[id(inp)],
+            ))
+        yield BackwardStep(number, node, graph.output, node.grad, node.op.formula, values,
+                           contributions, graph, of)
+
+
+def _uses_in_one_pass(graph):
+    """How many contributions each node receives in one backward pass: one per edge into an
+    op that passes a gradient back along it."""
+    uses = {}
+    for node in graph.nodes:
+        if node.op is not None and node.requires_grad:
+            for inp, needed in zip(node.inputs, node.needs):
+                if needed:
+                    uses[id(inp)] = uses.get(id(inp), 0) + 1
+    return uses
+
+
+def _call_backward(node, grad, values):
+    op = node.op
+    with np.errstate(all="ignore"):  # the engine has already checked these gradients
+        if op.takes_needs:
+            return op.backward(grad, node.value, *values, needs=node.needs)
+        return op.backward(grad, node.value, *values)
+
+
+def _products(node, values, local):
+    """What the op's backward gives each input before it is summed back to the input's
+    shape: upstream × local for an elementwise op; the others' backward runs once more."""
+    if node.op.elementwise:
+        return [None if d is None else node.grad * d for d in local]
+    return [None if g is None else np.asarray(g) for g in _call_backward(node, node.grad, values)]
 
 
 def _local_derivatives(node, values):
@@ -127,35 +290,61 @@ def _local_derivatives(node, values):
     if not node.op.elementwise:
         return [None] * len(values)
     ones = np.ones_like(node.value)
-    local = node.op.backward(ones, node.value, *values)
     return [
-        None if d is None else np.broadcast_to(d, node.value.shape) for d in local
+        None if d is None else np.broadcast_to(d, node.value.shape)
+        for d in _call_backward(node, ones, values)
     ]
 
 
-def explain(output, file=None, max_shown=MAX_SHOWN):
-    """Print a numbered narration of the forward pass, then the backward pass.
+def explain(output, seed=None, *, file=None, max_shown=MAX_SHOWN):
+    """Print a numbered narration of the forward pass, then of one backward pass.
 
-    Small arrays are printed in full; larger ones (more than `max_shown` elements) as
-    shape, mean, min and max. Runs backward, so gradients are left in the nodes.
+    Forward replays the graph from its leaves' current values. Backward starts from 1 for a
+    scalar output; a non-scalar one needs `seed`, the gradient to start from (the narration
+    then calls it ∂L/∂output, L being Σ seed·output). The seed is checked before anything
+    is printed: a bad one raises SeedError.
+
+    One pass, one answer: the narration shows a single backward pass, the same whether
+    backward ran before or not, and afterwards every node, leaves included, holds this
+    pass's gradients (as after `output.backward(seed)`), never a sum over earlier calls.
+    Where a node feeds several ops its contributions are numbered ("1 of 2") and the last
+    one shows the completed sum.
+
+    Arrays of up to `max_shown` elements are printed in full, matrices row by row; larger
+    ones as shape, mean, min and max (the CLI's `minigraph trace --max-shown N`).
     """
+    if isinstance(max_shown, bool) or not isinstance(max_shown, numbers.Integral):
+        raise TypeError(f"explain: max_shown must be a whole number, got {max_shown!r}")
+    if max_shown < 0:
+        raise ValueError(f"explain: max_shown must be 0 or more, got {max_shown}")
     file = sys.stdout if file is None else file
     graph = as_graph(output)
+    graph.forward()  # values from the current leaves, so the seed is checked against them
+    try:
+        seed_gradient(graph.output, seed)
+    except SeedError as exc:
+        raise SeedError(f"explain: {exc}") from None
+    out = graph.label(graph.output)
     print(f"Forward pass: {len(graph.nodes)} nodes, each after its inputs", file=file)
     number = 0
     for step in forward_steps(graph):
         number = step.number
         _print_step(step, max_shown, file)
-    print(f"\nBackward pass: from ∂{graph.output.label}/∂{graph.output.label} = 1 back to "
-          f"the parameters, one op at a time", file=file)
-    for step in backward_steps(graph, start=number + 1):
+    if seed is None:
+        print(f"\nBackward pass: from ∂{out}/∂{out} = 1 back to the parameters, one op at a time",
+              file=file)
+    else:
+        print(f"\nBackward pass: from the seed ∂L/∂{out}, where L = Σ seed·{out}, back to the "
+              f"parameters, one op at a time", file=file)
+    of = out if seed is None else "L"
+    for step in backward_steps(graph, seed, start=number + 1):
         _print_step(step, max_shown, file)
-    gradients = [f"∂{graph.output.label}/∂{p.label} = {format_array(p.grad, max_shown)}"
-                 for p in graph.parameters if p.grad is not None]
-    if gradients:
-        print("\nGradients of the parameters:", file=file)
-        for line in gradients:
-            print(f"    {line}", file=file)
+    parameters = [p for p in graph.parameters if p.grad is not None]
+    if parameters:
+        print("\nGradients of the parameters, now in their .grad:", file=file)
+        for p in parameters:
+            for line in side_by_side(f"    ∂{of}/∂{graph.label(p)} = ", format_block(p.grad, max_shown)):
+                print(line, file=file)
 
 
 def _print_step(step, max_shown, file):
@@ -163,4 +352,3 @@ def _print_step(step, max_shown, file):
     print(f"{step.number:3d}. {first}", file=file)
     for line in rest:
         print(f"     {line}", file=file)
-

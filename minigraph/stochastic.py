@@ -33,7 +33,9 @@ def as_generator(rng):
 def checked_rate(rate):
     """The dropout rate as a float in [0, 1), or a ValueError."""
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-        raise ValueError(f"dropout: rate (the fraction of units dropped) must be a number in [0, 1), got {rate!r}")
+        raise ValueError(
+            f"dropout: rate (the fraction of units dropped) must be a number in [0, 1), got {rate!r}"
+        )
     return float(rate)
 
 

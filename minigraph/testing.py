@@ -173,7 +173,7 @@ def untied_pair(draw):
     either may be the larger, and `maximum` is away from its kink at a = b.
     """
     input_shapes, _ = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4))
-    start = st.integers(-2, 1).map(lambda k: 2.0 * k)
-    a = hnp.arrays(np.float64, input_shapes[0], elements=st.builds(lambda s, u: s + u, start, st.floats(0, 0.9)))
-    b = hnp.arrays(np.float64, input_shapes[1], elements=st.builds(lambda s, u: s + 1 + u, start, st.floats(0, 0.9)))
-    return draw(a), draw(b)
+    lower = st.builds(lambda k, u: 2.0 * k + u, st.integers(-2, 1), st.floats(0, 0.9))
+    upper = lower.map(lambda v: v + 1)
+    return (draw(hnp.arrays(np.float64, input_shapes[0], elements=lower)),
+            draw(hnp.arrays(np.float64, input_shapes[1], elements=upper)))

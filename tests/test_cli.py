@@ -238,3 +238,117 @@ def test_ctrl_c_ends_with_one_line_and_exit_code_130(tmp_path, progress):
         assert "Traceback" not in stderr
         stderr = stderr.splitlines(keepends=True)[-1]
     assert stderr == "minigraph demo: interrupted\n"
+
+
+# trace and render: the user's own graph, options that do not apply, formats ---------------
+
+USER_GRAPH = '''
+import minigraph as mg
+from neighbour import START  # a module beside this file, as when the file runs as a script
+
+
+def cost():
+    w = mg.parameter([[START], [-1.0]], name="w")
+    x = mg.constant([[1.0, 2.0], [3.0, 4.0]], name="x")
+    return mg.mean(mg.tanh(w.T @ x, name="h"), name="cost")
+
+
+def vector():
+    return mg.parameter([1.0, 2.0], name="v") * 2
+
+
+def needs_data(data, scale=1):
+    return data
+
+
+def number():
+    return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit("the file must not run as __main__")
+'''
+
+
+@pytest.fixture
+def user_graph(tmp_path):
+    (tmp_path / "neighbour.py").write_text("START = 0.5\n")
+    path = tmp_path / "my_graph.py"
+    path.write_text(USER_GRAPH)
+    return path
+
+
+def test_trace_narrates_a_function_from_the_users_file(user_graph):
+    result = run("trace", "--model", f"{user_graph}:cost")
+    assert result.returncode == 0, result.stderr
+    w, x = np.array([[0.5], [-1.0]]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    h = np.tanh(w.T @ x)
+    dw = x @ ((1 - h**2) / 2).T  # ∂mean(tanh(wᵀx))/∂w, by hand
+    assert "Forward pass: 6 nodes" in result.stdout
+    assert f"    ∂cost/∂w = [[{dw[0, 0]:.4g}]\n" in result.stdout
+    assert f"                [{dw[1, 0]:.4g}]]\n" in result.stdout
+
+
+def succeeds(capsys, *argv):
+    """Run the CLI in this process (no new interpreter to start); return what it printed."""
+    assert cli.main(list(argv)) == 0
+    return capsys.readouterr().out
+
+
+def test_trace_max_shown_summarises_bigger_arrays(capsys):
+    full = succeeds(capsys, "trace", "--max-shown", "6")
+    short = succeeds(capsys, "trace", "--max-shown", "2")
+    assert "x is a constant (2×3): [[0.2 0.9 0.4]" in full
+    assert "x is a constant (2×3): mean 0.4667, min 0.1, max 0.9" in short
+    assert "∂cost/∂b = -0.1643" in short  # a scalar is always a number
+
+
+def fails(capsys, *argv):
+    """Run the CLI in this process; return its one line of error, checking the exit code."""
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(list(argv))
+    assert stopped.value.code == 2
+    return one_line_error(capsys.readouterr().err, argv[0])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["trace", "--model", "my_graph"], "--model takes tiny, lesson or FILE.py:FUNCTION, got 'my_graph'"),
+    (["trace", "--model", "missing.py:cost"], "there is no file missing.py"),
+    (["trace", "--model", "{file}:nothing"], "defines no function 'nothing'"),
+    (["trace", "--model", "{file}:needs_data"], "needs_data(data, scale=1) needs arguments"),
+    (["trace", "--model", "{file}:number"], "number() returned int, not a minigraph Node or Graph"),
+    (["trace", "--model", "{file}:vector"], "trace narrates backward from a scalar (a cost), but 'mul' has shape (2,)"),
+    (["trace", "--data", "somewhere"], "--data is only used with --model lesson, not with --model tiny"),
+    (["render", "out.svg", "--data", "somewhere"], "--data is only used with --model lesson"),
+    (["render", "out.svg", "--model", "{file}:cost", "--data", "x"], "--data is only used with --model lesson"),
+    (["render", "out.xyz"], "Graphviz knows no format 'xyz'; name the file such as .svg, .png or .pdf"),
+    (["render", "out"], "cannot tell the format of out: give it a suffix such as .svg, .png or .pdf"),
+    (["trace", "--max-shown", "-1"], "max_shown must be 0 or more, got -1"),
+])
+def test_trace_and_render_refuse_what_they_cannot_use_in_one_line(capsys, monkeypatch, user_graph, argv, message):
+    monkeypatch.chdir(user_graph.parent)
+    argv = [arg.replace("{file}", user_graph.name) for arg in argv]
+    assert message in fails(capsys, *argv)
+
+
+@pytest.mark.needs_dot
+def test_render_draws_the_users_graph_with_one_pass_of_gradients(capsys, tmp_path, user_graph):
+    succeeds(capsys, "render", str(tmp_path / "mine.svg"), "--model", f"{user_graph}:cost")
+    svg = (tmp_path / "mine.svg").read_text()
+    assert ">h<" in svg and "grad" in svg
+    assert "values only" in succeeds(capsys, "render", str(tmp_path / "v.svg"), "--model", f"{user_graph}:vector")
+
+
+def svg_size(path):
+    import re
+
+    width, height = re.search(r'<svg width="(\d+)pt" height="(\d+)pt"', path.read_text()).groups()
+    return int(width), int(height)
+
+
+@pytest.mark.needs_dot
+def test_render_rankdir_lays_the_graph_out_across_or_down(capsys, tmp_path):
+    for rankdir in ("LR", "TB"):
+        succeeds(capsys, "render", str(tmp_path / f"{rankdir}.svg"), "--rankdir", rankdir)
+    across, down = svg_size(tmp_path / "LR.svg"), svg_size(tmp_path / "TB.svg")
+    assert across[0] > across[1] and down[1] > down[0]

@@ -93,7 +93,7 @@ def test_sequential_applies_its_layers_in_order_and_lists_their_parameters():
     x = np.random.default_rng(2).standard_normal((3, 5))
     expected = second.W.value @ np.tanh(first.W.value @ x + first.b.value) + second.b.value
     np.testing.assert_allclose(net(x).value, expected, rtol=1e-14)
-    with pytest.raises(TypeError, match=r"Sequential: layer 1 is a int, not a callable layer"):
+    with pytest.raises(TypeError, match=r"Sequential: layer 1 \(3\) is not a callable layer"):
         Sequential(first, 3)
 
 

@@ -1,8 +1,12 @@
-"""Forward and backward steps as data, and the narration built from them."""
+"""Forward and backward steps as data, and the narration built from them.
+
+The numbers the narration prints are checked against independent maths in test_teaching.
+"""
 
 import io
 
 import numpy as np
+import pytest
 from hypothesis import given
 
 import minigraph as mg
@@ -47,7 +51,116 @@ def test_a_node_used_twice_shows_two_contributions_that_add_up():
     first, second = step.contributions
     assert (first.to, second.to) == (x, x)
     assert not first.added and second.added
+    assert (first.index, first.uses, second.index, second.uses) == (1, 2, 2, 2)
     assert first.sent == 3.0 and second.before == 3.0 and second.total == 6.0 == x.grad
+
+
+@given(expressions())
+def test_contributions_to_a_node_are_numbered_within_one_pass(expression):
+    output = expression.build(*[mg.parameter(x) for x in expression.inputs])
+    output.backward()  # an earlier pass must not count
+    received = {}
+    for step in mg.backward_steps(output):
+        for c in step.contributions:
+            received.setdefault(id(c.to), []).append(c)
+    for contributions in received.values():
+        assert [c.index for c in contributions] == list(range(1, len(contributions) + 1))
+        assert {c.uses for c in contributions} == {len(contributions)}
+        assert contributions[0].before is None
+        np.testing.assert_allclose(contributions[-1].total, np.sum([c.sent for c in contributions], axis=0))
+
+
+def narration(output, **options):
+    text = io.StringIO()
+    mg.explain(output, file=text, **options)
+    return text.getvalue()
+
+
+@pytest.mark.parametrize("earlier", [1, 2])
+def test_narration_and_gradients_are_one_pass_whatever_ran_before(earlier):
+    fresh = tiny_example()
+    expected_text = narration(fresh)
+    expected = {mg.Graph(fresh).label(p): p.grad for p in mg.Graph(fresh).parameters}
+    cost = tiny_example()
+    for _ in range(earlier):
+        cost.backward()
+    assert narration(cost) == expected_text
+    for p in mg.Graph(cost).parameters:  # the leaves hold one pass's gradients, not a sum
+        np.testing.assert_array_equal(p.grad, expected[mg.Graph(cost).label(p)])
+    assert narration(cost) == expected_text  # and explaining again changes nothing
+
+
+def test_used_more_than_once_only_for_fan_out_inside_the_pass():
+    cost = tiny_example()
+    cost.backward()
+    assert "used" not in narration(cost) and "contribution" not in narration(cost)
+    x = mg.parameter(3.0, name="x")
+    text = narration(mg.add(x * x, x, name="f"))
+    assert text.count("x is used 3 times in this pass") == 1
+    assert "contribution 1 of 3 = ∂f/∂f × ∂f/∂x = 1" in text
+    assert "contribution 2 of 3 = ∂f/∂mul × ∂mul/∂x = 3" in text
+    assert "the sum so far: ∂f/∂x = 1 + 3 = 4" in text
+    assert "contribution 3 of 3 = ∂f/∂mul × ∂mul/∂x = 3" in text
+    assert "the sum is now complete: ∂f/∂x = 4 + 3 = 7" in text
+
+
+def test_formulas_name_the_graphs_own_nodes():
+    text = narration(tiny_example())
+    assert "to b: local ∂z/∂b = 1\n" in text and "∂(a+b)" not in text
+    assert "to z: local ∂ŷ/∂z = ŷ·(1−ŷ) = [[0.25 0.25 0.25]]" in text
+    assert "to ŷ: local ∂loss/∂ŷ = (ŷ−y)/(ŷ·(1−ŷ)) = " in text
+    assert "to wᵀ: ∂cost/∂wᵀ = ∂cost/∂matmul @ xᵀ\n" in text
+    assert "to w: ∂cost/∂w = (∂cost/∂wᵀ)ᵀ\n" in text
+
+
+def test_a_constant_input_says_it_needs_no_gradient():
+    text = narration(tiny_example())
+    assert "to x: x is a constant, so it needs no gradient" in text
+    assert "to y: y is a constant, so it needs no gradient" in text
+    k = mg.constant([1.0, 2.0], name="k")
+    v = mg.parameter([3.0, 4.0], name="v")
+    assert "to k2: k2 is computed from constants only, so it needs no gradient" in narration(
+        mg.sum(v * mg.mul(k, k, name="k2")))
+
+
+def test_two_unnamed_ops_of_one_kind_get_distinct_labels_in_the_narration():
+    a = mg.parameter([[1.0, 2.0]], name="a")
+    text = narration(mg.sum(a @ a.T @ a))
+    assert "matmul₁ = matmul(transpose, a)" not in text  # the second matmul uses the first
+    assert "matmul₂ = matmul(matmul₁, a)" in text
+    assert "to matmul₁: ∂sum/∂matmul₁ = ∂sum/∂matmul₂ @ aᵀ" in text
+
+
+def test_templates_fill_in_with_labels_and_an_unknown_placeholder_is_named():
+    class Twice(mg.Op):
+        name = "twice"
+        elementwise = True
+        derivatives = ("{nope}",)
+
+        def forward(self, a):
+            return 2 * a
+
+        def backward(self, grad, out, a):
+            return (2 * grad,)
+
+    with pytest.raises(mg.OpContractError, match=r"Twice: the template '\{nope\}' names \{nope\}"):
+        narration(mg.sum(mg.apply(Twice(), mg.parameter([1.0]))))
+
+
+def test_an_op_without_templates_shows_its_formula_and_numbers():
+    class Twice(mg.Op):
+        name = "twice"
+        formula = "∂(2a)/∂a = 2"
+        elementwise = True
+
+        def forward(self, a):
+            return 2 * a
+
+        def backward(self, grad, out, a):
+            return (2 * grad,)
+
+    text = narration(mg.sum(mg.apply(Twice(), mg.parameter([1.0, 5.0], name="a"), name="t")))
+    assert "local: ∂(2a)/∂a = 2" in text and "to a: local ∂t/∂a = 2" in text
 
 
 def test_forward_steps_recompute_from_the_current_leaves():
@@ -70,24 +183,61 @@ def test_steps_carry_the_op_formula_and_local_derivative():
     y_hat = sigmoid.node.value
     np.testing.assert_allclose(to_z.local, y_hat * (1 - y_hat))
     np.testing.assert_allclose(to_z.sent, sigmoid.upstream * y_hat * (1 - y_hat))
-    assert steps["matmul"].contributions[0].local is None  # not elementwise: formula only
+    to_b = steps["z"].contributions[1]
+    assert to_b.product.shape == (1, 3) and to_b.sent.shape == ()  # b was broadcast, then summed
+    assert steps["matmul"].contributions[0].local is None  # not elementwise: the product instead
+    x = next(node for node in mg.Graph(cost).leaves if node.name == "x")
+    np.testing.assert_allclose(steps["matmul"].contributions[0].product, steps["matmul"].upstream @ x.value.T)
 
 
-def test_explain_narrates_both_passes_with_real_numbers_for_a_tiny_graph():
-    out = io.StringIO()
-    mg.explain(tiny_example(), file=out)
-    text = out.getvalue()
+def test_explain_narrates_both_passes_with_matrices_row_by_row():
+    text = narration(tiny_example())
     assert "Forward pass: 10 nodes" in text and "Backward pass" in text
     assert "  8. ŷ = sigmoid(z)" in text
     assert "out: ŷ = [[0.5022 0.5025 0.5022]]" in text
-    assert "local ∂ŷ/∂z = [[0.25 0.25 0.25]]" in text
-    assert "summed back to b (scalar) = -0.1643" in text
-    assert "∂cost/∂w = [[-0.1821] [0.01765]]" in text
+    assert "  1. x is a constant (2×3): [[0.2 0.9 0.4]\n                             [0.7 0.1 0.5]]\n" in text
+    assert "b (scalar) was broadcast to 1×3, so the product is summed back:" in text
+    assert "    ∂cost/∂w = [[-0.1821 ]\n                [ 0.01765]]\n" in text
 
 
 def test_explain_summarises_big_arrays():
     x = mg.constant(np.linspace(0, 1, 4096 * 3).reshape(4096, 3), name="x")
     w = mg.parameter(np.full((4096, 1), 0.01), name="w")
-    out = io.StringIO()
-    mg.explain(mg.mean(w.T @ x), file=out)
-    assert "w is a parameter (4096×1): mean 0.01, min 0.01, max 0.01" in out.getvalue()
+    text = narration(mg.mean(w.T @ x))
+    assert "w is a parameter (4096×1): mean 0.01, min 0.01, max 0.01" in text
+    # Too big for the arithmetic: the formula and a summary of the result.
+    assert "∂mean/∂transpose = ∂mean/∂matmul @ xᵀ = 1×4096: mean 0.5," in text
+
+
+def test_max_shown_decides_what_is_printed_in_full():
+    assert "x is a constant (2×3): mean 0.4667, min 0.1, max 0.9" in narration(tiny_example(), max_shown=5)
+    assert "1×3: mean" not in narration(tiny_example(), max_shown=3)
+    assert "ŷ = [[0.5022 0.5025 0.5022]]" not in narration(tiny_example(), max_shown=2)
+    with pytest.raises(ValueError, match="max_shown must be 0 or more, got -1"):
+        narration(tiny_example(), max_shown=-1)
+    with pytest.raises(TypeError, match="max_shown must be a whole number"):
+        narration(tiny_example(), max_shown=2.5)
+
+
+def test_explain_takes_a_seed_for_a_non_scalar_output():
+    v = mg.parameter([[1.0, 2.0], [3.0, 4.0]], name="v")
+    product = mg.matmul(v.T, v, name="p")
+    seed = np.array([[1.0, 0.0], [0.0, 2.0]])
+    text = narration(product, seed=seed)
+    assert "from the seed ∂L/∂p, where L = Σ seed·p" in text
+    expected = v.value @ (seed + seed.T)  # ∂Σ(seed·vᵀv)/∂v, by hand
+    np.testing.assert_array_equal(v.grad, expected)
+    assert "    ∂L/∂v = [[2  8]\n             [6 16]]\n" in text
+
+
+@pytest.mark.parametrize("seed, message", [
+    (None, "explain: backward\\(\\) from 'p' of shape \\(2, 2\\) needs a seed"),
+    (np.ones(3), "seed has shape \\(3,\\) but 'p' has shape \\(2, 2\\)"),
+    (np.full((2, 2), np.nan), "a seed must be finite"),
+])
+def test_a_bad_seed_prints_nothing_and_raises(seed, message):
+    v = mg.parameter([[1.0, 2.0], [3.0, 4.0]], name="v")
+    text = io.StringIO()
+    with pytest.raises(mg.SeedError, match=message):
+        mg.explain(mg.matmul(v.T, v, name="p"), seed, file=text)
+    assert text.getvalue() == ""

@@ -63,8 +63,9 @@ def test_the_same_seed_draws_the_same_mask_and_float32_stays_float32():
 def test_resample_dropout_draws_new_masks_for_a_batch_of_another_size():
     rng = np.random.default_rng(0)
     x = mg.constant(rng.standard_normal((3, 8)), name="x")
+    y = mg.constant(rng.integers(0, 2, 8), name="y")
     net = mg.layers.mlp([3, 50, 2], rng=1, dropout=0.5)
-    graph = mg.Graph(mg.softmax_cross_entropy(net(x), rng.integers(0, 2, 8)))
+    graph = mg.Graph(mg.softmax_cross_entropy(net(x), y))
     dropouts = [node for node in graph.nodes if node.op is not None and node.op.name == "dropout"]
     old_mask = mask_of(dropouts[0]).value
 
@@ -72,8 +73,7 @@ def test_resample_dropout_draws_new_masks_for_a_batch_of_another_size():
     assert not np.array_equal(mask_of(dropouts[0]).value, old_mask)
     graph.backward()  # the values are fresh: no StaleGraphError
 
-    labels = [node for node in graph.leaves if node.name is None][0]
-    x.value, labels.value = rng.standard_normal((3, 5)), rng.integers(0, 2, 5)
+    x.value, y.value = rng.standard_normal((3, 5)), rng.integers(0, 2, 5)
     with pytest.raises(mg.ShapeError, match=r"dropout 0.5: the mask has shape \(50, 8\) but the input has \(50, 5\).*resample_dropout"):
         graph.forward()
     cost = mg.resample_dropout(graph, rng)
