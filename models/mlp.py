@@ -59,6 +59,23 @@ def tiny_mlp_example():
     return mlp_cost(network, X, y)
 
 
+class EarlyStopping:
+    """scikit-learn's rule: keep the parameters of the best validation score so far; stop
+    once `patience` epochs in a row have not beaten it by more than `tol`."""
+
+    def __init__(self, tol, patience):
+        self.tol, self.patience = tol, patience
+        self.best_score, self.best_parameters, self.stalled = None, None, 0
+
+    def stop_after(self, score, parameters):
+        """Record one epoch's validation score; True when training should stop."""
+        improved = self.best_score is None or score > self.best_score + self.tol
+        self.stalled = 0 if improved else self.stalled + 1
+        if self.best_score is None or score > self.best_score:  # any gain is a new best
+            self.best_score, self.best_parameters = score, parameters
+        return self.stalled >= self.patience
+
+
 class MLPClassifier(ClassifierMixin, BaseEstimator):
     """A K-class network: hidden layers of ReLU or tanh units, softmax output, minibatches.
 
@@ -164,7 +181,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             epochs = self.progress(epochs)
         self.loss_curve_ = []
         self.validation_scores_ = [] if self.early_stopping else None
-        best, stalled = None, 0
+        stopping = EarlyStopping(self.tol, self.n_iter_no_change)
         for _ in epochs:
             total = 0.0
             for batch in minibatches(n, batch_size, rng, shuffle=self.shuffle):
@@ -172,7 +189,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 if m is not None:
                     m.value = len(batch)
                 if self.dropout:
-                    mg.resample_dropout(graph, rng)
+                    mg.resample_dropout(graph, rng)  # new masks for the new batch
                 else:
                     graph.forward()
                 total += float(graph.output.value) * len(batch)
@@ -180,20 +197,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 optimizer.step()
             self.loss_curve_.append(total / n)
             if self.early_stopping:
-                score = np.mean(np.argmax(self._scores(X_valid, self._parameters(network)), axis=0) == labels_valid)
-                self.validation_scores_.append(float(score))
-                # As scikit-learn does: any gain makes a new best, only a gain of more than
-                # tol resets the count of epochs without improvement.
-                stalled = 0 if best is None or score > best[0] + self.tol else stalled + 1
-                if best is None or score > best[0]:
-                    best = (score, self._parameters(network))
-                if stalled >= self.n_iter_no_change:
+                parameters = self._parameters(network)
+                score = float(np.mean(np.argmax(self._scores(X_valid, parameters), axis=0) == labels_valid))
+                self.validation_scores_.append(score)
+                if stopping.stop_after(score, parameters):
                     break
         self.n_iter_ = len(self.loss_curve_)
         self.t_ = self.n_iter_ * n
         if self.early_stopping:
-            self.best_validation_score_ = float(best[0])
-            self.parameters_ = best[1]
+            self.best_validation_score_, self.parameters_ = stopping.best_score, stopping.best_parameters
         else:
             self.best_validation_score_ = None
             self.parameters_ = self._parameters(network)
