@@ -14,13 +14,18 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import minigraph as mg
 from minigraph import cli
-from minigraph.models import MLPClassifier, TwoLayerNetwork
+from minigraph.models import MLPClassifier, TwoLayerNetwork, tiny_mlp_example, tiny_two_layer_example
 from minigraph.models.datasets import lesson_split, ten_digits_split
 
 
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
+
+
+def relu(z):
+    return np.maximum(z, 0)
 
 
 def course_initial_parameters(seed, n_x, n_h):
@@ -72,6 +77,64 @@ def ten_digits():
 def zeros_and_ones():
     """The first lesson's bundled digits: 306 train / 54 test images of 64 pixels."""
     return lesson_split()[1]
+
+
+# Data -----------------------------------------------------------------------------------------
+
+
+def test_ten_digits_split_of_the_bundled_digits_is_stratified(ten_digits):
+    X_train, X_test, y_train, y_test = ten_digits
+    assert X_train.shape == (1527, 64) and X_test.shape == (270, 64)
+    assert X_train.min() >= 0 and X_train.max() <= 1
+    assert set(y_test) == set(range(10)) and np.bincount(y_test).min() >= 26
+
+
+def test_ten_digits_split_of_sign_language_takes_all_2062_images(sign_language_dir):
+    source, (X_train, X_test, y_train, y_test) = ten_digits_split(sign_language_dir, dtype=np.float32)
+    assert "Sign Language Digits" in source
+    assert X_train.shape == (1752, 4096) and X_test.shape == (310, 4096) and X_train.dtype == np.float32
+    assert list(np.bincount(y_test)) == [31] * 10  # 2,062 images, about 206 per digit, 15 % of each
+
+
+def test_ten_digits_split_refuses_a_dtype_that_is_not_a_float():
+    with pytest.raises(TypeError, match="ten_digits_split: dtype must be a float type"):
+        ten_digits_split(dtype=np.int64)
+
+
+# The worked examples of the lessons' pages -------------------------------------------------------
+
+
+def test_tiny_two_layer_example_gradients_are_the_courses_formulas():
+    cost = tiny_two_layer_example()
+    cost.backward()
+    graph = mg.Graph(cost)
+    node = {graph.label(n): n for n in graph.nodes}
+    X, Y = node["X"].value, node["Y"].value
+    p = course_initial_parameters(1, 2, 2)
+    _, history = hand_written_two_layer_network(X, Y, p, learning_rate=1.0, iterations=1)
+    for name in ("W1", "b1", "W2", "b2"):  # with learning rate 1, the step is the gradient
+        label = f"layer{name[1]}/{name[0]}"
+        np.testing.assert_allclose(node[label].value, p[name], rtol=1e-15)
+        np.testing.assert_allclose(node[label].grad, p[name] - history[0][name], rtol=1e-9, atol=1e-18)
+
+
+def test_tiny_mlp_example_gradients_are_backpropagation_written_out():
+    cost = tiny_mlp_example()
+    cost.backward()
+    graph = mg.Graph(cost)
+    node = {graph.label(n): n for n in graph.nodes}
+    X, labels = node["X"].value, node["y"].value.astype(int)
+    W1, b1, W2, b2 = (node[label].value for label in ("layer1/W", "layer1/b", "layer2/W", "layer2/b"))
+    Z1 = W1 @ X + b1
+    A1 = relu(Z1)
+    Z2 = W2 @ A1 + b2
+    P = np.exp(Z2) / np.exp(Z2).sum(axis=0)
+    dZ2 = (P - np.eye(3)[labels].T) / X.shape[1]
+    dZ1 = (W2.T @ dZ2) * (Z1 > 0)
+    np.testing.assert_allclose(float(cost.value), -np.mean(np.log(P[labels, range(4)])), rtol=1e-12)
+    for label, expected in [("layer2/W", dZ2 @ A1.T), ("layer2/b", dZ2.sum(axis=1, keepdims=True)),
+                            ("layer1/W", dZ1 @ X.T), ("layer1/b", dZ1.sum(axis=1, keepdims=True))]:
+        np.testing.assert_allclose(node[label].grad, expected, rtol=1e-9, atol=1e-15, err_msg=label)
 
 
 # TwoLayerNetwork ----------------------------------------------------------------------------
@@ -198,10 +261,6 @@ def test_two_layer_network_passes_scikit_learns_estimator_checks(estimator, chec
 
 
 # MLPClassifier --------------------------------------------------------------------------------
-
-
-def relu(z):
-    return np.maximum(z, 0)
 
 
 def hand_written_mlp(X, labels, sizes, seed, batch_size, epochs, optimizer, learning_rate, alpha,
