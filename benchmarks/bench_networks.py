@@ -123,8 +123,9 @@ def mlp_rows(quick):
         if not np.allclose(ours, hand, rtol=1e-9, atol=0):
             raise AssertionError(f"minigraph's MLP (seed {seed}) costs {ours} per epoch, the hand loop {hand}")
     accuracy = {name: [acc for _, _, acc in found] for name, found in runs.items()}
-    notes = {name: f"test accuracy {statistics.mean(acc):.2%} (mean of {len(acc)} seeds, "
-                   f"{min(acc):.2%}–{max(acc):.2%}), final cost {runs[name][-1][1][-1]:.4g}"
+    notes = {name: f"test accuracy {statistics.mean(acc):.2%}, the mean of seeds "
+                   + ", ".join(f"{seed}: {acc:.2%}" for seed, _, acc in runs[name])
+                   + f"; final cost {runs[name][-1][1][-1]:.4g} (seed {runs[name][-1][0]})"
              for name, acc in accuracy.items()}
     layers = "×".join(map(str, settings["hidden"]))
     label = (f"MLP {source}, {X_train.shape[1]}→{layers}→10, {settings['epochs']} epochs of "
