@@ -81,12 +81,12 @@ def run_network_demo(args):
         print(line)
     print(f"minigraph     train accuracy {100 * model.score(X_train, y_train):6.2f} %   "
           f"test accuracy {100 * model.score(X_test, y_test):6.2f} %")
-    reference = lesson.reference()
+    reference, note = lesson.reference()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reference.fit(X_train, y_train)
     print(f"scikit-learn  train accuracy {100 * reference.score(X_train, y_train):6.2f} %   "
-          f"test accuracy {100 * reference.score(X_test, y_test):6.2f} %   ({lesson.reference_note})")
+          f"test accuracy {100 * reference.score(X_test, y_test):6.2f} %   ({note})")
 
     out.mkdir(parents=True, exist_ok=True)
     write_cost_curve(out / "cost.png", lesson.costs(model), lesson.step_name, f"minigraph {lesson.title}: cost")
@@ -94,7 +94,7 @@ def run_network_demo(args):
     mg.render(model.graph_, out / "graph.svg")
     print(f"wrote {out / 'graph.svg'} (the trained graph, one box per layer, values and gradients)")
     first = slice(0, STEP_PLAYER_SAMPLES)
-    mg.save_steps_html(lesson.first_step(X_train[first], y_train[first], model.classes_), out / "backprop.html",
+    mg.save_steps_html(lesson.first_step(X_train[first], y_train[first], model), out / "backprop.html",
                        title=f"Backprop, one node at a time: the {lesson.title}'s first step on "
                              f"{STEP_PLAYER_SAMPLES} images")
     print(f"wrote {out / 'backprop.html'} (open it in a browser and press the right arrow key)")
@@ -146,28 +146,28 @@ class TwoLayerLesson:
                 for i in range(0, self.args.iterations, 100)]
 
     def reference(self):
+        """scikit-learn's MLPClassifier with the same network, trained the same way (full-batch
+        gradient descent, no momentum or L2, every iteration run), and a note saying so."""
         from sklearn.neural_network import MLPClassifier
 
-        # The same network trained the same way: full-batch gradient descent, no momentum or
-        # L2, every iteration run (no stopping when the loss stalls).
         a = self.args
-        self.reference_note = (f"MLPClassifier(({self.hidden},), tanh, full-batch sgd at {a.learning_rate}, "
-                               f"{a.iterations} iterations)")
+        note = f"MLPClassifier(({self.hidden},), tanh, full-batch sgd at {a.learning_rate}, {a.iterations} iterations)"
         return MLPClassifier(hidden_layer_sizes=(self.hidden,), activation="tanh", solver="sgd",
                              learning_rate_init=a.learning_rate, momentum=0.0, alpha=0.0,
                              batch_size=len(self.split[0]), max_iter=a.iterations, shuffle=False,
-                             n_iter_no_change=a.iterations + 1, random_state=a.seed)
+                             n_iter_no_change=a.iterations + 1, random_state=a.seed), note
 
-    def first_step(self, X, y, classes):
+    def first_step(self, X, y, model):
+        """The graph of the first training step on X: the same seed draws the same weights."""
         import minigraph as mg
         from minigraph.layers import Linear
         from minigraph.models import two_layer_network_graph
         from minigraph.stochastic import as_generator
 
-        rng = as_generator(self.args.seed)  # the weights training started from
-        layer1 = Linear(X.shape[1], self.hidden, rng=rng, name="layer1")
-        layer2 = Linear(self.hidden, 1, rng=rng, name="layer2")
-        labels = (y == classes[1]).astype(float)[None, :]
+        rng = as_generator(model.random_state)
+        layer1 = Linear(X.shape[1], model.hidden_units, init=model.init, rng=rng, name="layer1")
+        layer2 = Linear(model.hidden_units, 1, init=model.init, rng=rng, name="layer2")
+        labels = (y == model.classes_[1]).astype(float)[None, :]
         return two_layer_network_graph(mg.constant(X.T, name="X"), mg.constant(labels, name="Y"), layer1, layer2)
 
 
@@ -204,24 +204,27 @@ class MLPLesson:
         return [f"mean cost in epoch {e:3d}: {model.loss_curve_[e]:.6f}" for e in epochs]
 
     def reference(self):
+        """scikit-learn's MLPClassifier with the same layers, epochs, batch size, optimizer and
+        learning rate, every epoch run (no stopping when the loss stalls), and a note saying so."""
         from sklearn.neural_network import MLPClassifier
 
         a = self.args
         solver = {"sgd": {"solver": "sgd", "momentum": 0.0}, "adam": {"solver": "adam"},
                   "momentum": {"solver": "sgd", "momentum": 0.9, "nesterovs_momentum": False}}[a.optimizer]
-        self.reference_note = (f"MLPClassifier({a.hidden}, relu, {a.optimizer}, {a.epochs} epochs of "
-                               f"batches of {a.batch_size})")
+        note = f"MLPClassifier({a.hidden}, relu, {a.optimizer}, {a.epochs} epochs of batches of {a.batch_size})"
         return MLPClassifier(hidden_layer_sizes=a.hidden, learning_rate_init=a.learning_rate, batch_size=a.batch_size,
-                             max_iter=a.epochs, n_iter_no_change=a.epochs + 1, random_state=a.seed, **solver)
+                             max_iter=a.epochs, n_iter_no_change=a.epochs + 1, random_state=a.seed, **solver), note
 
-    def first_step(self, X, y, classes):
+    def first_step(self, X, y, model):
+        """The graph of the first training step on X: the same seed draws the same weights
+        (nothing is held out and nothing dropped, so the weights are the generator's first draws)."""
         import numpy as np
 
         import minigraph as mg
         from minigraph.layers import mlp
         from minigraph.models import mlp_cost
 
-        # The network training started from: the same seed draws the same weights.
-        network = mlp([X.shape[1], *self.args.hidden, len(classes)], rng=self.args.seed)
-        labels = np.searchsorted(classes, y).astype(float)
-        return mlp_cost(network, mg.constant(X.T, name="X"), mg.constant(labels, name="y"), alpha=1e-4)
+        sizes = [X.shape[1], *model.hidden_layer_sizes, len(model.classes_)]
+        network = mlp(sizes, hidden=model.activation, init=model.init, rng=model.random_state)
+        labels = np.searchsorted(model.classes_, y).astype(float)
+        return mlp_cost(network, mg.constant(X.T, name="X"), mg.constant(labels, name="y"), alpha=model.alpha)
