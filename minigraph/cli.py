@@ -40,8 +40,9 @@ images of each digit.
 units (--hidden, default 4) and a sigmoid output, 1000 full-batch iterations at
 learning rate 0.01, the cost printed every 100 iterations, scikit-learn's
 MLPClassifier with the same layers and full-batch gradient descent beside it.
---model mlp runs the third lesson on all ten digits (split 85/15, stratified): hidden
-ReLU layers (--hidden 64 or --hidden 128,64), softmax output, minibatches of
+--model mlp runs the third lesson on all ten digits (split 85/15, stratified, each
+pixel standardized over the training images): hidden ReLU layers (--hidden 64 or
+--hidden 128,64), softmax output, minibatches of
 --batch-size 64, --epochs 30 with --optimizer adam (or sgd, momentum) at learning
 rate 0.001, the mean cost printed every 10 epochs, scikit-learn's MLPClassifier with
 the same layers, epochs and batch size beside it. Both draw their weights from --seed

@@ -178,13 +178,19 @@ class MLPLesson:
     step_name = "epoch"
 
     def __init__(self, args):
+        from sklearn.preprocessing import StandardScaler
+
         from minigraph.models.datasets import ten_digits_split
 
         self.args = args
-        self.source, self.split = ten_digits_split(args.data)
+        self.source, (X_train, X_test, y_train, y_test) = ten_digits_split(args.data)
         self.source += ", all ten digits"
-        self.settings = (f"hidden layers {list(args.hidden)}, {args.epochs} epochs of batches of "
-                         f"{args.batch_size}, {args.optimizer} at learning rate {args.learning_rate}")
+        # Pixels in [0, 1] are all positive: on the photos, most ReLU units then die (give 0
+        # for every image) in the first epochs. Centred and scaled pixels keep them alive.
+        scaler = StandardScaler().fit(X_train)
+        self.split = scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+        self.settings = (f"pixels standardized; hidden layers {list(args.hidden)}, {args.epochs} epochs of "
+                         f"batches of {args.batch_size}, {args.optimizer} at learning rate {args.learning_rate}")
 
     def model(self, progress):
         from minigraph.models import MLPClassifier

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -473,6 +474,8 @@ def test_demo_mlp_prints_the_epoch_costs_beside_scikit_learn(tmp_path):
                       "--optimizer", "momentum", "--learning-rate", "0.05", "--seed", "3", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     _, (X_train, X_test, y_train, y_test) = ten_digits_split()
+    scaler = StandardScaler().fit(X_train)  # the demo standardizes the pixels
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     model = MLPClassifier(hidden_layer_sizes=(16, 8), epochs=12, batch_size=100, optimizer="momentum",
                           learning_rate=0.05, random_state=3).fit(X_train, y_train)
     lines = result.stdout.splitlines()
