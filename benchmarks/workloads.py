@@ -124,3 +124,230 @@ def autograd_lesson(autograd):
             w, b = w - LEARNING_RATE * dw, b - LEARNING_RATE * db
         return float(cost)
     return lesson
+
+
+# Lessons 2 and 3: the two-layer network and the ten-digit MLP --------------------------------
+#
+# Each `*_two_layer(X, Y, parameters, iterations, learning_rate)` trains the course's network
+# (tanh hidden units, sigmoid output) by full-batch gradient descent from the given weights
+# on X (n_x, m) and Y (1, m) and returns the costs; each `*_mlp(X, labels, settings, seed)`
+# trains a ReLU network with a softmax output on minibatches with Adam and L2 and returns
+# (mean cost per epoch, a function predicting class indices for rows of X).
+
+
+def sign_language_ten_digits_split(dtype=np.float64):
+    """All ten digits of ../shared's Sign Language Digits, split 85/15, or None without it."""
+    if not (SIGN_LANGUAGE / "X.npy").is_file():
+        return None
+    from minigraph.models.datasets import ten_digits_split
+
+    return ten_digits_split(SIGN_LANGUAGE, dtype=dtype)[1]
+
+
+def course_two_layer_parameters(n_x, n_h, seed):
+    """0.01 × standard normal weights, W1 drawn before W2, zero biases: TwoLayerNetwork's start."""
+    rng = np.random.default_rng(seed)
+    W1 = 0.01 * rng.standard_normal((n_h, n_x))
+    W2 = 0.01 * rng.standard_normal((1, n_h))
+    return {"W1": W1, "b1": np.zeros((n_h, 1)), "W2": W2, "b2": np.zeros((1, 1))}
+
+
+def hand_two_layer(X, Y, parameters, iterations, learning_rate):
+    """The course's loop with the gradients written out: the baseline."""
+    W1, b1, W2, b2 = (parameters[name].copy() for name in ("W1", "b1", "W2", "b2"))
+    m = X.shape[1]
+    costs = []
+    for _ in range(iterations):
+        A1 = np.tanh(W1 @ X + b1)
+        A2 = 1 / (1 + np.exp(-(W2 @ A1 + b2)))
+        costs.append(float(-np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m))
+        dZ2 = A2 - Y
+        dW2 = dZ2 @ A1.T / m
+        db2 = np.sum(dZ2, axis=1, keepdims=True) / m
+        dZ1 = (W2.T @ dZ2) * (1 - A1 * A1)
+        dW1 = dZ1 @ X.T / m
+        db1 = np.sum(dZ1, axis=1, keepdims=True) / m
+        W1 -= learning_rate * dW1
+        b1 -= learning_rate * db1
+        W2 -= learning_rate * dW2
+        b2 -= learning_rate * db2
+    return costs
+
+
+def minigraph_two_layer(X, Y, parameters, iterations, learning_rate):
+    """models.TwoLayerNetwork's graph, built once from Linear layers and replayed."""
+    from minigraph.layers import Linear
+    from minigraph.models import two_layer_network_graph
+
+    layer1 = Linear(*parameters["W1"].shape[::-1], name="layer1")
+    layer2 = Linear(*parameters["W2"].shape[::-1], name="layer2")
+    for layer, number in ((layer1, 1), (layer2, 2)):
+        layer.W.value, layer.b.value = parameters[f"W{number}"], parameters[f"b{number}"]
+    graph = mg.Graph(two_layer_network_graph(mg.constant(X, name="X"), mg.constant(Y, name="Y"), layer1, layer2))
+    optimizer = mg.SGD(layer1.parameters + layer2.parameters, learning_rate)
+    costs = []
+    for step in range(iterations):
+        if step:
+            graph.forward()
+        costs.append(float(graph.output.value))
+        graph.backward()
+        optimizer.step()
+    return costs
+
+
+def torch_two_layer(torch):
+    def two_layer(X, Y, parameters, iterations, learning_rate):
+        X, Y = torch.from_numpy(X), torch.from_numpy(Y)
+        W1, b1, W2, b2 = (torch.tensor(parameters[name], requires_grad=True) for name in ("W1", "b1", "W2", "b2"))
+        costs = []
+        for _ in range(iterations):
+            A2 = torch.sigmoid(W2 @ torch.tanh(W1 @ X + b1) + b2)
+            cost = torch.nn.functional.binary_cross_entropy(A2, Y)
+            costs.append(float(cost.detach()))
+            for p in (W1, b1, W2, b2):
+                p.grad = None
+            cost.backward()
+            with torch.no_grad():
+                for p in (W1, b1, W2, b2):
+                    p -= learning_rate * p.grad
+        return costs
+    return two_layer
+
+
+def sklearn_two_layer(X, Y, parameters, iterations, learning_rate):
+    """scikit-learn's MLPClassifier with the same layers, trained the same way (full-batch
+    gradient descent, no momentum, no L2, every iteration run); its own initialisation."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=(parameters["W1"].shape[0],), activation="tanh", solver="sgd",
+                          learning_rate_init=learning_rate, momentum=0.0, alpha=0.0, batch_size=X.shape[1],
+                          max_iter=iterations, shuffle=False, n_iter_no_change=iterations + 1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X.T, Y.ravel())
+    return model.loss_curve_
+
+
+def he_mlp_parameters(sizes, rng):
+    """He-initialised weights layer by layer from `rng`, zero biases: MLPClassifier's start
+    for ReLU layers when nothing is held out for validation."""
+    return [(np.sqrt(2 / fan_in) * rng.standard_normal((fan_out, fan_in)), np.zeros((fan_out, 1)))
+            for fan_in, fan_out in zip(sizes, sizes[1:])]
+
+
+def hand_mlp(X, labels, settings, seed):
+    """Minibatch Adam with L2 on a ReLU network and softmax cross-entropy, in numpy, with the
+    course's equations and the draws MLPClassifier makes (weights, then each epoch's order)."""
+    rng = np.random.default_rng(seed)
+    sizes = [X.shape[1], *settings["hidden"], int(labels.max()) + 1]
+    layers = [[W, b] for W, b in he_mlp_parameters(sizes, rng)]
+    moments = [[(np.zeros_like(p), np.zeros_like(p)) for p in layer] for layer in layers]
+    alpha, lr, (beta1, beta2), eps = settings["alpha"], settings["learning_rate"], (0.9, 0.999), 1e-8
+    onehot = np.eye(sizes[-1])
+    curve, t, n = [], 0, len(X)
+    for _ in range(settings["epochs"]):
+        order, total = rng.permutation(n), 0.0
+        for start in range(0, n, settings["batch_size"]):
+            batch = order[start:start + settings["batch_size"]]
+            m = len(batch)
+            activations, A = [], X[batch].T
+            for W, b in layers[:-1]:
+                activations.append(A)
+                A = np.maximum(W @ A + b, 0)
+            activations.append(A)
+            Z = layers[-1][0] @ A + layers[-1][1]
+            shifted = Z - Z.max(axis=0, keepdims=True)
+            log_p = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+            Y = onehot[labels[batch].astype(int)].T
+            penalty = alpha / (2 * m) * sum(np.sum(W * W) for W, _ in layers)
+            total += (-np.sum(Y * log_p) / m + penalty) * m
+            dZ = (np.exp(log_p) - Y) / m
+            t += 1
+            for index in range(len(layers) - 1, -1, -1):
+                W, b = layers[index]
+                A = activations[index]
+                grads = (dZ @ A.T + alpha / m * W, dZ.sum(axis=1, keepdims=True))
+                if index:
+                    dZ = (W.T @ dZ) * (A > 0)
+                for position, grad in enumerate(grads):
+                    first, second = moments[index][position]
+                    first = beta1 * first + (1 - beta1) * grad
+                    second = beta2 * second + (1 - beta2) * grad * grad
+                    moments[index][position] = (first, second)
+                    step = lr * (first / (1 - beta1**t)) / (np.sqrt(second / (1 - beta2**t)) + eps)
+                    layers[index][position] = layers[index][position] - step
+        curve.append(total / n)
+
+    def predict(X):
+        A = X.T
+        for W, b in layers[:-1]:
+            A = np.maximum(W @ A + b, 0)
+        return np.argmax(layers[-1][0] @ A + layers[-1][1], axis=0)
+    return curve, predict
+
+
+def minigraph_mlp(X, labels, settings, seed):
+    from minigraph.models import MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=settings["hidden"], learning_rate=settings["learning_rate"],
+                          alpha=settings["alpha"], batch_size=settings["batch_size"], epochs=settings["epochs"],
+                          random_state=seed).fit(X, labels)
+    return model.loss_curve_, model.predict
+
+
+def sklearn_mlp(X, labels, settings, seed):
+    """scikit-learn's MLPClassifier, the same layers, epochs, batch size, Adam and alpha,
+    every epoch run (no stopping when the loss stalls); its own initialisation."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(hidden_layer_sizes=settings["hidden"], learning_rate_init=settings["learning_rate"],
+                          alpha=settings["alpha"], batch_size=settings["batch_size"], max_iter=settings["epochs"],
+                          n_iter_no_change=settings["epochs"] + 1, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, labels)
+    return model.loss_curve_, model.predict
+
+
+def torch_mlp(torch):
+    def mlp(X, labels, settings, seed):
+        """PyTorch's layers, Adam and cross-entropy, the same L2 term (weights only, α/(2m))
+        and the same He initialisation drawn from the same seed."""
+        rng = np.random.default_rng(seed)
+        sizes = [X.shape[1], *settings["hidden"], int(labels.max()) + 1]
+        layers = []
+        for W, b in he_mlp_parameters(sizes, rng):
+            linear = torch.nn.Linear(*W.shape[::-1], dtype=torch.float64)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W))
+                linear.bias.copy_(torch.from_numpy(b.ravel()))
+            layers += [linear, torch.nn.ReLU()]
+        net = torch.nn.Sequential(*layers[:-1])
+        weights = [layer.weight for layer in net if isinstance(layer, torch.nn.Linear)]
+        optimizer = torch.optim.Adam(net.parameters(), lr=settings["learning_rate"])
+        X_all, y_all = torch.from_numpy(X), torch.from_numpy(labels.astype(np.int64))
+        curve = []
+        for _ in range(settings["epochs"]):
+            total = 0.0
+            for batch in np.array_split(rng.permutation(len(X)), range(settings["batch_size"], len(X), settings["batch_size"])):
+                batch = torch.from_numpy(batch)
+                m = len(batch)
+                cost = torch.nn.functional.cross_entropy(net(X_all[batch]), y_all[batch])
+                cost = cost + settings["alpha"] / (2 * m) * sum((W * W).sum() for W in weights)
+                optimizer.zero_grad()
+                cost.backward()
+                optimizer.step()
+                total += float(cost.detach()) * m
+            curve.append(total / len(X))
+
+        def predict(X):
+            with torch.no_grad():
+                return net(torch.from_numpy(X)).argmax(dim=1).numpy()
+        return curve, predict
+    return mlp

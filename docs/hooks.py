@@ -22,7 +22,7 @@ from mkdocs.structure.files import File
 
 import make_figures  # docs/ is on the path while MkDocs loads this file
 import minigraph as mg
-from minigraph.models import tiny_example
+from minigraph.models import tiny_example, tiny_mlp_example, tiny_two_layer_example
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -30,6 +30,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # through. A lesson with a player adds a line here and an <iframe> in its page.
 STEP_PLAYERS = {
     "players/first-lesson.html": ("Backprop through the first lesson's graph, one node at a time", tiny_example),
+    "players/lesson-2.html": ("Backprop through the two-layer network, one node at a time", tiny_two_layer_example),
+    "players/lesson-3.html": ("Backprop through a softmax network, one node at a time", tiny_mlp_example),
 }
 
 # Repository files that become site pages under another name.

@@ -1,5 +1,10 @@
 """Models written with minigraph, and the data loaders their lessons use."""
 
 from .logistic_regression import LogisticRegression, logistic_regression_graph, tiny_example
+from .mlp import MLPClassifier, mlp_cost, tiny_mlp_example
+from .two_layer_network import TwoLayerNetwork, tiny_two_layer_example, two_layer_network_graph
 
-__all__ = ["LogisticRegression", "logistic_regression_graph", "tiny_example"]
+__all__ = [
+    "LogisticRegression", "MLPClassifier", "TwoLayerNetwork", "logistic_regression_graph", "mlp_cost",
+    "tiny_example", "tiny_mlp_example", "tiny_two_layer_example", "two_layer_network_graph",
+]

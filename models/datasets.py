@@ -50,6 +50,26 @@ def lesson_split(path=None, max_per_digit=205, dtype=np.float64):
     return source, train_test_split(X, y, test_size=0.15, random_state=42)
 
 
+def ten_digits_split(path=None, dtype=np.float64):
+    """The ten-digit lesson's data: every digit, split 85/15 with random_state 42, stratified.
+
+    Without `path`, scikit-learn's bundled 8×8 digits (1,797 images, nothing to download);
+    with it, all 2,062 Sign Language Digits images (64×64). Stratified, so each digit keeps
+    its share in both parts. Returns a short description of the source and (X_train,
+    X_test, y_train, y_test), X with one row per image.
+    """
+    from sklearn.model_selection import train_test_split
+
+    check_loader_arguments("ten_digits_split", None, dtype)
+    if path is None:
+        X, y = load_digits_binary(digits=range(10))
+        X, source = X.astype(dtype), "scikit-learn's bundled digits (8x8)"
+    else:
+        X, y = load_sign_language_digits(path, digits=range(10), dtype=dtype)
+        source = f"Sign Language Digits from {path} (64x64)"
+    return source, train_test_split(X, y, test_size=0.15, random_state=42, stratify=y)
+
+
 def check_loader_arguments(caller, max_per_digit, dtype):
     """Refuse a `max_per_digit` that is not a whole number ≥ 1 (or None), a non-float dtype."""
     if max_per_digit is not None:

@@ -1,0 +1,236 @@
+"""`minigraph demo --model two-layer | mlp`: lessons 2 and 3 from the command line.
+
+Each lesson trains its model with a progress bar, prints the cost as the course does and
+the accuracies beside scikit-learn's MLPClassifier with the same layers, and writes the
+cost curve, the trained graph (one box per layer) and a step player of the first training
+step on a few images. `cli.py` parses the options; this module checks and runs them.
+"""
+
+import pathlib
+import sys
+import warnings
+
+# Each lesson's defaults; an option a lesson does not use is refused rather than ignored.
+DEMO_DEFAULTS = {
+    "logistic": {"iterations": 150, "learning_rate": 0.01, "per_digit": 205},
+    "two-layer": {"iterations": 1000, "learning_rate": 0.01, "per_digit": 205, "hidden": "4", "seed": 1},
+    "mlp": {"learning_rate": 0.001, "hidden": "64", "epochs": 30, "batch_size": 64, "optimizer": "adam", "seed": 1},
+}
+STEP_PLAYER_SAMPLES = 3
+
+
+def add_network_demo_options(demo):
+    demo.add_argument("--model", choices=list(DEMO_DEFAULTS), default="logistic",
+                      help="which lesson: logistic regression, the two-layer network, or the "
+                           "ten-digit MLP (default: %(default)s)")
+    demo.add_argument("--hidden", metavar="N[,N...]",
+                      help="hidden units: one number for two-layer (default 4), one per layer for mlp (default 64)")
+    demo.add_argument("--epochs", type=int, help="with mlp: passes over the training set (default: 30)")
+    demo.add_argument("--batch-size", type=int, metavar="N", help="with mlp: samples per step (default: 64)")
+    demo.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], help="with mlp (default: adam)")
+    demo.add_argument("--seed", type=int, help="with two-layer and mlp: seeds the weights (default: 1)")
+
+
+def settle_demo_options(args):
+    """Refuse the options the chosen lesson does not use; fill in its defaults for the rest."""
+    defaults = DEMO_DEFAULTS[args.model]
+    for option in ("iterations", "learning_rate", "per_digit", "hidden", "epochs", "batch_size", "optimizer", "seed"):
+        value = getattr(args, option)
+        if option not in defaults:
+            if value is not None:
+                flag = "--" + option.replace("_", "-")
+                raise ValueError(f"{flag} is not used by --model {args.model}; the options it takes are "
+                                 f"{', '.join('--' + o.replace('_', '-') for o in defaults)}")
+        elif value is None:
+            setattr(args, option, defaults[option])
+    if args.model != "logistic":
+        args.hidden = hidden_sizes(args.hidden, single=args.model == "two-layer")
+
+
+def hidden_sizes(text, single):
+    """'128,64' as (128, 64): whole numbers ≥ 1, exactly one of them when `single`."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1 or (single and len(sizes) != 1):
+        wanted = "one whole number ≥ 1" if single else "whole numbers ≥ 1 separated by commas, e.g. 128,64"
+        raise ValueError(f"--hidden {text!r}: give {wanted}")
+    return sizes
+
+
+def run_network_demo(args):
+    """The second or third lesson: train, print the costs and accuracies beside
+    scikit-learn's, write the cost curve, the trained graph and a step player."""
+    from sklearn.exceptions import ConvergenceWarning
+    from tqdm import tqdm
+
+    import minigraph as mg
+
+    out = pathlib.Path(args.out)
+    if out.exists() and not out.is_dir():  # said before training, not after it
+        raise NotADirectoryError(f"--out {out} is a file; give a folder to write the pictures into")
+    lesson = TwoLayerLesson(args) if args.model == "two-layer" else MLPLesson(args)
+    print(f"minigraph demo: {lesson.title} on {lesson.source}")
+    X_train, X_test, y_train, y_test = lesson.split
+    print(f"{len(X_train)} train / {len(X_test)} test images of {X_train.shape[1]} pixels; {lesson.settings}")
+
+    progress = None if args.no_progress else (lambda steps: tqdm(steps, desc="training", file=sys.stderr))
+    model = lesson.model(progress).fit(X_train, y_train)
+    for line in lesson.cost_lines(model):
+        print(line)
+    print(f"minigraph     train accuracy {100 * model.score(X_train, y_train):6.2f} %   "
+          f"test accuracy {100 * model.score(X_test, y_test):6.2f} %")
+    reference, note = lesson.reference()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference.fit(X_train, y_train)
+    print(f"scikit-learn  train accuracy {100 * reference.score(X_train, y_train):6.2f} %   "
+          f"test accuracy {100 * reference.score(X_test, y_test):6.2f} %   ({note})")
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_cost_curve(out / "cost.png", lesson.costs(model), lesson.step_name, f"minigraph {lesson.title}: cost")
+    print(f"wrote {out / 'cost.png'}")
+    mg.render(model.graph_, out / "graph.svg")
+    print(f"wrote {out / 'graph.svg'} (the trained graph, one box per layer, values and gradients)")
+    first = slice(0, STEP_PLAYER_SAMPLES)
+    mg.save_steps_html(lesson.first_step(X_train[first], y_train[first], model), out / "backprop.html",
+                       title=f"Backprop, one node at a time: the {lesson.title}'s first step on "
+                             f"{STEP_PLAYER_SAMPLES} images")
+    print(f"wrote {out / 'backprop.html'} (open it in a browser and press the right arrow key)")
+    return 0
+
+
+def write_cost_curve(path, costs, step_name, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.plot(range(len(costs)), costs)
+    axes.set(xlabel=step_name, ylabel="cost", title=title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+class TwoLayerLesson:
+    """Lesson 2: zeros vs ones through tanh hidden units and a sigmoid output."""
+
+    title = "two-layer network"
+    step_name = "iteration"
+
+    def __init__(self, args):
+        from minigraph.models.datasets import lesson_split
+
+        self.args = args
+        self.source, self.split = lesson_split(args.data, args.per_digit)
+        self.source += ", zeros vs ones"
+        (self.hidden,) = args.hidden
+        self.settings = (f"{self.hidden} tanh hidden units, {args.iterations} iterations at learning "
+                         f"rate {args.learning_rate}")
+
+    def model(self, progress):
+        from minigraph.models import TwoLayerNetwork
+
+        return TwoLayerNetwork(hidden_units=self.hidden, learning_rate=self.args.learning_rate,
+                               iterations=self.args.iterations, random_state=self.args.seed, progress=progress)
+
+    @staticmethod
+    def costs(model):
+        return model.cost_history_
+
+    def cost_lines(self, model):
+        return [f"cost after iteration {i:4d}: {model.cost_history_[i]:.6f}"
+                for i in range(0, self.args.iterations, 100)]
+
+    def reference(self):
+        """scikit-learn's MLPClassifier with the same network, trained the same way (full-batch
+        gradient descent, no momentum or L2, every iteration run), and a note saying so."""
+        from sklearn.neural_network import MLPClassifier
+
+        a = self.args
+        note = f"MLPClassifier(({self.hidden},), tanh, full-batch sgd at {a.learning_rate}, {a.iterations} iterations)"
+        return MLPClassifier(hidden_layer_sizes=(self.hidden,), activation="tanh", solver="sgd",
+                             learning_rate_init=a.learning_rate, momentum=0.0, alpha=0.0,
+                             batch_size=len(self.split[0]), max_iter=a.iterations, shuffle=False,
+                             n_iter_no_change=a.iterations + 1, random_state=a.seed), note
+
+    def first_step(self, X, y, model):
+        """The graph of the first training step on X: the same seed draws the same weights."""
+        import minigraph as mg
+        from minigraph.layers import Linear
+        from minigraph.models import two_layer_network_graph
+        from minigraph.stochastic import as_generator
+
+        rng = as_generator(model.random_state)
+        layer1 = Linear(X.shape[1], model.hidden_units, init=model.init, rng=rng, name="layer1")
+        layer2 = Linear(model.hidden_units, 1, init=model.init, rng=rng, name="layer2")
+        labels = (y == model.classes_[1]).astype(float)[None, :]
+        return two_layer_network_graph(mg.constant(X.T, name="X"), mg.constant(labels, name="Y"), layer1, layer2)
+
+
+class MLPLesson:
+    """Lesson 3: the ten digits through hidden ReLU layers and a softmax output."""
+
+    title = "ten-digit MLP"
+    step_name = "epoch"
+
+    def __init__(self, args):
+        from sklearn.preprocessing import StandardScaler
+
+        from minigraph.models.datasets import ten_digits_split
+
+        self.args = args
+        self.source, (X_train, X_test, y_train, y_test) = ten_digits_split(args.data)
+        self.source += ", all ten digits"
+        # Pixels in [0, 1] are all positive: on the photos, most ReLU units then die (give 0
+        # for every image) in the first epochs. Centred and scaled pixels keep them alive.
+        scaler = StandardScaler().fit(X_train)
+        self.split = scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+        self.settings = (f"pixels standardized; hidden layers {list(args.hidden)}, {args.epochs} epochs of "
+                         f"batches of {args.batch_size}, {args.optimizer} at learning rate {args.learning_rate}")
+
+    def model(self, progress):
+        from minigraph.models import MLPClassifier
+
+        a = self.args
+        return MLPClassifier(hidden_layer_sizes=a.hidden, optimizer=a.optimizer, learning_rate=a.learning_rate,
+                             batch_size=a.batch_size, epochs=a.epochs, random_state=a.seed, progress=progress)
+
+    @staticmethod
+    def costs(model):
+        return model.loss_curve_
+
+    def cost_lines(self, model):
+        epochs = list(range(0, self.args.epochs, 10))
+        if epochs[-1] != self.args.epochs - 1:
+            epochs.append(self.args.epochs - 1)
+        return [f"mean cost in epoch {e:3d}: {model.loss_curve_[e]:.6f}" for e in epochs]
+
+    def reference(self):
+        """scikit-learn's MLPClassifier with the same layers, epochs, batch size, optimizer and
+        learning rate, every epoch run (no stopping when the loss stalls), and a note saying so."""
+        from sklearn.neural_network import MLPClassifier
+
+        a = self.args
+        solver = {"sgd": {"solver": "sgd", "momentum": 0.0}, "adam": {"solver": "adam"},
+                  "momentum": {"solver": "sgd", "momentum": 0.9, "nesterovs_momentum": False}}[a.optimizer]
+        note = f"MLPClassifier({a.hidden}, relu, {a.optimizer}, {a.epochs} epochs of batches of {a.batch_size})"
+        return MLPClassifier(hidden_layer_sizes=a.hidden, learning_rate_init=a.learning_rate, batch_size=a.batch_size,
+                             max_iter=a.epochs, n_iter_no_change=a.epochs + 1, random_state=a.seed, **solver), note
+
+    def first_step(self, X, y, model):
+        """The graph of the first training step on X: the same seed draws the same weights
+        (nothing is held out and nothing dropped, so the weights are the generator's first draws)."""
+        import numpy as np
+
+        import minigraph as mg
+        from minigraph.layers import mlp
+        from minigraph.models import mlp_cost
+
+        sizes = [X.shape[1], *model.hidden_layer_sizes, len(model.classes_)]
+        network = mlp(sizes, hidden=model.activation, init=model.init, rng=model.random_state)
+        labels = np.searchsorted(model.classes_, y).astype(float)
+        return mlp_cost(network, mg.constant(X.T, name="X"), mg.constant(labels, name="y"), alpha=model.alpha)
