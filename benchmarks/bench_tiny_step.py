@@ -6,6 +6,7 @@ With arrays this small every step is bookkeeping, so this measures what the engi
 per node. Target: ≤ 2× the hand-written numpy step. --profile prints where the time goes.
 """
 
+import functools
 import pathlib
 import sys
 
@@ -18,7 +19,8 @@ from workloads import autograd_lesson, hand_lesson, replay_lesson, synthetic_les
 def run(quick=False):
     steps, repeats = (100, 2) if quick else (10_000, 7)
     x, y = synthetic_lesson_data(4, 1)
-    workloads = {"hand-written numpy": hand_lesson, "minigraph, Graph replay": replay_lesson}
+    workloads = {"hand-written numpy": hand_lesson, "minigraph, Graph replay": replay_lesson,
+                 "minigraph, Graph replay, unfused": functools.partial(replay_lesson, fuse=False)}
     if (torch := optional_torch()) is not None:
         workloads["PyTorch eager (peer)"] = torch_lesson(torch)
     if (autograd := optional("autograd")) is not None:

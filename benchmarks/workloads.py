@@ -60,8 +60,9 @@ def lesson_graph(x, y):
     return cost, w, b
 
 
-def replay_lesson(x, y, iterations, on_step=None):
-    """Build once, then replay forward and backward every iteration (how models train)."""
+def replay_lesson(x, y, iterations, on_step=None, fuse=True):
+    """Build once, then replay forward and backward every iteration, with the backward
+    fused where it can be (how models train); fuse=False runs the graph as written."""
     x, y = mg.constant(x, name="x"), mg.constant(y, name="y")
     cost, w, b = lesson_graph(x, y)
     graph = mg.Graph(cost)
@@ -69,8 +70,7 @@ def replay_lesson(x, y, iterations, on_step=None):
     for step in range(iterations):
         if step:
             graph.forward()
-        optimizer.zero_grad()
-        graph.backward()
+        graph.backward(fuse=fuse)
         optimizer.step()
         if on_step is not None:
             on_step(step)
@@ -190,7 +190,7 @@ def minigraph_two_layer(X, Y, parameters, iterations, learning_rate):
         if step:
             graph.forward()
         costs.append(float(graph.output.value))
-        graph.backward()
+        graph.backward(fuse=True)
         optimizer.step()
     return costs
 

@@ -186,6 +186,7 @@ class Graph:
         self._checked_as_of = None  # ValueChanges.assignments at its last checked replay
         self._seed = None
         self._labels = None
+        self._fused = None
 
     def label(self, node):
         """The node's label in this graph: unique, scoped ('layer1/z', 'matmul₂')."""
@@ -264,7 +265,7 @@ class Graph:
 
     # Backward -----------------------------------------------------------------------------
 
-    def backward(self, seed=None, accumulate=False):
+    def backward(self, seed=None, accumulate=False, fuse=False):
         """Fill in `grad` on every node that needs one, from the output back to the leaves.
 
         One pass, one answer: afterwards every node of this graph, leaves included, holds
@@ -272,15 +273,27 @@ class Graph:
         leaves add this pass's gradient to what they held (as in PyTorch, for summing over
         several batches). A node used by several ops gets the sum of their contributions.
 
+        fuse=True is for training loops: where an op can take its gradient straight through
+        the op that feeds it (log_loss after a sigmoid: ∂L/∂z = σ(z) − y), it does, and
+        the node in between gets no gradient in this pass. The parameters' gradients are
+        the same to rounding (they differ only where σ(z) rounds to 0 or 1, and there the
+        fused one is the better: it does not vanish). Values are never fused, and pictures
+        and steps always run the graph as written: draw after a plain backward().
+
         Raises StaleGraphError if a leaf changed since the values were computed (replay
         with forward() first), and NonFiniteError naming the first node whose gradient
         turned NaN or inf.
         """
         self._start_backward(seed, accumulate)
+        fused = self._fusions() if fuse else {}
         with quiet():  # a NaN or inf is reported below, naming its node
             for node in reversed(self._op_nodes):
                 if node.grad is not None and node.requires_grad:
-                    send_gradients(node)
+                    through = fused.get(id(node))
+                    if through is None:
+                        send_gradients(node)
+                    else:
+                        send_fused_gradient(node, through)
             finite = self._gradients_finite()
         if not finite:
             raise NonFiniteError(self._first_non_finite_gradient())
@@ -329,6 +342,26 @@ class Graph:
                     f"(Graph(output).forward()) or rebuild it before calling backward()"
                 )
         self._fresh_as_of = ValueChanges.count
+
+    def _fusions(self):
+        """{id(node): the op node it can take its gradient straight through}, found once.
+
+        An op says whom it fuses with (`Op.fuses_after`, e.g. LogLoss after Sigmoid). The
+        node in between must feed nothing else here, and the fused op's other inputs need no
+        gradient, so that skipping its own gradient loses nothing.
+        """
+        if self._fused is None:
+            users = {}
+            for node in self._op_nodes:
+                for inp in node.inputs:
+                    users[id(inp)] = users.get(id(inp), 0) + 1
+            self._fused = {
+                id(node): node.inputs[0] for node in self._op_nodes
+                if node.op.fuses_after is not None and type(node.inputs[0].op) is node.op.fuses_after
+                and users[id(node.inputs[0])] == 1 and node.inputs[0] is not self.output
+                and not any(node.needs[1:])
+            }
+        return self._fused
 
     def _unit_seed(self):
         """∂output/∂output = 1, made once per graph (read-only: gradients are never changed
@@ -398,6 +431,20 @@ def send_gradients(node, record=False):
         if record:
             sent.append((position, inp, grad, before, inp.grad))
     return sent
+
+
+def send_fused_gradient(node, through):
+    """One fused step of backward: `node` sends its gradient past `through` (the op node
+    feeding it) to that node's input, by the op's `fused_backward`."""
+    target = through.inputs[0]
+    if not through.needs[0]:
+        return
+    values = [inp._value for inp in node.inputs]
+    grad = node.op.fused_backward(node.grad, through._value, *values[1:])
+    if grad.shape != target._value.shape:
+        grad = unbroadcast(grad, target._value.shape)
+    before = target.grad
+    target.grad = grad if before is None else before + grad
 
 
 def all_finite(array):

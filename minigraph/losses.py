@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 
 from .node import Node, apply, as_node
-from .activations import AlongAxis, log_softmax_of, softmax_of, stable_sigmoid
+from .activations import AlongAxis, Sigmoid, log_softmax_of, softmax_of, stable_sigmoid
 from .checks import first_bad
 from .ops import ALL, Op
 
@@ -62,6 +62,14 @@ class LogLoss(SameShape):
         """p kept inside [eps, 1−eps] of its dtype, as scikit-learn's log_loss does."""
         eps = EPSILON.get(p.dtype) or np.finfo(p.dtype).eps
         return np.minimum(np.maximum(p, eps), 1 - eps)  # np.clip, without its wrapper's cost
+
+    # After a sigmoid, the chain (p−y)/(p(1−p)) · p(1−p) is just p − y, as the course's
+    # hand-written loop computes it: Graph.backward(fuse=True) takes that shortcut.
+    fuses_after = Sigmoid
+
+    @staticmethod
+    def fused_backward(grad, p, y):
+        return grad * (p - y)
 
     def forward(self, p, y):
         p = self.clipped(p)

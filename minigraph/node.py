@@ -123,9 +123,10 @@ class Node:
         """Jupyter shows a Node as the drawing of its graph."""
         return Graph(self)._repr_mimebundle_(include=include, exclude=exclude)
 
-    def backward(self, seed=None, accumulate=False):
-        """Backpropagate from this node; see `Graph.backward` for seeds and accumulation."""
-        Graph(self).backward(seed, accumulate=accumulate)
+    def backward(self, seed=None, accumulate=False, fuse=False):
+        """Backpropagate from this node; see `Graph.backward` for seeds, accumulation and
+        fusion."""
+        Graph(self).backward(seed, accumulate=accumulate, fuse=fuse)
 
     def zero_grad(self):
         """Clear the gradient of every node this one depends on."""

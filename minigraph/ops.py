@@ -59,6 +59,10 @@ class Op:
 
     # Set from the class: False when neither check is overridden, so apply skips both.
     checks_inputs = False
+    # Execution-only fusion (Graph.backward(fuse=True)): the op class whose output this op
+    # can take its gradient straight through, with fused_backward(grad, that op's output,
+    # *this op's other inputs) giving the gradient for that op's input.
+    fuses_after = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

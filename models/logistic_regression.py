@@ -61,10 +61,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     fit it again to draw its graph.
 
     `loss`: "log_loss" is the lesson's graph, sigmoid then log_loss; "log_loss_with_logits"
-    fuses the two; "auto" (the default) takes the lesson's graph for float64 data and the
-    fused one for float32. In float32, σ(z) rounds to exactly 1 once z > 17, and there the
-    chained gradient (p−y)/(p(1−p)) · σ(1−σ) is 0: training on confidently wrong samples
-    would stop. The fused gradient σ(z) − y does not vanish.
+    fuses the two into one op; "auto" (the default) takes the lesson's graph for float64
+    data and the fused op for float32, whose cost stays exact where σ(z) rounds to 1
+    (float32 does once z > 17; log_loss then clips). Either way training backpropagates
+    with `backward(fuse=True)`: the gradient reaching z is σ(z) − y, as in the course's
+    loop, where the chained (p−y)/(p(1−p)) · σ(1−σ) would be 0 and training would stall.
 
     Parameters are checked when `fit` starts, as scikit-learn's own estimators check
     theirs: a wrong type or value raises scikit-learn's `InvalidParameterError`.
@@ -118,12 +119,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if step > 0:
                 graph.forward()
             self.cost_history_.append(float(graph.output.value))
-            optimizer.zero_grad()
-            graph.backward()
+            graph.backward(fuse=True)  # dz = ŷ − y, as the course's loop computes it
             optimizer.step()
-        # Leave the graph consistent with the final parameters, for drawing and stepping.
+        # Leave the graph consistent with the final parameters, for drawing and stepping:
+        # a plain pass, so every node of the graph as written holds its gradient.
         graph.forward()
-        optimizer.zero_grad()
         graph.backward()
 
         self.graph_ = graph

@@ -132,9 +132,10 @@ class TwoLayerNetwork(ClassifierMixin, BaseEstimator):
             if step > 0:
                 graph.forward()
             self.cost_history_.append(float(graph.output.value))
-            graph.backward()
+            graph.backward(fuse=True)  # dZ2 = A2 − Y, as the course's loop computes it
             optimizer.step()
-        # Leave the graph consistent with the final parameters, for drawing and stepping.
+        # Leave the graph consistent with the final parameters, for drawing and stepping:
+        # a plain pass, so every node of the graph as written holds its gradient.
         graph.forward()
         graph.backward()
 

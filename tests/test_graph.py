@@ -358,3 +358,52 @@ def test_what_is_not_a_node_or_graph_is_refused_by_name(call, target):
     with pytest.raises(TypeError, match=f"from a minigraph Node .* not {type(target).__name__}"):
         result = call(target)
         list(result) if hasattr(result, "__next__") else None
+
+
+# Execution may fuse (backward(fuse=True)), display never does
+
+@given(logistic_regression_data())
+def test_fused_backward_gives_the_parameters_the_unfused_gradients(data):
+    x, y, w, b = data
+    W, B = mg.parameter(w, name="w"), mg.parameter(b, name="b")
+    graph = mg.Graph(logistic_regression_graph(mg.constant(x), mg.constant(y), W, B))
+    graph.backward()
+    plain = W.grad, B.grad
+    graph.backward(fuse=True)
+    np.testing.assert_allclose(W.grad, plain[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(B.grad, plain[1], rtol=1e-12, atol=1e-15)
+
+
+def test_fusion_skips_only_the_node_in_between_and_pictures_come_from_a_plain_pass():
+    x, y, w, b, cost = lesson(3)
+    graph = mg.Graph(cost)
+    y_hat = next(n for n in graph.nodes if n.name == "ŷ")
+    graph.backward()
+    picture, story = mg.to_dot(graph), [str(step) for step in mg.backward_steps(graph)]
+    graph.backward(fuse=True)
+    assert y_hat.grad is None and all(n.grad is not None for n in graph.nodes if n.requires_grad and n is not y_hat)
+    assert [str(step) for step in mg.backward_steps(graph)] == story
+    graph.backward()
+    assert mg.to_dot(graph) == picture and y_hat.grad is not None
+
+
+def test_fusion_does_not_apply_where_the_sigmoid_feeds_something_else():
+    z = mg.parameter([[0.3, -1.2]], name="z")
+    p = mg.sigmoid(z, name="p")
+    cost = mg.sum(mg.log_loss(p, [[1.0, 0.0]])) + mg.sum(p * 2.0)
+    graph = mg.Graph(cost)
+    graph.backward()
+    plain = z.grad
+    graph.backward(fuse=True)
+    np.testing.assert_array_equal(z.grad, plain)
+    assert p.grad is not None
+
+
+def test_where_the_sigmoid_rounds_to_one_the_fused_gradient_does_not_vanish():
+    z = mg.parameter([[40.0]], name="z")
+    cost = mg.sum(mg.log_loss(mg.sigmoid(z), [[0.0]]))
+    graph = mg.Graph(cost)
+    graph.backward()
+    assert z.grad[0, 0] == 0.0  # σ(40) is exactly 1 in float64, so σ(1−σ) is 0
+    graph.backward(fuse=True)
+    assert z.grad[0, 0] == 1.0  # σ(z) − y
