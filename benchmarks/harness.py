@@ -74,6 +74,25 @@ def optional(module):
         return None
 
 
+def blas_threads():
+    """How many threads numpy's BLAS runs (threadpoolctl), or None if it cannot tell."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return max(counts) if counts else None
+
+
+def optional_torch():
+    """PyTorch if installed, running as many threads as numpy's BLAS, so that both peers get
+    the same cores (PyTorch's own default can differ); else None."""
+    torch = optional("torch")
+    if torch is not None and (threads := blas_threads()):
+        torch.set_num_threads(threads)
+    return torch
+
+
 def machine():
     """Cores, BLAS, numpy and Python versions: what the figures were measured on."""
     try:

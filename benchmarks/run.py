@@ -19,10 +19,11 @@ import bench_float32  # noqa: E402
 import bench_lesson  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_networks  # noqa: E402
+import bench_player  # noqa: E402
 import bench_tiny_step  # noqa: E402
 from harness import markdown, print_rows  # noqa: E402
 
-BENCHMARKS = [bench_lesson, bench_tiny_step, bench_depth, bench_memory, bench_float32, bench_networks]
+BENCHMARKS = [bench_lesson, bench_tiny_step, bench_depth, bench_memory, bench_float32, bench_networks, bench_player]
 
 
 def main(argv=None):

@@ -13,6 +13,7 @@ import minigraph as mg
 class Softplus(mg.Op):
     name = "softplus"
     formula = "∂ ln(1+eˣ)/∂x = σ(x)"
+    derivatives = ("σ({x})",)  # the local derivative in words, for the narration
     elementwise = True  # output i depends only on input i: the narration shows the numbers
 
     def forward(self, x):

@@ -23,7 +23,8 @@ from .errors import (
 from .context import is_grad_enabled, no_grad, scope
 from .graph import Graph, topological_order, unbroadcast
 from .node import Node, apply, as_node, constant, parameter
-from .ops import Op, add, div, matmul, mean, mul, neg, power, reshape, sub, sum, transpose
+from .ops import Op, add, div, matmul, mul, neg, power, sub
+from .arrays import mean, reshape, sum, transpose
 from .activations import exp, leaky_relu, log, log_softmax, maximum, relu, sigmoid, softmax, tanh
 from .stochastic import dropout, resample_dropout
 from .losses import l2_penalty, log_loss, log_loss_with_logits, softmax_cross_entropy
@@ -44,3 +45,13 @@ __all__ = [
     "reshape", "save_steps_html", "scope", "sigmoid", "softmax", "softmax_cross_entropy", "sub",
     "sum", "tanh", "to_dot", "topological_order", "transpose", "unbroadcast",
 ]
+
+
+def __getattr__(name):
+    """`mg.notebook` (the notebook widget) is imported on first use: it needs the optional
+    anywidget, which `import minigraph` must not require."""
+    if name == "notebook":
+        import importlib
+
+        return importlib.import_module(".notebook", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ def check_inputs(op, inputs, values, name):
 
 def check_result(op, inputs, values, name, value):
     """Raise DomainError if the op's finite inputs gave a NaN or inf (an overflow)."""
-    if np.isfinite(value).all():
+    if np.isfinite(value).all():  # (apply calls this only after a quicker check failed)
         return
     index = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
     found = np.asarray(value)[index].item()

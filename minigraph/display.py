@@ -19,11 +19,11 @@ def format_array(value, max_shown=MAX_SHOWN, precision=4):
     """'0.5' for a scalar, '[0.1 0.2]' for a small array, a summary for a large one."""
     value = np.asarray(value)
     if value.size == 1:
-        return f"{value.item():.{precision}g}"
+        return format_number(value.item(), precision)
     if value.size <= max_shown:
         text = np.array2string(
             value, precision=precision, separator=" ", suppress_small=False,
-            formatter={"float_kind": lambda v: f"{v:.{precision}g}"},
+            formatter={"float_kind": lambda v: format_number(v, precision)},
         )
         return " ".join(text.split())
     return summarize(value, precision)
@@ -32,8 +32,8 @@ def format_array(value, max_shown=MAX_SHOWN, precision=4):
 def summarize(value, precision=4):
     """'mean 0.01, min -0.2, max 0.3' for an array too big to print."""
     return (
-        f"mean {value.mean():.{precision}g}, min {value.min():.{precision}g}, "
-        f"max {value.max():.{precision}g}"
+        f"mean {format_number(value.mean(), precision)}, min {format_number(value.min(), precision)}, "
+        f"max {format_number(value.max(), precision)}"
     )
 
 

@@ -5,6 +5,7 @@ player too, so a chain of 100,000 nodes works. The graph is never torn down by b
 it can be drawn, replayed and stepped through afterwards.
 """
 
+import cmath
 import operator
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from .checks import check_inputs
 from .display import unique_labels
 from .errors import NonFiniteError, OpContractError, SeedError, ShapeError, StaleGraphError
+from .quiet import quiet
 
 serial_number = operator.attrgetter("serial")
 
@@ -99,45 +101,47 @@ def format_range(value):
     return f"in [{value.min():.4g}, {value.max():.4g}]"
 
 
-def fitted_gradients(node, grads):
-    """An op's gradients, one per input, each summed back to its input's shape and checked.
+def op_gradients(node, upstream):
+    """What an op's backward returns for one node, as a tuple checked to hold one entry per
+    input (each still as the op returned it: see `fitted`)."""
+    op, inputs = node.op, node.inputs
+    values = [inp._value for inp in inputs]
+    if op.takes_needs:
+        grads = op.backward(upstream, node._value, *values, needs=node.needs)
+    else:
+        grads = op.backward(upstream, node._value, *values)
+    if type(grads) is not tuple or len(grads) != len(inputs):
+        if not isinstance(grads, (tuple, list)):
+            raise OpContractError(
+                f"{_backward_of(node)} returned a {type(grads).__name__}; it must return a tuple "
+                f"with one gradient per input ({len(inputs)}), e.g. `return (grad * local,)`"
+            )
+        if len(grads) != len(inputs):
+            raise OpContractError(
+                f"{_backward_of(node)} returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
+                f"return one per input, None where an input needs none"
+            )
+    return grads
 
-    Inputs that need no gradient get None, whatever the op returned for them.
-    """
-    inputs = node.inputs
-    if not isinstance(grads, (tuple, list)):
+
+def fitted(node, position, grad):
+    """The gradient an op returned for input `position`, as an array of that input's shape:
+    summed back over broadcast axes, or a clear error."""
+    inp = node.inputs[position]
+    if grad is None:
         raise OpContractError(
-            f"{_backward_of(node)} returned a {type(grads).__name__}; it must return a tuple with "
-            f"one gradient per input ({len(inputs)}), e.g. `return (grad * local,)`"
+            f"{_backward_of(node)} returned None for input {position} ({inp.label!r}), "
+            f"which needs a gradient"
         )
-    if len(grads) != len(inputs):
-        raise OpContractError(
-            f"{_backward_of(node)} returned {len(grads)} gradient(s) for {len(inputs)} input(s); "
-            f"return one per input, None where an input needs none"
+    returned = np.asarray(grad)
+    shape = inp._value.shape
+    grad = unbroadcast(returned, shape)
+    if grad.shape != shape:
+        raise ShapeError(
+            f"{_backward_of(node)}: the gradient for input {position} ({inp.label!r}) has shape "
+            f"{returned.shape}, which does not sum back to the input's shape {shape}"
         )
-    fitted = []
-    for position, (inp, grad, needed) in enumerate(zip(inputs, grads, node.needs)):
-        if not needed:
-            fitted.append(None)
-            continue
-        if type(grad) is not np.ndarray:
-            if grad is None:
-                raise OpContractError(
-                    f"{_backward_of(node)} returned None for input {position} ({inp.label!r}), "
-                    f"which needs a gradient"
-                )
-            grad = np.asarray(grad)
-        shape = inp._value.shape
-        if grad.shape != shape:
-            grad = unbroadcast(grad, shape)
-            if grad.shape != shape:
-                raise ShapeError(
-                    f"{_backward_of(node)}: the gradient for input {position} ({inp.label!r}) has "
-                    f"shape {np.shape(grads[position])}, which does not sum back to the input's "
-                    f"shape {shape}"
-                )
-        fitted.append(grad)
-    return fitted
+    return grad
 
 
 def _backward_of(node):
@@ -147,13 +151,12 @@ def _backward_of(node):
 def local_gradients(node, upstream):
     """What an op node sends to each of its inputs given its upstream gradient (None where
     an input needs no gradient): the op's backward, checked and fitted to the inputs."""
-    op = node.op
-    values = [inp._value for inp in node.inputs]
-    if op.takes_needs:
-        grads = op.backward(upstream, node._value, *values, needs=node.needs)
-    else:
-        grads = op.backward(upstream, node._value, *values)
-    return fitted_gradients(node, grads)
+    grads = op_gradients(node, upstream)
+    return [
+        None if not needed else grad if type(grad) is np.ndarray and grad.shape == inp._value.shape
+        else fitted(node, position, grad)
+        for position, (inp, grad, needed) in enumerate(zip(node.inputs, grads, node.needs))
+    ]
 
 
 def as_graph(target):
@@ -169,6 +172,11 @@ class Graph:
     """
 
     def __init__(self, output):
+        if not isinstance(getattr(output, "inputs", None), tuple) or not hasattr(output, "_value"):
+            raise TypeError(
+                f"a graph is drawn, stepped or run from a minigraph Node (its output, such as "
+                f"the cost) or a Graph, not {type(output).__name__} {output!r:.60}"
+            )
         self.output = output
         self.nodes = topological_order(output)
         self.parameters = [n for n in self.nodes if n.op is None and n.requires_grad]
@@ -176,6 +184,7 @@ class Graph:
         self._op_nodes = [n for n in self.nodes if n.op is not None]
         self._fresh_as_of = None  # ValueChanges.count when this graph was last known fresh
         self._checked_as_of = None  # ValueChanges.assignments at its last checked replay
+        self._seed = None
         self._labels = None
 
     def label(self, node):
@@ -213,28 +222,32 @@ class Graph:
         the first node that holds one.
         """
         checked = self._checked_as_of != ValueChanges.assignments
-        with np.errstate(all="ignore"):  # a NaN or inf is reported below, naming its node
+        with quiet():  # a NaN or inf is reported below, naming its node
             for node in self._op_nodes:
                 recompute(node, checked)
-        return self._finish_forward(checked)
+            finite = all_finite(self.output._value)
+        return self._finish_forward(checked, finite)
 
     def forward_steps(self):
         """Recompute op nodes one at a time, yielding each node once its value is new."""
         checked = self._checked_as_of != ValueChanges.assignments
         for node in self._op_nodes:
-            with np.errstate(all="ignore"):
+            with quiet():
                 recompute(node, checked)
+            ValueChanges.count += 1
             yield node
-        self._finish_forward(checked)
+        with quiet():
+            finite = all_finite(self.output._value)
+        self._finish_forward(checked, finite)
 
-    def _finish_forward(self, checked):
-        value = self.output._value
-        if not np.isfinite(value).all():
+    def _finish_forward(self, checked, finite):
+        ValueChanges.count += 1
+        if not finite:
             raise NonFiniteError(self._first_non_finite_value())
         if checked:
             self._checked_as_of = ValueChanges.assignments
         self._fresh_as_of = ValueChanges.count
-        return value
+        return self.output._value
 
     def _first_non_finite_value(self):
         node = next(n for n in self.nodes if not np.isfinite(n._value).all())
@@ -264,11 +277,13 @@ class Graph:
         turned NaN or inf.
         """
         self._start_backward(seed, accumulate)
-        with np.errstate(all="ignore"):  # a NaN or inf is reported below, naming its node
+        with quiet():  # a NaN or inf is reported below, naming its node
             for node in reversed(self._op_nodes):
                 if node.grad is not None and node.requires_grad:
                     send_gradients(node)
-        self._check_gradients_finite()
+            finite = self._gradients_finite()
+        if not finite:
+            raise NonFiniteError(self._first_non_finite_gradient())
 
     def backward_steps(self, seed=None, accumulate=False):
         """Run backward one op node at a time, yielding what each step did.
@@ -281,13 +296,19 @@ class Graph:
         self._start_backward(seed, accumulate)
         for node in reversed(self._op_nodes):
             if node.grad is not None and node.requires_grad:
-                with np.errstate(all="ignore"):
+                with quiet():
                     sent = send_gradients(node, record=True)
                 yield node, sent
-        self._check_gradients_finite()
+        with quiet():
+            finite = self._gradients_finite()
+        if not finite:
+            raise NonFiniteError(self._first_non_finite_gradient())
 
     def _start_backward(self, seed, accumulate):
-        seed = seed_gradient(self.output, seed)
+        if seed is None and self.output._value.size == 1:
+            seed = self._unit_seed()
+        else:
+            seed = seed_gradient(self.output, seed)
         if self._fresh_as_of != ValueChanges.count:
             self._check_fresh()
         for node in self._op_nodes:
@@ -309,10 +330,17 @@ class Graph:
                 )
         self._fresh_as_of = ValueChanges.count
 
-    def _check_gradients_finite(self):
-        for leaf in self.parameters:
-            if leaf.grad is not None and not np.isfinite(leaf.grad).all():
-                raise NonFiniteError(self._first_non_finite_gradient())
+    def _unit_seed(self):
+        """∂output/∂output = 1, made once per graph (read-only: gradients are never changed
+        in place, so every pass can start from the same array)."""
+        value = self.output._value
+        if self._seed is None or self._seed.shape != value.shape or self._seed.dtype != value.dtype:
+            self._seed = np.ones(value.shape, value.dtype)
+            self._seed.flags.writeable = False
+        return self._seed
+
+    def _gradients_finite(self):
+        return all(all_finite(leaf.grad) for leaf in self.parameters if leaf.grad is not None)
 
     def _first_non_finite_gradient(self):
         """Which node's gradient went NaN/inf first, counting from the output back, and which
@@ -322,7 +350,7 @@ class Graph:
         for sender in self._op_nodes:
             if sender.grad is None or not any(inp is node for inp in sender.inputs):
                 continue
-            with np.errstate(all="ignore"):
+            with quiet():
                 sent = local_gradients(sender, sender.grad)
             if any(g is not None and inp is node and not np.isfinite(g).all()
                    for inp, g in zip(sender.inputs, sent)):
@@ -342,12 +370,13 @@ def recompute(node, checked=False):
     when `checked`), recording the inputs' versions it was computed from."""
     inputs = node.inputs
     values = [inp._value for inp in inputs]
-    if checked:
+    if checked and node.op.checks_inputs:
         check_inputs(node.op, inputs, values, node.name)
-    node._value = node.op.forward(*values)
+    value = node.op.forward(*values)
+    # numpy returns a scalar, not a 0-d array, from ufuncs on 0-d arrays: keep arrays.
+    node._value = value if type(value) is np.ndarray else np.asarray(value)
     node.seen = tuple([inp.version for inp in inputs])
     node.version += 1
-    ValueChanges.count += 1
 
 
 def send_gradients(node, record=False):
@@ -356,16 +385,31 @@ def send_gradients(node, record=False):
     With record=True, returns (position, input, sent, before, after) for each input that
     took a gradient, for the narration.
     """
+    grads = op_gradients(node, node.grad)
     sent = [] if record else None
-    for position, (inp, grad) in enumerate(zip(node.inputs, local_gradients(node, node.grad))):
-        if grad is None:
+    for position, (inp, grad, needed) in enumerate(zip(node.inputs, grads, node.needs)):
+        if not needed:
             continue  # constants get no gradient (and ops may skip computing it)
+        if type(grad) is not np.ndarray or grad.shape != inp._value.shape:
+            grad = fitted(node, position, grad)
         before = inp.grad
         # A new array, never `+=`: the first contribution may be another node's grad.
         inp.grad = grad if before is None else before + grad
         if record:
             sent.append((position, inp, grad, before, inp.grad))
     return sent
+
+
+def all_finite(array):
+    """True when no element is NaN or inf (call it where numpy is quiet: the sum may overflow).
+
+    The sum is NaN or inf whenever an element is, and costs half of isfinite(...).all() on
+    the small arrays most nodes hold; only a sum that overflowed needs the full check.
+    """
+    if array.size == 1:  # a cost, a bias: the number itself, without a numpy call
+        return cmath.isfinite(array.item())
+    total = np.add.reduce(array, axis=None)
+    return bool(np.isfinite(total)) or bool(np.isfinite(array).all())
 
 
 def _first_non_finite(array):

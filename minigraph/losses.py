@@ -42,6 +42,10 @@ class SameShape(Op):
         return f"labels must lie in [0, 1]: {first_bad(bad, labels)}" if bad.any() else None
 
 
+# np.finfo(dtype).eps costs more than the clipping it is for; the dtypes of a replay loop.
+EPSILON = {np.dtype(np.float64): np.finfo(np.float64).eps, np.dtype(np.float32): np.finfo(np.float32).eps}
+
+
 class LogLoss(SameShape):
     name = "log_loss"
     formula = "L = −(y·ln p + (1−y)·ln(1−p));  ∂L/∂p = (p−y)/(p·(1−p));  ∂L/∂y = ln(1−p) − ln p"
@@ -56,7 +60,7 @@ class LogLoss(SameShape):
     @staticmethod
     def clipped(p):
         """p kept inside [eps, 1−eps] of its dtype, as scikit-learn's log_loss does."""
-        eps = np.finfo(p.dtype).eps
+        eps = EPSILON.get(p.dtype) or np.finfo(p.dtype).eps
         return np.minimum(np.maximum(p, eps), 1 - eps)  # np.clip, without its wrapper's cost
 
     def forward(self, p, y):
@@ -71,10 +75,13 @@ class LogLoss(SameShape):
         return grad_p, grad_y
 
 
+_LOG_LOSS = LogLoss()
+
+
 def log_loss(p, y, name=None):
     """Binary cross-entropy per element, from probabilities p and labels y in [0, 1]."""
     p = as_node(p)
-    return apply(LogLoss(), p, as_node(y, like=p), name=name)
+    return apply(_LOG_LOSS, p, as_node(y, like=p, name="y"), name=name)
 
 
 class LogLossWithLogits(SameShape):
@@ -91,10 +98,13 @@ class LogLossWithLogits(SameShape):
         return grad_z, grad_y
 
 
+_LOG_LOSS_WITH_LOGITS = LogLossWithLogits()
+
+
 def log_loss_with_logits(z, y, name=None):
     """log_loss(sigmoid(z), y) fused: finite for any z, gradient exactly σ(z) − y."""
     z = as_node(z)
-    return apply(LogLossWithLogits(), z, as_node(y, like=z), name=name)
+    return apply(_LOG_LOSS_WITH_LOGITS, z, as_node(y, like=z, name="y"), name=name)
 
 
 class SoftmaxCrossEntropy(AlongAxis):
@@ -171,7 +181,7 @@ def softmax_cross_entropy(logits, labels, axis=0, name=None):
     they take no gradient.
     """
     logits = as_node(logits)
-    labels = as_node(labels, like=logits)
+    labels = as_node(labels, like=logits, name="labels")
     if labels.requires_grad:
         raise TypeError(
             f"softmax_cross_entropy: the labels {labels.label!r} are data and take no gradient; "

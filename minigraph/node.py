@@ -18,7 +18,8 @@ from .checks import check_inputs, check_result
 from .context import current_scope, is_grad_enabled
 from .display import printable
 from .errors import DomainError
-from .graph import Graph, ValueChanges, topological_order
+from .graph import Graph, ValueChanges, all_finite, topological_order
+from .quiet import quiet
 
 _serials = itertools.count()
 
@@ -66,7 +67,9 @@ class Node:
                 f"replay the graph (Graph(output).forward()) instead"
             )
         role = "parameter" if self.requires_grad else "constant"
-        dtype = None if np.iscomplexobj(data) else self._value.dtype
+        # A leaf keeps its float dtype; complex values (check_gradients' complex step) stay
+        # complex, and a real array put back after them is real again.
+        dtype = self._value.dtype if self._value.dtype.kind == "f" and not np.iscomplexobj(data) else None
         array = _as_array(data, dtype, role, self.name)
         # A parameter owns its array (optimizers update it in place); a constant borrows it.
         self._value = _read_only(array.copy() if self.requires_grad else array.view())
@@ -160,7 +163,7 @@ class Node:
 
     @property
     def T(self):
-        return ops.transpose(self)
+        return arrays.transpose(self)
 
     def __add__(self, other):
         return ops.add(self, other)
@@ -215,15 +218,26 @@ class Node:
         return activations.log(self)
 
     def sum(self, axis=None, keepdims=False):
-        return ops.sum(self, axis=axis, keepdims=keepdims)
+        return arrays.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return ops.mean(self, axis=axis, keepdims=keepdims)
+        return arrays.mean(self, axis=axis, keepdims=keepdims)
 
 
 def versions(inputs):
     """The inputs' versions, as an op node records them when its value is computed."""
-    return tuple([node.version for node in inputs])
+    seen = tuple([node.version for node in inputs])
+    return _shared(seen) if len(seen) <= 3 else seen
+
+
+# One tuple object per short pattern, such as (True, False) or (0, 0), shared by all nodes:
+# a graph of 100,000 nodes then holds 100,000 fewer objects for the garbage collector to
+# keep walking, which measurably speeds up building long chains.
+_SHARED = {}
+
+
+def _shared(small_tuple):
+    return _SHARED.setdefault(small_tuple, small_tuple) if len(_SHARED) < 4096 else small_tuple
 
 
 def _unpickled_node(ancestors=None):
@@ -319,8 +333,8 @@ def constant(data, name=None, dtype=None):
     return Node(_read_only(array.view()), name=name)
 
 
-def as_node(data, like=None):
-    """A Node as is; anything else becomes a constant.
+def as_node(data, like=None, name=None):
+    """A Node as is; anything else becomes a constant, called `name` if given.
 
     A plain Python number takes the dtype of `like`, so that `0.5 * x` stays float32 when
     x is float32 (numpy would promote a 0-d float64 array to float64).
@@ -337,7 +351,7 @@ def as_node(data, like=None):
                 f"dtype of {like.label!r}; scale it down, or make {like.label!r} float64"
             )
         dtype = like.dtype
-    return constant(data, dtype=dtype)
+    return constant(data, name=name, dtype=dtype)
 
 
 def apply(op, *inputs, name=None):
@@ -349,19 +363,23 @@ def apply(op, *inputs, name=None):
     recorded.
     """
     values = [node._value for node in inputs]
-    check_inputs(op, inputs, values, name)
+    if op.checks_inputs:
+        check_inputs(op, inputs, values, name)
     if op.can_overflow:
-        with np.errstate(all="ignore"):  # reported by check_result, naming the node
+        with quiet():  # an overflow is reported by check_result, naming the node
             value = op.forward(*values)
+            if type(value) is not np.ndarray:
+                value = _forward_result(op, value)
+            finite = all_finite(value)
+        if not finite:
+            check_result(op, inputs, values, name, value)
     else:
         value = op.forward(*values)
-    if type(value) is not np.ndarray:
-        value = _forward_result(op, value)
-    if op.can_overflow:
-        check_result(op, inputs, values, name, value)
+        if type(value) is not np.ndarray:
+            value = _forward_result(op, value)
     if not is_grad_enabled():
         return Node(_read_only(value), name=name)
-    needs = tuple([node.requires_grad for node in inputs])
+    needs = _shared(tuple([node.requires_grad for node in inputs]))
     return Node(value, op, inputs, name=name, requires_grad=True in needs, needs=needs)
 
 
@@ -375,4 +393,4 @@ def _forward_result(op, value):
     return array
 
 
-from . import activations, ops  # noqa: E402  (they build Nodes; Node's operators call them)
+from . import activations, arrays, ops  # noqa: E402  (they build Nodes; Node's operators call them)

@@ -10,8 +10,11 @@ each returned gradient back to its input's shape (`graph.unbroadcast`).
 
 An op object holds no state of its own use: which inputs need a gradient belongs to the
 node, and reaches `backward` as `needs` when backward declares that parameter, so one op
-object can be applied any number of times. This module holds arithmetic, matmul, shapes and
-reductions; the nonlinear functions are in `activations`, the losses in `losses`.
+object can be applied any number of times: the functions below share one object per op
+class that takes no constants (`_ADD`), and create one where it does (`Power(exponent)`).
+This module holds the base class, arithmetic and matmul; transpose, reshape and the
+reductions are in `arrays`, the nonlinear functions in `activations`, the losses in
+`losses`.
 
 To add an op, subclass `Op`, fill in `name`, `formula` (and `derivatives` or `sends`),
 `forward` and `backward`, and call it through `apply(MyOp(), x)`: backward, drawing, steps
@@ -25,7 +28,6 @@ import numbers
 import numpy as np
 
 from .checks import first_bad
-from .errors import ShapeError
 from .node import Node, apply, as_node
 
 # `needs` when an op's backward is called on its own (check_local_gradient): every input.
@@ -55,9 +57,13 @@ class Op:
     # inputs need a gradient (so it can skip computing the others).
     takes_needs = False
 
+    # Set from the class: False when neither check is overridden, so apply skips both.
+    checks_inputs = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.takes_needs = "needs" in inspect.signature(cls.backward).parameters
+        cls.checks_inputs = cls.check_shapes is not Op.check_shapes or cls.check_domain is not Op.check_domain
 
     def check_shapes(self, *values):
         """A sentence saying why these shapes do not fit, or None."""
@@ -95,6 +101,8 @@ class Elementwise(Op):
 
 
 def _binary(op, a, b, name):
+    if type(a) is Node and type(b) is Node:
+        return apply(op, a, b, name=name)
     like = a if isinstance(a, Node) else b if isinstance(b, Node) else None
     return apply(op, as_node(a, like), as_node(b, like), name=name)
 
@@ -132,8 +140,11 @@ class MatMul(Op):
         return grad_a, grad_b
 
 
+_MAT_MUL = MatMul()
+
+
 def matmul(a, b, name=None):
-    return _binary(MatMul(), a, b, name)
+    return _binary(_MAT_MUL, a, b, name)
 
 
 class Add(Elementwise):
@@ -149,8 +160,11 @@ class Add(Elementwise):
         return grad, grad
 
 
+_ADD = Add()
+
+
 def add(a, b, name=None):
-    return _binary(Add(), a, b, name)
+    return _binary(_ADD, a, b, name)
 
 
 class Sub(Elementwise):
@@ -166,8 +180,11 @@ class Sub(Elementwise):
         return grad, (-grad if needs[1] else None)
 
 
+_SUB = Sub()
+
+
 def sub(a, b, name=None):
-    return _binary(Sub(), a, b, name)
+    return _binary(_SUB, a, b, name)
 
 
 class Mul(Elementwise):
@@ -186,8 +203,11 @@ class Mul(Elementwise):
         return grad_a, grad_b
 
 
+_MUL = Mul()
+
+
 def mul(a, b, name=None):
-    return _binary(Mul(), a, b, name)
+    return _binary(_MUL, a, b, name)
 
 
 class Div(Elementwise):
@@ -209,8 +229,11 @@ class Div(Elementwise):
         return grad_a, grad_b
 
 
+_DIV = Div()
+
+
 def div(a, b, name=None):
-    return _binary(Div(), a, b, name)
+    return _binary(_DIV, a, b, name)
 
 
 class Power(Op):
@@ -278,166 +301,8 @@ class Neg(Op):
         return (-grad,)
 
 
+_NEG = Neg()
+
+
 def neg(a, name=None):
-    return apply(Neg(), as_node(a), name=name)
-
-
-def _axes(axis, ndim, what):
-    """`axis` (None, an int or a tuple of ints) as a tuple of axes in [0, ndim), or a
-    sentence saying what is wrong with it."""
-    given = range(ndim) if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)
-    for a in given:
-        if isinstance(a, bool) or not isinstance(a, numbers.Integral):
-            return f"{what} must be whole numbers, got {axis!r}"
-        if not -ndim <= a < ndim:
-            return f"{what} {axis!r} is out of range for an array of {ndim} dimension(s)"
-    axes = tuple(int(a) % ndim for a in given) if ndim else ()
-    if len(set(axes)) != len(axes):
-        return f"{what} {axis!r} names the same axis twice"
-    return axes
-
-
-class Transpose(Op):
-    name = "transpose"
-    formula = "∂(aᵀ)/∂a: Gᵀ (the gradient transposed back)"
-    complex_safe = True
-    can_overflow = False
-
-    def __init__(self, axes=None):
-        self.axes = axes
-
-    @property
-    def sends(self):
-        """The gradient flipped back: Gᵀ, or its axes put back in their order."""
-        return ("{grad.T}",) if self.axes is None else (f"{{grad}} with the axes {self.axes} put back",)
-
-    def check_shapes(self, a):
-        if self.axes is None:
-            return None
-        axes = _axes(self.axes, a.ndim, "transpose axes")
-        if isinstance(axes, str):
-            return axes
-        if len(axes) != a.ndim:
-            return f"transpose axes {self.axes!r} must name each of the {a.ndim} axes of {a.shape} once"
-        return None
-
-    def forward(self, a):
-        return a.transpose(self.axes)
-
-    def backward(self, grad, out, a):
-        if self.axes is None:
-            return (grad.transpose(),)
-        # The inverse permutation, from the axes made non-negative first.
-        inverse = np.argsort([axis % grad.ndim for axis in self.axes])
-        return (grad.transpose(inverse),)
-
-
-def transpose(a, axes=None, name=None):
-    return apply(Transpose(axes), as_node(a), name=name)
-
-
-class Sum(Op):
-    name = "sum"
-    formula = "∂(Σa)/∂aᵢ = 1"
-    sends = ("{grad}, spread to every element summed",)
-    complex_safe = True
-
-    def __init__(self, axis=None, keepdims=False):
-        self.axis = axis
-        self.keepdims = keepdims
-
-    def __str__(self):
-        return self.name if self.axis is None else f"{self.name} axis={self.axis}"
-
-    def check_shapes(self, a):
-        axes = _axes(self.axis, a.ndim, "axis")
-        return axes if isinstance(axes, str) else None
-
-    def forward(self, a):
-        # np.add.reduce is np.sum without its Python wrapper, a few µs a call.
-        return np.asarray(np.add.reduce(a, axis=self.axis, keepdims=self.keepdims))
-
-    def backward(self, grad, out, a):
-        return (self._spread(grad, a),)
-
-    def _spread(self, grad, a):
-        """The output's gradient, repeated over every element that was summed."""
-        if self.axis is not None and not self.keepdims:
-            grad = np.expand_dims(grad, self.axis)
-        return grad * np.ones(a.shape, a.dtype)
-
-
-def sum(a, axis=None, keepdims=False, name=None):  # noqa: A001 (mirrors numpy's name)
-    return apply(Sum(axis, keepdims), as_node(a), name=name)
-
-
-class Mean(Sum):
-    name = "mean"
-    formula = "∂(mean a)/∂aᵢ = 1/n"
-    sends = ("{grad} / {n} each",)
-
-    def check_domain(self, a):
-        if any(a.shape[axis] == 0 for axis in _axes(self.axis, a.ndim, "axis")):
-            return f"the mean of no values (shape {a.shape}, axis {self.axis}) is undefined"
-        return None
-
-    def forward(self, a):
-        total = super().forward(a)
-        return total / self.count(a, total)
-
-    def backward(self, grad, out, a):
-        return (self._spread(grad / self.count(a, out), a),)
-
-    @staticmethod
-    def count(a, reduced):
-        """How many elements of `a` went into each element of the result."""
-        return a.size // max(reduced.size, 1)
-
-
-def mean(a, axis=None, keepdims=False, name=None):
-    return apply(Mean(axis, keepdims), as_node(a), name=name)
-
-
-class Reshape(Op):
-    name = "reshape"
-    formula = "∂reshape(a)/∂a: G reshaped back to a's shape"
-    complex_safe = True
-    can_overflow = False
-
-    def __init__(self, shape):
-        self.shape = shape  # a tuple of whole numbers, at most one -1 (checked by `reshape`)
-
-    def __str__(self):
-        return f"reshape {self.shape}"
-
-    def check_shapes(self, a):
-        # Checked on every replay with a new batch, so a (features, m) → (-1,) flatten follows m.
-        known = math.prod(side for side in self.shape if side != -1)
-        if -1 not in self.shape and known != a.size:
-            return f"cannot reshape {a.shape} ({a.size} elements) into {self.shape} ({known} elements)"
-        if -1 in self.shape and (known == 0 or a.size % known):
-            return (f"cannot reshape {a.shape} ({a.size} elements) into {self.shape}: "
-                    f"no whole size fits the -1")
-        return None
-
-    def forward(self, a):
-        return a.reshape(self.shape)
-
-    def backward(self, grad, out, a):
-        return (grad.reshape(a.shape),)
-
-
-def reshape(a, shape, name=None):
-    """The same values in another shape (numpy's C order); one side may be -1, "the rest"."""
-    a = as_node(a)
-    sides = (shape,) if isinstance(shape, numbers.Integral) else shape
-    if not isinstance(sides, (tuple, list)) or any(
-        isinstance(side, bool) or not isinstance(side, numbers.Integral) for side in sides
-    ):
-        raise TypeError(f"reshape {a.label!r}: the shape must be whole numbers, got {shape!r}")
-    sides = tuple(int(side) for side in sides)
-    if any(side < -1 for side in sides) or sides.count(-1) > 1:
-        raise ShapeError(
-            f"reshape {a.label!r}: the sides of {shape!r} must be sizes ≥ 0, with at most one -1"
-        )
-    return apply(Reshape(sides), a, name=name)
+    return apply(_NEG, as_node(a), name=name)

@@ -1,159 +1,374 @@
 """The step player: one self-contained HTML page that walks through forward and backward.
 
-Each frame is the graph drawn by Graphviz at that moment (inline SVG: the active node
-highlighted, only the values and gradients known so far) beside the step's arithmetic.
-Previous/Next buttons, the arrow keys and a slider move between frames. The page loads
-nothing: no network, no CDN; its Content-Security-Policy forbids it.
+Graphviz lays the graph out once (`dot -Tjson`); the page draws that layout as SVG and,
+from one step to the next, changes only text and colour: the box at work, the values and
+gradients known so far, the gradient each edge carries back. So nothing moves, and the
+picture is shown at its natural size, with zoom and pan. A scope (`mg.scope("layer1")`)
+is stepped through as a whole and can be opened into its nodes' steps. A graph too big to
+lay out in seconds is drawn with its scopes collapsed.
+
+The front end is `player.js` and `player.css`, shipped beside this module: the script
+defines `minigraphPlayer(element, data, options)`, and `player_data(...)` is its whole
+input, so another host (a notebook widget) can reuse it as is. The page loads nothing; its
+Content-Security-Policy allows only its own script and style, by their hashes.
 """
 
+import base64
+import dataclasses
+import hashlib
 import html
+import importlib.resources
 import json
 import pathlib
 import re
 
 from .display import MAX_SHOWN, format_array, printable
 from .graph import as_graph
-from .render import draw, node_ids, pipe
+from .render import Texts, digraph, gradient_text, pipe, scene, scope_outputs, value_text
 from .steps import backward_steps, forward_steps
 
+# dot lays out about a thousand boxes in a few seconds; a bigger picture is drawn with its
+# scopes collapsed (see `fitting_scene`).
+MAX_BOXES = 1000
+PAD = 4  # points around the drawing, as Graphviz's own SVG has
+BOOT = ('\nminigraphPlayer(document.getElementById("player"), '
+        'JSON.parse(document.getElementById("minigraph-data").textContent), {keys: document});\n')
 
-def save_steps_html(output, path, max_shown=MAX_SHOWN, title="Backprop, one node at a time"):
+
+@dataclasses.dataclass
+class Frame:
+    """One step of either pass: its node (None for the closing summary), its narration and,
+    going backward, what it sent: (input node, input position, gradient) per input."""
+
+    phase: str
+    node: object
+    text: str
+    sent: list
+
+
+def save_steps_html(output, path, max_shown=MAX_SHOWN, title="Backprop, one node at a time",
+                    rankdir="LR", collapse=None, depth=None, max_boxes=MAX_BOXES):
     """Write the step player for `output`'s graph to `path` and return the path.
 
-    Runs the forward pass and then backward (leaving gradients in the nodes), drawing a
-    frame after every node. Needs Graphviz's `dot`.
+    Runs the forward pass and then backward (leaving one pass's gradients in the nodes).
+    `rankdir`, `collapse` and `depth` are as in `draw`; with more than `max_boxes` boxes,
+    scopes are collapsed, deepest first. Needs Graphviz's `dot`.
     """
-    graph = as_graph(output)
-    frames = collect_frames(graph, max_shown)
+    data = player_data(output, max_shown, title, rankdir, collapse, depth, max_boxes)
     path = pathlib.Path(path)
-    path.write_text(page(frames, title), encoding="utf-8")
+    path.write_text(page(data), encoding="utf-8")
     return path
 
 
-def collect_frames(graph, max_shown=MAX_SHOWN):
-    """Dicts of phase, node id, label, text and SVG: one per forward and backward step."""
-    ids = node_ids(graph)
-    frames = []
+def player_data(output, max_shown=MAX_SHOWN, title="Backprop, one node at a time", rankdir="LR",
+                collapse=None, depth=None, max_boxes=MAX_BOXES):
+    """Everything the front end needs, as JSON-ready data: the layout (boxes, edges,
+    clusters, in points), when each text row changes and to what, the frames and the runs of
+    frames that a scope steps through as one."""
+    graph = as_graph(output)
+    picture, note = fitting_scene(graph, collapse, depth, max_boxes)
+    frames = run_passes(graph, max_shown)
+    values, value_at, grads, edge_grads = timelines(picture, frames, max_shown)
+    widest = Texts(
+        {box_id: _widest(["value ?", text]) for box_id, text in values.items()},
+        {box_id: _widest([text for _, text in rows]) for box_id, rows in grads.items()},
+        {edge_id: _widest([text for _, text in rows]) for edge_id, rows in edge_grads.items()},
+    )
+    geometry = layout(digraph(picture, widest, rankdir))
+    runs = scope_runs(picture, frames, max_shown)
+    run_of = {index: number for number, run in enumerate(runs) for index in range(run["start"], run["end"] + 1)}
+    return dict(
+        title=printable(title), note=note, width=geometry["width"], height=geometry["height"],
+        boxes=[_box_data(box, geometry["boxes"][box.id], widest, values, value_at, grads) for box in picture.boxes],
+        edges=[_edge_data(edge, geometry["edges"][edge.id], widest, edge_grads) for edge in picture.edges],
+        clusters=[_cluster_data(f"c{number}", label, geometry["clusters"][f"c{number}"])
+                  for number, label in enumerate(picture.clusters.values())],
+        frames=[_frame_data(picture, frame, run_of.get(index, -1)) for index, frame in enumerate(frames)],
+        runs=runs,
+    )
 
-    def frame(phase, active, text, known_values, known_grads):
-        picture = draw(graph, active=active, known_values=known_values,
-                       known_grads=known_grads, max_shown=max_shown)
-        svg = pipe(picture, "svg").decode("utf-8")
-        frames.append({
-            "phase": phase,
-            "node": ids[id(active)] if active is not None else "",
-            "label": active.label if active is not None else "",
-            "text": text,
-            "svg": svg[svg.index("<svg"):],  # drop the XML prolog and DOCTYPE
-        })
 
-    known_values = set()
-    for step in forward_steps(graph):
-        known_values.add(id(step.node))
-        frame("forward", step.node, step.describe(max_shown), set(known_values), set())
+def _box_data(box, place, widest, values, value_at, grads):
+    lines = [box.title, box.detail, widest.values.get(box.id), widest.grads.get(box.id)]
+    return dict(id=box.id, kind=box.kind, x=place["x"], y=place["y"], w=place["w"], h=place["h"],
+                rows=_rows(place, lines), title=box.title, detail=box.detail,
+                value=values.get(box.id), valueAt=value_at.get(box.id), grads=grads.get(box.id, []))
 
-    known_grads = {id(graph.output)}
+
+def _edge_data(edge, place, widest, edge_grads):
+    return dict(id=edge.id, tail=edge.tail.id, head=edge.head.id, d=place["d"], arrow=place["arrow"],
+                rows=_rows(place, [edge.label, widest.edge_grads.get(edge.id)]),
+                label=edge.label, grads=edge_grads.get(edge.id, []))
+
+
+def _cluster_data(cluster_id, label, place):
+    return dict(id=cluster_id, x=place["x"], y=place["y"], w=place["w"], h=place["h"],
+                rows=_rows(place, [label]), label=label)
+
+
+def _frame_data(picture, frame, run):
+    """A frame for the front end: the box at work and the edges it reads (forward) or sends
+    gradients along (backward)."""
+    if frame.node is None:
+        return dict(phase=frame.phase, box="", edges=[], text=frame.text, run=run)
+    positions = range(len(frame.node.inputs)) if frame.phase == "forward" else [p for _, p, _ in frame.sent]
+    keys = [(id(frame.node), position) for position in positions]
+    edges = sorted({picture.edge_of[key].id for key in keys if key in picture.edge_of})
+    return dict(phase=frame.phase, box=picture.box_of[id(frame.node)].id, edges=edges, text=frame.text, run=run)
+
+
+def fitting_scene(graph, collapse, depth, max_boxes):
+    """The scene to lay out, and a note saying what was folded to make it fit: as asked,
+    then with scopes collapsed one level at a time, deepest first, while it has more than
+    `max_boxes` boxes, and as a last resort with only the nodes nearest the output."""
+    if isinstance(max_boxes, bool) or not isinstance(max_boxes, int) or max_boxes < 1:
+        raise ValueError(f"max_boxes must be a whole number ≥ 1, got {max_boxes!r}")
+
+    def size(picture):  # the dashed copies of shared leaves cost dot next to nothing
+        return sum(box.kind != "ghost" for box in picture.boxes)
+
+    everything = len(graph.nodes)
+    picture = scene(graph, collapse, depth, everything)
+    level = max((len(node.scope) for node in graph.nodes), default=0) if depth is None else depth
+    note = ""
+    while size(picture) > max_boxes and level > 0:
+        level -= 1
+        picture = scene(graph, collapse, level, everything)
+        folded = "every scope" if level == 0 else f"every scope nested deeper than {level} level(s)"
+        note = (f"To stay under max_boxes={max_boxes} boxes, {folded} is drawn as one box; open "
+                f"a scope's steps to follow its nodes.")
+    if size(picture) > max_boxes:
+        picture = scene(graph, collapse, level if note else depth, max_boxes)
+        note = (f"The graph has {everything} nodes: only the last {max_boxes} are drawn (max_boxes); "
+                f"the steps of the others highlight the note that stands for them.")
+    return picture, note
+
+
+def run_passes(graph, max_shown=MAX_SHOWN):
+    """Forward node by node, then backward op by op, then a summary: one Frame each."""
+    frames = [Frame("forward", step.node, "\n".join(step.describe(max_shown)), [])
+              for step in forward_steps(graph)]
     for step in backward_steps(graph):
-        known_grads.update(id(c.to) for c in step.contributions)
-        frame("backward", step.node, step.describe(max_shown), known_values, set(known_grads))
-
-    summary = [f"Backward pass done. Gradients of {graph.output.label}:"] + [
-        f"    ∂{graph.output.label}/∂{p.label} = {format_array(p.grad, max_shown)}"
+        frames.append(Frame("backward", step.node, "\n".join(step.describe(max_shown)),
+                            [(c.to, c.position, c.sent) for c in step.contributions]))
+    output = graph.label(graph.output)
+    summary = [f"Backward pass done. Gradients of {output}:"] + [
+        f"    ∂{output}/∂{graph.label(p)} = {format_array(p.grad, max_shown)}"
         for p in graph.parameters if p.grad is not None
     ]
-    frame("done", None, summary, known_values, known_grads)
+    frames.append(Frame("done", None, "\n".join(summary), []))
     return frames
 
 
-def page(frames, title):
-    """The HTML text of the player, frames embedded as JSON."""
-    # "</" inside a <script> would end it early; JSON allows the escaped form.
-    data = json.dumps(frames, ensure_ascii=False).replace("</", "<\\/")
-    # One pass, so a title that contains "{{frames}}" stays text.
-    fills = {"title": html.escape(printable(title)), "frames": data}
-    return re.sub(r"\{\{(title|frames)\}\}", lambda match: fills[match.group(1)], TEMPLATE)
+def timelines(picture, frames, max_shown=MAX_SHOWN):
+    """What the changing rows show, by box or edge id: the value of each box and the frame
+    from which it is known, and [frame, text] lists of the gradient rows of boxes and edges
+    (a row shows the last text whose frame has come)."""
+    graph = picture.graph
+    computed = {id(frame.node): index for index, frame in enumerate(frames) if frame.phase == "forward"}
+    values, value_at = {}, {}
+    for box in picture.boxes:
+        if box.kind not in ("ghost", "hidden"):
+            values[box.id] = value_text(picture, box, max_shown)
+            value_at[box.id] = max(computed[id(node)] for node in box.outputs)
+
+    expected = {}
+    for frame in frames:
+        for to, _, _ in frame.sent:
+            expected[id(to)] = expected.get(id(to), 0) + 1
+    arrived, running, edge_sums = {}, {}, {}
+    start = next(i for i, frame in enumerate(frames) if frame.phase != "forward")
+    if graph.output.grad is not None:  # the seed, there from the first backward step
+        arrived[id(graph.output)], running[id(graph.output)] = [], graph.output.grad
+
+    def box_grad(box):
+        shown = [node for node in box.outputs if id(node) in running]
+        if box.kind in ("ghost", "hidden") or not shown:
+            return None
+        if len(box.outputs) == 1:
+            node = shown[0]
+            return gradient_text(arrived[id(node)], running[id(node)], expected.get(id(node), 0), max_shown)
+        return "grad " + "; ".join(f"{graph.label(n)} {format_array(running[id(n)], max_shown)}" for n in shown)
+
+    grads, edge_grads = {}, {}
+    for index in range(start, len(frames)):
+        frame = frames[index]
+        output_box = picture.box_of[id(graph.output)]
+        boxes = {id(output_box): output_box} if index == start else {}  # the seed shows first
+        edges = {}
+        for to, position, grad in frame.sent:
+            arrived.setdefault(id(to), []).append(grad)
+            running[id(to)] = grad if id(to) not in running else running[id(to)] + grad
+            box = picture.box_of[id(to)]
+            boxes[id(box)] = box
+            edge = picture.edge_of.get((id(frame.node), position))
+            if edge is not None:
+                edge_sums[edge.id] = grad if edge.id not in edge_sums else edge_sums[edge.id] + grad
+                edges[edge.id] = edge
+        for box in boxes.values():
+            text = box_grad(box)
+            rows = grads.setdefault(box.id, [])
+            if text is not None and (not rows or rows[-1][1] != text):
+                rows.append([index, text])
+        for edge_id in edges:
+            edge_grads.setdefault(edge_id, []).append([index, f"grad {format_array(edge_sums[edge_id], max_shown)}"])
+    return values, value_at, {key: rows for key, rows in grads.items() if rows}, edge_grads
+
+
+def scope_runs(picture, frames, max_shown=MAX_SHOWN):
+    """Runs of consecutive frames of one pass inside one top-level scope: the player steps
+    through each as one step, with a summary, until it is opened."""
+    runs = []
+    for index, frame in enumerate(frames):
+        path = frame.node.scope[:1] if frame.node is not None else ()
+        last = runs[-1] if runs else None
+        if path and last and last["path"] == path and last["phase"] == frame.phase:
+            last["end"] = index
+        elif path:
+            runs.append(dict(path=path, phase=frame.phase, start=index, end=index))
+    clusters = {path: f"c{number}" for number, path in enumerate(picture.clusters)}
+    leaving = scope_outputs(picture.graph)
+    found = []
+    for run in runs:
+        if run["end"] == run["start"]:
+            continue  # a scope of one node is just that node's step
+        path = run["path"]
+        members = frames[run["start"]:run["end"] + 1]
+        mark = clusters.get(path) or picture.box_of[id(members[0].node)].id
+        found.append(dict(start=run["start"], end=run["end"], scope=printable(path[0]), mark=mark,
+                          text=_run_summary(picture, path, run["phase"], members, leaving.get(path, []), max_shown)))
+    return found
+
+
+def _run_summary(picture, path, phase, members, outputs, max_shown):
+    graph, name = picture.graph, printable(path[0])
+    first_lines = [f"    {frame.text.splitlines()[0]}" for frame in members]
+    if phase == "forward":
+        return "\n".join([f"{name}: forward through its {len(members)} nodes (↓ or Open: one at a time)",
+                          *first_lines, f"{name} passes on:",
+                          *(f"    {graph.label(node)} = {format_array(node.value, max_shown)}" for node in outputs)])
+    sent = {}
+    for frame in members:
+        for to, _, grad in frame.sent:
+            if to.op is None or to.scope[:1] != path:  # what leaves the scope, and its parameters
+                sent[id(to)] = (to, grad if id(to) not in sent else sent[id(to)][1] + grad)
+    return "\n".join([f"{name}: backward through its {len(members)} ops (↓ or Open: one at a time)",
+                      *first_lines, f"{name} sends back:",
+                      *(f"    to {graph.label(node)}: {format_array(grad, max_shown)}" for node, grad in sent.values())])
+
+
+def layout(dot):
+    """Lay a Digraph out once with `dot -Tjson` and read back, in SVG coordinates (points,
+    y downwards): each box's rectangle, each edge's path and arrowhead, each cluster's
+    rectangle, and where Graphviz put each line of their text, keyed by DOT id."""
+    data = json.loads(pipe(dot, "json"))
+    _, _, width, height = (float(v) for v in data["bb"].split(","))
+
+    def point(x, y):
+        return [round(x + PAD, 1), round(height - y + PAD, 1)]
+
+    def svg_points(points):
+        return " ".join(",".join(map(str, point(*p))) for p in points)
+
+    def lines(operations):
+        centres = []
+        for operation in operations or ():
+            if operation["op"] == "T":
+                x, y = operation["pt"]
+                shift = {"l": operation["width"] / 2, "r": -operation["width"] / 2}.get(operation["align"], 0)
+                centres.append(point(x + shift, y))
+        return centres
+
+    boxes, clusters, edges = {}, {}, {}
+    for obj in data.get("objects", []):
+        if "id" not in obj:
+            continue
+        if "bb" in obj:
+            left, bottom, right, top = (float(v) for v in obj["bb"].split(","))
+            corner = point(left, top)
+            clusters[obj["id"]] = dict(x=corner[0], y=corner[1], w=round(right - left, 1),
+                                       h=round(top - bottom, 1), lines=lines(obj.get("_ldraw_")))
+        else:
+            x, y = (float(v) for v in obj["pos"].split(","))
+            w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
+            corner = point(x - w / 2, y + h / 2)
+            boxes[obj["id"]] = dict(x=corner[0], y=corner[1], w=round(w, 1), h=round(h, 1),
+                                    lines=lines(obj.get("_ldraw_")))
+    for edge in data.get("edges", []):
+        curves = [op["points"] for op in edge.get("_draw_", []) if op["op"] in ("b", "B")]
+        heads = [op["points"] for op in edge.get("_hdraw_", []) if op["op"] in ("p", "P")]
+        path = " ".join(f"M{svg_points(curve[:1])} C{svg_points(curve[1:])}" for curve in curves)
+        x, y = point(*(float(v) for v in edge.get("lp", "0,0").split(",")))  # the label's centre
+        edges[edge["id"]] = dict(d=path, arrow=svg_points(heads[0] if heads else []),
+                                 lines=lines(edge.get("_ldraw_")), x=x, y=y, w=0, h=0)
+    return dict(width=round(width + 2 * PAD), height=round(height + 2 * PAD),
+                boxes=boxes, clusters=clusters, edges=edges)
+
+
+def _rows(place, texts):
+    """The positions of each text row's lines ([] for a row that is absent). Graphviz gives
+    one text per line, in row order; if it skipped one (an empty line), the lines are
+    spread evenly over the box instead."""
+    counts = [0 if text is None else text.count("\n") + 1 for text in texts]
+    positions = place["lines"]
+    if len(positions) != sum(counts):
+        step = place["h"] / (sum(counts) + 1)
+        centre = place["x"] + place["w"] / 2
+        positions = [[round(centre, 1), round(place["y"] + step * (i + 1) + 4, 1)] for i in range(sum(counts))]
+    rows, start = [], 0
+    for count in counts:
+        rows.append(positions[start:start + count])
+        start += count
+    return rows
+
+
+def _widest(texts):
+    """A text as wide and as tall as the widest of `texts`, line by line: the layout
+    leaves that much room, so every frame's text fits in the same place."""
+    split = [text.split("\n") for text in texts]
+    count = max(len(lines) for lines in split)
+    return "\n".join(max((lines[i] for lines in split if i < len(lines)), key=len) for i in range(count))
+
+
+def asset(name):
+    """The text of a front-end file shipped in the package (player.js, player.css)."""
+    return importlib.resources.files("minigraph").joinpath(name).read_text(encoding="utf-8")
+
+
+def page(data):
+    """The HTML of the player: the data as JSON, the script and style inline and allowed by
+    their hashes. The template is filled in one pass, so nothing filled in is read again."""
+    script, style = asset("player.js") + BOOT, asset("player.css")
+    policy = f"default-src 'none'; script-src '{_digest(script)}'; style-src '{_digest(style)}'"
+    fills = {"title": html.escape(data["title"]), "policy": policy, "style": style, "script": script,
+             "data": script_json(data)}
+    return re.sub(r"\{\{(title|policy|style|script|data)\}\}", lambda match: fills[match.group(1)], TEMPLATE)
+
+
+def script_json(data):
+    """JSON that can sit inside a `<script>` element: `<`, `>` and `&` appear only inside its
+    strings, where the escapes `\\u003c`, `\\u003e` and `\\u0026` mean the same."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _digest(text):
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
-      content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="{{policy}}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{title}}</title>
-<style>
-  body { font-family: system-ui, sans-serif; margin: 1.2rem; color: #222; }
-  h1 { font-size: 1.25rem; margin: 0 0 .4rem; }
-  .hint { color: #666; font-size: .9rem; margin: 0 0 .8rem; }
-  .controls { display: flex; gap: .6rem; align-items: center; margin-bottom: .8rem; }
-  .controls input[type=range] { flex: 1; }
-  button { font-size: 1rem; padding: .3rem .9rem; }
-  #phase { font-weight: 600; min-width: 6rem; }
-  #phase.forward { color: #2b6ca3; } #phase.backward { color: #b03a2e; } #phase.done { color: #2e7d32; }
-  #picture { overflow-x: auto; border: 1px solid #ddd; padding: .4rem; }
-  #picture svg { max-width: 100%; height: auto; }
-  #explanation { background: #f7f7f7; padding: .8rem; white-space: pre-wrap;
-                 font-family: ui-monospace, monospace; font-size: .9rem; margin-top: .8rem; }
-</style>
+<style>{{style}}</style>
 </head>
-<body data-step="0" data-active-node="">
-<h1>{{title}}</h1>
-<p class="hint">The forward pass computes each node from its inputs; the backward pass sends
-each gradient back through the op's local derivative (the chain rule). Next/Previous,
-the arrow keys or the slider move one step. The highlighted node is the one at work.</p>
-<div class="controls">
-  <button id="prev" type="button">&#9664; Previous</button>
-  <button id="next" type="button">Next &#9654;</button>
-  <input id="slider" type="range" min="0" value="0" aria-label="step">
-  <span id="counter"></span>
-  <span id="phase"></span>
-</div>
-<div id="picture"></div>
-<div id="explanation"></div>
-<script id="frames" type="application/json">{{frames}}</script>
-<script>
-"use strict";
-const frames = JSON.parse(document.getElementById("frames").textContent);
-const picture = document.getElementById("picture");
-const explanation = document.getElementById("explanation");
-const slider = document.getElementById("slider");
-const counter = document.getElementById("counter");
-const phase = document.getElementById("phase");
-const previousButton = document.getElementById("prev");
-const nextButton = document.getElementById("next");
-const phaseNames = { forward: "forward", backward: "backward", done: "done" };
-let current = 0;
-
-function show(index) {
-  current = Math.max(0, Math.min(frames.length - 1, index));
-  const frame = frames[current];
-  picture.innerHTML = frame.svg;
-  explanation.textContent = frame.text.join("\\n");
-  counter.textContent = "Step " + (current + 1) + " of " + frames.length;
-  phase.textContent = phaseNames[frame.phase];
-  phase.className = frame.phase;
-  slider.value = String(current);
-  previousButton.disabled = current === 0;
-  nextButton.disabled = current === frames.length - 1;
-  document.body.dataset.step = String(current);
-  document.body.dataset.activeNode = frame.node;
-  document.body.dataset.phase = frame.phase;
-}
-
-slider.max = String(frames.length - 1);
-previousButton.addEventListener("click", () => show(current - 1));
-nextButton.addEventListener("click", () => show(current + 1));
-slider.addEventListener("input", () => show(Number(slider.value)));
-document.addEventListener("keydown", (event) => {
-  if (event.target === slider) return;  // the slider moves itself with the arrow keys
-  if (event.key === "ArrowRight") { show(current + 1); event.preventDefault(); }
-  if (event.key === "ArrowLeft") { show(current - 1); event.preventDefault(); }
-  if (event.key === "Home") show(0);
-  if (event.key === "End") show(frames.length - 1);
-});
-show(0);
-</script>
+<body>
+<div id="player"></div>
+<script id="minigraph-data" type="application/json">{{data}}</script>
+<script>{{script}}</script>
 </body>
 </html>
 """

@@ -1,29 +1,48 @@
-"""Drawing a graph with Graphviz: each node's name, op, shape, value and gradient.
+"""Drawing a graph with Graphviz: every node's label, op, shape, value and gradient, and on
+every edge the gradient it carries back.
 
-`to_dot` needs only the `graphviz` Python package; `draw` returns a `graphviz.Digraph`
-(shown inline in Jupyter); `render` writes SVG, PNG or PDF and needs Graphviz's `dot`.
-Parameters, constants and op results are drawn differently, and each edge says which
-argument it feeds and the shape that flows along it.
+`scene` decides what is drawn: a box per node; a nested cluster per scope (`with
+mg.scope("layer1")`), labelled with the shapes that leave it; one box for a collapsed scope
+(`collapse={"layer1"}`, or `depth=1` for everything deeper than one level), showing its
+output's value and gradient; and, for a leaf used many times (one weight shared by 75
+layers), a dashed copy per use, so that no edge spans the whole graph: such edges are what
+made dot's layout take minutes. `draw` turns a scene into a `graphviz.Digraph` holding the
+numbers as they are now (Jupyter shows it inline); `to_dot` gives its DOT text without the
+Graphviz binary; `render` writes SVG, PNG or PDF and needs Graphviz's `dot`. The step
+player lays the same scene out once and changes only its text between frames.
 """
 
+import dataclasses
 import html
 import pathlib
 
 import graphviz
+import numpy as np
 
-from .display import MAX_SHOWN, format_array, format_shape
+from .display import MAX_SHOWN, format_array, format_shape, printable
 from .errors import DotNotFoundError
-from .graph import as_graph
+from .graph import as_graph, local_gradients
+from .quiet import quiet
 
-# Graphviz lays out a few hundred nodes in about a second; past that the picture is
+# Graphviz lays out a few hundred boxes in about a second; past that a static picture is
 # unreadable anyway, so the nodes nearest the output are drawn and the rest summarised.
 MAX_DRAWN = 200
+# A leaf feeding more edges than this is drawn once per use ("same as w" copies).
+GHOST_AFTER = 3
+# A fan-in of up to this many gradients is written out as a sum; a larger one as a count.
+SUM_TERMS = 3
+RANKDIRS = ("LR", "TB", "RL", "BT")
 STYLES = {
     "parameter": {"fillcolor": "#fff2cc", "color": "#b58900", "style": "filled,rounded"},
     "constant": {"fillcolor": "#eeeeee", "color": "#777777", "style": "filled,dashed"},
     "op": {"fillcolor": "#dbe9f6", "color": "#2b6ca3", "style": "filled,rounded"},
+    "ghost": {"fillcolor": "#ffffff", "color": "#b58900", "style": "filled,dashed,rounded"},
+    "scope": {"fillcolor": "#e3efdc", "color": "#4d7c3a", "style": "filled,bold"},
+    "hidden": {"fillcolor": "#ffffff", "color": "#777777", "style": "filled", "shape": "note"},
 }
-ACTIVE = {"color": "#d62728", "penwidth": "3"}
+CLUSTER_STYLE = {"style": "rounded,dashed", "color": "#6b9a55", "fontname": "Helvetica",
+                 "fontsize": "10", "fontcolor": "#4d7c3a", "labeljust": "l"}
+GRAD_COLOR = "#b03a2e"
 ORDINALS = ("1st", "2nd", "3rd")
 INSTALL_HINT = (
     "Graphviz's 'dot' program is not installed, so the graph cannot be rendered. "
@@ -32,63 +51,205 @@ INSTALL_HINT = (
 )
 
 
-def node_ids(graph):
-    """The DOT id of each node ('n0', 'n1', ... in topological order), keyed by id(node)."""
-    return {id(node): f"n{index}" for index, node in enumerate(graph.nodes)}
+@dataclasses.dataclass(eq=False)
+class Box:
+    """One box of a drawing: a node, a dashed copy of a shared leaf, a collapsed scope, or
+    the note standing for the nodes not drawn.
 
-
-def draw(target, rankdir="LR", max_nodes=MAX_DRAWN, max_shown=MAX_SHOWN, active=None,
-         known_values=None, known_grads=None):
-    """A `graphviz.Digraph` of a Node's graph (or of a `Graph`).
-
-    `active` is a node to highlight. `known_values` and `known_grads`, sets of id(node),
-    limit which values and gradients are shown (the step player uses them to show what is
-    known at each step); None shows every value and every gradient computed so far.
+    `cluster` is the open scope it is drawn in (() at the top); `nodes` are the nodes it
+    stands for; `outputs` are those whose value and gradient it shows.
     """
+
+    id: str
+    kind: str  # 'parameter', 'constant', 'op', 'ghost', 'scope' or 'hidden'
+    title: str
+    detail: str
+    cluster: tuple
+    nodes: list
+    outputs: list
+
+
+@dataclasses.dataclass(eq=False)
+class Edge:
+    """One arrow: `uses` lists the (consumer node, input position) pairs it stands for, more
+    than one where several inputs of a collapsed scope come from the same box."""
+
+    id: str
+    tail: Box
+    head: Box
+    label: str
+    uses: list
+
+
+@dataclasses.dataclass
+class Scene:
+    """What a drawing shows: boxes, edges, open scopes (path -> cluster label, outer first),
+    the box each node shows in (`box_of`, by id(node)) and the edge drawn for each input
+    (`edge_of`, by (id(consumer), position); absent inside a collapsed scope)."""
+
+    graph: object
+    boxes: list
+    edges: list
+    clusters: dict
+    box_of: dict
+    edge_of: dict
+
+
+@dataclasses.dataclass
+class Texts:
+    """The changing rows of a drawing, by box or edge id: value and gradient rows of boxes,
+    gradient rows of edges. A missing id has no such row."""
+
+    values: dict
+    grads: dict
+    edge_grads: dict
+
+
+def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GHOST_AFTER):
+    """What to draw for a Node's graph (or a `Graph`): see the module's docstring."""
     graph = as_graph(target)
-    ids = node_ids(graph)
-    shown = graph.nodes[-max_nodes:]
-    shown_ids = {id(node) for node in shown}
-    dot = graphviz.Digraph(
-        "minigraph",
-        graph_attr={"rankdir": rankdir, "nodesep": "0.3", "ranksep": "0.45"},
-        node_attr={"shape": "box", "fontname": "Helvetica", "fontsize": "11", "margin": "0.08,0.04"},
-        edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"},
-    )
-    hidden = len(graph.nodes) - len(shown)
-    if hidden:
-        dot.node(
-            "hidden", shape="note", style="filled", fillcolor="#ffffff",
-            label=f"{hidden} earlier nodes not drawn\n(max_nodes={max_nodes})",
-        )
-    for node in shown:
-        value_known = known_values is None or id(node) in known_values
-        grad_known = node.grad is not None and (known_grads is None or id(node) in known_grads)
-        label = node_label(node, value_known, grad_known, max_shown)
-        style = dict(STYLES[node.kind], **(ACTIVE if node is active else {}))
-        dot.node(ids[id(node)], label=label, **style)
-    for node in shown:
+    fold = scope_folding(graph, collapse, depth)
+    leaving = scope_outputs(graph)
+    boxes, box_of, folded_boxes = [], {}, {}
+    cut = max(len(graph.nodes) - max_nodes, 0)
+    if cut:
+        boxes.append(Box("hidden", "hidden", f"{cut} earlier nodes not drawn",
+                         f"(max_nodes={max_nodes})", (), graph.nodes[:cut], []))
+    for index, node in enumerate(graph.nodes):
+        if index < cut:
+            box_of[id(node)] = boxes[0]
+            continue
+        folded = fold(node.scope)
+        if folded is None:
+            box = Box(f"n{index}", node.kind, graph.label(node), _detail(graph, node), node.scope, [node], [node])
+            boxes.append(box)
+        else:
+            box = folded_boxes.get(folded)
+            if box is None:
+                out = leaving.get(folded, [])
+                box = Box(f"s{len(folded_boxes)}", "scope", "/".join(map(printable, folded)), "",
+                          folded[:-1], [], out)
+                folded_boxes[folded] = box
+                boxes.append(box)
+            box.nodes.append(node)
+        box_of[id(node)] = box
+    for box in folded_boxes.values():
+        box.detail = f"scope · {len(box.nodes)} nodes · out {_shapes(box.outputs)}"
+    edges, edge_of = _edges(graph, box_of, cut)
+    boxes += _ghosts(edges, ghost_after)
+    clusters = {}
+    for box in boxes:
+        for length in range(1, len(box.cluster) + 1):
+            path = box.cluster[:length]
+            if path not in clusters:
+                clusters[path] = f"{printable(path[-1])} · out {_shapes(leaving.get(path, []))}"
+    return Scene(graph, boxes, edges, clusters, box_of, edge_of)
+
+
+def scope_folding(graph, collapse, depth):
+    """A function from a node's scope to the collapsed scope it is drawn in, or None.
+
+    `collapse` names scopes ('layer1', 'layer1/linear'); `depth` collapses every scope
+    nested deeper than that many levels (0: every scope is one box).
+    """
+    known = {node.scope[:length] for node in graph.nodes for length in range(1, len(node.scope) + 1)}
+    wanted = set()
+    for name in [collapse] if isinstance(collapse, str) else (collapse or ()):
+        if not isinstance(name, (str, tuple)):
+            raise TypeError(f"collapse: name scopes as strings such as 'layer1' or 'layer1/linear', got {name!r}")
+        path = tuple(name.split("/")) if isinstance(name, str) else name
+        if path not in known:
+            names = ", ".join(sorted("/".join(map(printable, p)) for p in known)) or "none"
+            raise ValueError(f"collapse: the graph has no scope {name!r}; its scopes are: {names}")
+        wanted.add(path)
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
+        raise ValueError(f"depth must be a whole number ≥ 0 (how many scope levels stay open), got {depth!r}")
+
+    def fold(scope):
+        for length in range(1, len(scope) + 1):
+            if scope[:length] in wanted or (depth is not None and length > depth):
+                return scope[:length]
+        return None
+    return fold
+
+
+def scope_outputs(graph):
+    """For each scope path, the nodes inside it whose values leave it (used outside it, or
+    the graph's output), in graph order: its computed values, or its leaves if it computes
+    nothing that leaves (a parameter also used by a regulariser elsewhere is no output)."""
+    leaving = {}
+    for node in graph.nodes:
+        for source in node.inputs:
+            for length in range(1, len(source.scope) + 1):
+                if node.scope[:length] != source.scope[:length]:
+                    leaving.setdefault(source.scope[:length], {})[id(source)] = source
+    output = graph.output
+    for length in range(1, len(output.scope) + 1):
+        leaving.setdefault(output.scope[:length], {})[id(output)] = output
+    outputs = {}
+    for path, nodes in leaving.items():
+        computed = [node for node in nodes.values() if node.op is not None]
+        outputs[path] = computed or list(nodes.values())
+    return outputs
+
+
+def _edges(graph, box_of, cut):
+    """One edge per input, except inside a collapsed scope (none) and into a collapsed
+    scope or out of the note of undrawn nodes (one per pair of boxes)."""
+    edges, edge_of, merged = [], {}, {}
+    for node in graph.nodes[cut:]:
+        head = box_of[id(node)]
         for position, source in enumerate(node.inputs):
-            tail = ids[id(source)] if id(source) in shown_ids else "hidden"
-            dot.edge(tail, ids[id(node)], label=edge_label(node, position, source))
-    return dot
+            tail = box_of[id(source)]
+            if tail is head:
+                continue
+            key = (tail.id, head.id) if head.kind == "scope" or tail.kind == "hidden" else None
+            edge = merged.get(key)
+            if edge is None:
+                label = format_shape(source.shape) if key else edge_label(node, position, source)
+                edge = Edge(f"e{len(edges)}", tail, head, label, [])
+                edges.append(edge)
+                if key:
+                    merged[key] = edge
+            edge.uses.append((node, position))
+            edge_of[(id(node), position)] = edge
+    return edges, edge_of
 
 
-def node_label(node, value_known=True, grad_known=True, max_shown=MAX_SHOWN):
-    """An HTML-like Graphviz label: name, kind or op, shape, value, gradient."""
-    title = node.label if node.name is not None else (str(node.op) if node.op else node.kind)
+def _ghosts(edges, ghost_after):
+    """Dashed copies of each leaf (or of the note of undrawn nodes) that feeds more than
+    `ghost_after` edges: the first use keeps the leaf's own box, every other box it feeds
+    gets a copy beside it."""
+    feeding = {}
+    for edge in edges:
+        if edge.tail.kind in ("parameter", "constant", "hidden"):
+            feeding.setdefault(edge.tail.id, []).append(edge)
+    ghosts = []
+    for leaf_edges in feeding.values():
+        if len(leaf_edges) <= ghost_after:
+            continue
+        leaf = leaf_edges[0].tail
+        copies = {leaf_edges[0].head.id: leaf}
+        for edge in leaf_edges[1:]:
+            copy = copies.get(edge.head.id)
+            if copy is None:
+                title, detail = (("earlier nodes", "not drawn") if leaf.kind == "hidden"
+                                 else (leaf.title, f"same as {leaf.title}"))
+                copy = Box(f"{leaf.id}g{len(copies)}", "ghost", title, detail, edge.head.cluster, leaf.nodes, [])
+                copies[edge.head.id] = copy
+                ghosts.append(copy)
+            edge.tail = copy
+    return ghosts
+
+
+def _detail(graph, node):
     kind = str(node.op) if node.op is not None else node.kind
-    rows = [f"<B>{_escape(title)}</B>"]
-    detail = f"{kind} · {format_shape(node.shape)}" if title != kind else format_shape(node.shape)
-    rows.append(f'<FONT POINT-SIZE="9" COLOR="#555555">{_escape(detail)}</FONT>')
-    if value_known:
-        rows.append(_escape(f"value {format_array(node.value, max_shown)}"))
-    else:  # a placeholder keeps the box's size, so the picture does not jump between steps
-        rows.append('<FONT COLOR="#999999">value ?</FONT>')
-    if grad_known:
-        rows.append(f'<FONT COLOR="#b03a2e">{_escape(f"grad {format_array(node.grad, max_shown)}")}</FONT>')
-    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
-    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
+    shape = format_shape(node.shape)
+    return f"{kind} · {shape}" if graph.label(node) != kind else shape
+
+
+def _shapes(nodes):
+    return ", ".join(format_shape(node.shape) for node in nodes) if len(nodes) <= 3 else f"{len(nodes)} values"
 
 
 def edge_label(node, position, source):
@@ -97,6 +258,140 @@ def edge_label(node, position, source):
     if len(node.inputs) == 1:
         return shape
     return f"{ORDINALS[position] if position < len(ORDINALS) else f'#{position + 1}'} · {shape}"
+
+
+def value_text(picture, box, max_shown=MAX_SHOWN):
+    """A box's value row: its node's value, or each output value of a collapsed scope."""
+    outputs = box.outputs
+    if len(outputs) == 1:
+        return f"value {format_array(outputs[0].value, max_shown)}"
+    return "value " + "; ".join(
+        f"{picture.graph.label(node)} {format_array(node.value, max_shown)}" for node in outputs)
+
+
+def gradient_text(arrived, total, expected, max_shown=MAX_SHOWN):
+    """A gradient row. Where several uses send a node a gradient it shows the sum arriving
+    ('grad 0.2 + 0.3 = 0.5'), or how many of them have arrived so far."""
+    shown = format_array(total, max_shown)
+    if expected <= 1:
+        return f"grad {shown}"
+    if len(arrived) < expected:
+        return f"grad {shown} so far ({len(arrived)} of {expected} contributions)"
+    if expected <= SUM_TERMS:
+        # Arrays one to a line, so that the sum does not make the box a metre wide.
+        space = " " if np.size(total) == 1 else "\n"
+        terms = f"{space}+ ".join(format_array(part, max_shown) for part in arrived)
+        return f"grad {terms}{space}= {shown}"
+    return f"grad Σ of {expected} contributions = {shown}"
+
+
+def current_texts(picture, max_shown=MAX_SHOWN):
+    """The rows of a drawing from the values and gradients the nodes hold now.
+
+    What each edge carries is recomputed from its consumer's gradient through the op's
+    backward, as the last backward pass sent it.
+    """
+    graph = picture.graph
+    sent, arrived = {}, {}
+    with quiet():  # backward already ran on these values and checked them
+        for node in reversed(graph.nodes):  # as backward runs, so sums add up in its order
+            if node.op is None or node.grad is None or not node.requires_grad:
+                continue
+            for position, grad in enumerate(local_gradients(node, node.grad)):
+                if grad is not None:
+                    sent[(id(node), position)] = grad
+                    arrived.setdefault(id(node.inputs[position]), []).append(grad)
+
+    def grad_row(node):
+        parts = arrived.get(id(node), [])
+        if len(parts) > 1 and not np.allclose(sum(parts), node.grad, rtol=1e-9, atol=0):
+            # backward(accumulate=True) added this pass to what the leaf held before
+            return (f"grad {format_array(node.grad, max_shown)} (this pass sent "
+                    f"{format_array(sum(parts), max_shown)}, added to earlier ones)")
+        return gradient_text(parts, node.grad, len(parts), max_shown)
+
+    texts = Texts({}, {}, {})
+    for box in picture.boxes:
+        if box.kind in ("ghost", "hidden"):
+            continue
+        texts.values[box.id] = value_text(picture, box, max_shown)
+        with_grad = [node for node in box.outputs if node.grad is not None]
+        if len(box.outputs) == 1 and with_grad:
+            texts.grads[box.id] = grad_row(with_grad[0])
+        elif with_grad:
+            texts.grads[box.id] = "grad " + "; ".join(
+                f"{graph.label(node)} {format_array(node.grad, max_shown)}" for node in with_grad)
+    for edge in picture.edges:
+        parts = [sent[(id(node), position)] for node, position in edge.uses if (id(node), position) in sent]
+        if parts:
+            texts.edge_grads[edge.id] = f"grad {format_array(sum(parts), max_shown)}"
+    return texts
+
+
+def draw(target, rankdir="LR", max_nodes=MAX_DRAWN, max_shown=MAX_SHOWN, collapse=None, depth=None,
+         ghost_after=GHOST_AFTER):
+    """A `graphviz.Digraph` of a Node's graph (or of a `Graph`), with the values and
+    gradients the nodes hold now and, after backward, the gradient on every edge.
+
+    `rankdir` 'LR' draws left to right, 'TB' top to bottom. `collapse` (scope names such as
+    'layer1' or 'layer1/linear') and `depth` (levels of scopes left open) draw scopes as one
+    box each. A leaf feeding more than `ghost_after` edges is drawn once per use.
+    """
+    picture = scene(target, collapse, depth, max_nodes, ghost_after)
+    return digraph(picture, current_texts(picture, max_shown), rankdir)
+
+
+def digraph(picture, texts, rankdir="LR"):
+    """The `graphviz.Digraph` of a scene with the given rows; the player lays it out too."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be 'LR' (left to right) or 'TB' (top to bottom), "
+                         f"or 'RL' or 'BT'; got {rankdir!r}")
+    dot = graphviz.Digraph(
+        "minigraph",
+        graph_attr={"rankdir": rankdir, "nodesep": "0.3", "ranksep": "0.45"},
+        node_attr={"shape": "box", "fontname": "Helvetica", "fontsize": "11", "margin": "0.08,0.04"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"},
+    )
+    inside = {}
+    for box in picture.boxes:
+        inside.setdefault(box.cluster, []).append(box)
+    clusters = {(): dot}
+    for number, (path, label) in enumerate(picture.clusters.items()):
+        clusters[path] = graphviz.Digraph(
+            f"cluster_c{number}", graph_attr=dict(CLUSTER_STYLE, id=f"c{number}", label=_html(label)))
+    # Innermost first: a cluster's text is copied into its parent when it is attached.
+    for path in sorted(clusters, key=len, reverse=True):
+        for box in inside.get(path, []):
+            clusters[path].node(box.id, id=box.id, label=box_label(box, texts), **STYLES[box.kind])
+        if path:
+            clusters[path[:-1]].subgraph(clusters[path])
+    for edge in picture.edges:
+        rows = [_escape(edge.label)]
+        grad = texts.edge_grads.get(edge.id)
+        if grad is not None:
+            rows.append(f'<FONT COLOR="{GRAD_COLOR}">{_escape(grad)}</FONT>')
+        dot.edge(edge.tail.id, edge.head.id, id=edge.id, label=_table(rows, padding=0))
+    return dot
+
+
+def box_label(box, texts):
+    """An HTML-like Graphviz label: title, kind or op and shape, value, gradient."""
+    rows = [f"<B>{_escape(box.title)}</B>",
+            f'<FONT POINT-SIZE="9" COLOR="#555555">{_escape(box.detail)}</FONT>']
+    if box.id in texts.values:
+        rows.append(_escape(texts.values[box.id]))
+    if box.id in texts.grads:
+        rows.append(f'<FONT COLOR="{GRAD_COLOR}">{_escape(texts.grads[box.id])}</FONT>')
+    return _table(rows)
+
+
+def _table(rows, padding=1):
+    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="{padding}">{cells}</TABLE>>'
+
+
+def _html(text):
+    return f"<{_escape(text)}>"
 
 
 def _escape(text):
@@ -110,7 +405,10 @@ def to_dot(target, **options):
 
 
 def render(target, path, **options):
-    """Write the drawing to `path`; the format (svg, png, pdf, ...) comes from its suffix."""
+    """Write the drawing to `path`; the format (svg, png, pdf, ...) comes from its suffix.
+
+    Takes the options of `draw` (rankdir, collapse, depth, ...).
+    """
     path = pathlib.Path(path)
     fmt = path.suffix.lstrip(".").lower()
     if not fmt:

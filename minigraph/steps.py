@@ -19,6 +19,7 @@ from .display import MAX_SHOWN, format_block, format_number, format_shape, side_
 from .errors import SeedError
 from .formulas import Term, arithmetic, fill, input_names, templates
 from .graph import as_graph, seed_gradient
+from .quiet import quiet
 
 # An equation whose parts all fit on one line stays on one line up to this width.
 LINE_WIDTH = 100
@@ -271,7 +272,7 @@ def _uses_in_one_pass(graph):
 
 def _call_backward(node, grad, values):
     op = node.op
-    with np.errstate(all="ignore"):  # the engine has already checked these gradients
+    with quiet():  # the engine has already checked these gradients
         if op.takes_needs:
             return op.backward(grad, node.value, *values, needs=node.needs)
         return op.backward(grad, node.value, *values)

@@ -350,3 +350,11 @@ def test_graph_labels_are_short_unique_and_scoped():
     assert z.scope == ("layer1",) and out.scope == ()
     with pytest.raises(ValueError, match="contains '/'"), mg.scope("a/b"):
         pass
+
+
+@pytest.mark.parametrize("call", [mg.Graph, mg.explain, mg.to_dot, mg.forward_steps, lambda x: list(mg.backward_steps(x))])
+@pytest.mark.parametrize("target", [3, "cost", [1.0], None])
+def test_what_is_not_a_node_or_graph_is_refused_by_name(call, target):
+    with pytest.raises(TypeError, match=f"from a minigraph Node .* not {type(target).__name__}"):
+        result = call(target)
+        list(result) if hasattr(result, "__next__") else None

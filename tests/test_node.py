@@ -93,3 +93,22 @@ def test_nodes_have_the_methods_micrograd_and_pytorch_users_reach_for():
     np.testing.assert_allclose(mg.parameter(np.abs(x)).log().value, np.log(np.abs(x)))
     assert a.sum().value == x.sum() and a.mean(axis=0).value.tolist() == x.mean(axis=0).tolist()
     assert a.sum(axis=1, keepdims=True).shape == (2, 1)
+
+
+def test_a_leaf_that_held_complex_values_takes_real_ones_back_as_real():
+    w = mg.parameter([1.0, 2.0])
+    w.value = np.array([1.0 + 1e-20j, 2.0])
+    assert w.dtype == np.complex128
+    w.value = np.array([1.0, 2.0])
+    assert w.dtype == np.float64
+    f32 = mg.parameter(np.ones(2, dtype=np.float32))
+    f32.value = [3.0, 4.0]
+    assert f32.dtype == np.float32  # a real leaf keeps its float dtype
+
+
+def test_replayed_scalar_values_stay_arrays():
+    x = mg.parameter(0.5)
+    out = mg.exp(mg.tanh(x) * 2.0)
+    graph = mg.Graph(out)
+    graph.forward()
+    assert all(type(node.value) is np.ndarray for node in graph.nodes)

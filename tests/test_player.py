@@ -1,122 +1,410 @@
-"""The HTML step player: its content, and how it behaves in a real headless Chromium."""
+"""The HTML step player: its data checked against hand-computed numbers, its page, and how
+it behaves in a real headless Chromium on the lesson and on a two-layer network."""
 
+import base64
+import contextlib
+import hashlib
 import json
 import re
-import shutil
-import tempfile
 
+import numpy as np
 import pytest
 
 import minigraph as mg
-from minigraph.render import node_ids
+import minigraph.player
+from minigraph.display import printable
 from minigraph.models import tiny_example
+from minigraph.player import player_data
 
 pytestmark = pytest.mark.needs_dot
 
+NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+X = np.array([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]])
+Y = np.array([[0.0, 1.0, 1.0]])
 
-@pytest.fixture(scope="module")
-def player(tmp_path_factory):
+
+def numbers(text):
+    return np.array([float(v) for v in re.findall(NUMBER, text)])
+
+
+def lesson_sends_by_hand():
+    """What each edge of the tiny example carries back, by tail's label: numpy and the
+    textbook formulas."""
+    w, m = np.full((2, 1), 0.01), X.shape[1]
+    p = 1 / (1 + np.exp(-(w.T @ X)))
+    dz = (p - Y) / m
+    return {"loss": np.full((1, 3), 1 / m), "ŷ": dz / (p * (1 - p)), "z": dz, "matmul": dz,
+            "b": dz.sum(), "wᵀ": dz @ X.T, "w": X @ dz.T}
+
+
+def two_layer_net():
+    """A 31-node network: a tanh layer and a sigmoid layer (each with a nested 'linear'
+    scope), a hand-written cross-entropy in 'loss' and weight decay in 'decay', so that W
+    (matmul and decay), ŷ and y each feed two ops. Returns the cost and, computed by hand,
+    what the edge from layer1/h into layer2's matmul carries back, and layer1/W's gradient."""
+    rng = np.random.default_rng(0)
+    W1, W2 = rng.normal(0, 0.5, size=(2, 2)), rng.normal(0, 0.5, size=(1, 2))
+    x, y = mg.constant(X, name="x"), mg.constant(Y, name="y")
+    with mg.scope("layer1"):
+        with mg.scope("linear"):
+            w1 = mg.parameter(W1, name="W")
+            z1 = mg.add(w1 @ x, mg.parameter(np.zeros((2, 1)), name="b"), name="z")
+        h = mg.tanh(z1, name="h")
+    with mg.scope("layer2"):
+        with mg.scope("linear"):
+            w2 = mg.parameter(W2, name="W")
+            z2 = mg.add(w2 @ h, mg.parameter(0.0, name="b"), name="z")
+        p = mg.sigmoid(z2, name="ŷ")
+    with mg.scope("loss"):
+        loss = -mg.mean(y * mg.log(p) + (1 - y) * mg.log(1 - p), name="bce")
+    with mg.scope("decay"):
+        decay = 0.01 * (mg.sum(w1 * w1) + mg.sum(w2 * w2))
+    cost = mg.add(loss, decay, name="cost")
+
+    h_value = np.tanh(W1 @ X)
+    p_value = 1 / (1 + np.exp(-(W2 @ h_value)))
+    dz2 = (p_value - Y) / 3
+    dh = W2.T @ dz2
+    dW1 = (dh * (1 - h_value ** 2)) @ X.T + 0.02 * W1
+    return cost, {"dh": dh, "dW1": dW1}
+
+
+def text_at(timeline, frame):
+    text = None
+    for at, value in timeline:
+        if at <= frame:
+            text = value
+    return text
+
+
+def test_frames_walk_forward_then_backward_then_done():
     cost = tiny_example()
-    path = mg.save_steps_html(cost, tmp_path_factory.mktemp("player") / "backprop.html")
-    return path, mg.Graph(cost)
+    graph = mg.Graph(cost)
+    data = player_data(cost)
+    order = [f"n{i}" for i in range(len(graph.nodes))]
+    assert [f["box"] for f in data["frames"] if f["phase"] == "forward"] == order
+    assert [f["box"] for f in data["frames"] if f["phase"] == "backward"] == [
+        f"n{i}" for i, node in reversed(list(enumerate(graph.nodes))) if node.op is not None]
+    assert data["frames"][-1]["phase"] == "done" and "∂cost/∂w = [[-0.1821] [0.01765]]" in data["frames"][-1]["text"]
+    assert data["runs"] == []  # no scopes: every step is one node
 
 
-def embedded_frames(path):
-    text = path.read_text()
-    data = re.search(r'<script id="frames" type="application/json">(.*?)</script>', text, re.S).group(1)
-    return json.loads(data.replace("<\\/", "</"))
+def test_edge_gradients_appear_in_the_backward_frame_that_sends_them():
+    cost = tiny_example()
+    data = player_data(cost)
+    titles = {box["id"]: box["title"] for box in data["boxes"]}
+    sending = {f["box"]: i for i, f in enumerate(data["frames"]) if f["phase"] == "backward"}
+    expected = lesson_sends_by_hand()
+    checked = 0
+    for edge in data["edges"]:
+        tail = titles[edge["tail"]]
+        if tail in ("x", "y"):
+            assert edge["grads"] == []  # constants get no gradient
+            continue
+        ((at, text),) = edge["grads"]
+        assert at == sending[edge["head"]]  # known from the step of the op that sends it
+        assert text_at(edge["grads"], at - 1) is None
+        np.testing.assert_allclose(numbers(text), np.ravel(expected[tail]), rtol=1e-3, err_msg=tail)
+        checked += 1
+    assert checked == 7
 
 
-def test_page_is_self_contained(player):
-    path, _ = player
-    text = path.read_text()
-    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+def test_a_fan_in_says_how_many_contributions_have_arrived():
+    x = mg.parameter(2.0, name="x")
+    data = player_data(mg.add(x * 3.0, x, name="total"))  # d/dx (3x + x) = 3 + 1
+    (box,) = [b for b in data["boxes"] if b["title"] == "x"]
+    steps = {f["box"]: i for i, f in enumerate(data["frames"]) if f["phase"] == "backward"}
+    titles = {b["title"]: b["id"] for b in data["boxes"]}
+    assert box["grads"] == [[steps[titles["total"]], "grad 1 so far (1 of 2 contributions)"],
+                            [steps[titles["mul"]], "grad 1 + 3 = 4"]]
+    square = player_data(x * x)  # frames: x, mul forward, then mul backward sends both at once
+    assert [b["grads"] for b in square["boxes"] if b["title"] == "x"] == [[[2, "grad 2 + 2 = 4"]]]
+
+
+def test_the_graph_is_laid_out_once(monkeypatch):
+    runs = []
+    real = minigraph.player.pipe
+    monkeypatch.setattr(minigraph.player, "pipe", lambda dot, fmt: runs.append(fmt) or real(dot, fmt))
+    cost, _ = two_layer_net()
+    data = player_data(cost)
+    assert runs == ["json"] and len(data["frames"]) > 40
+
+
+def test_scopes_step_as_one_run_per_pass():
+    cost, _ = two_layer_net()
+    data = player_data(cost)
+    labels = {c["id"]: c["label"] for c in data["clusters"]}
+    runs = [(r["scope"], data["frames"][r["start"]]["phase"], labels.get(r["mark"])) for r in data["runs"]]
+    assert runs == [
+        ("layer1", "forward", "layer1 · out 2×3"), ("layer2", "forward", "layer2 · out 1×3"),
+        ("loss", "forward", "loss · out scalar"), ("decay", "forward", "decay · out scalar"),
+        ("decay", "backward", "decay · out scalar"), ("loss", "backward", "loss · out scalar"),
+        ("layer2", "backward", "layer2 · out 1×3"), ("layer1", "backward", "layer1 · out 2×3"),
+    ]
+    for number, run in enumerate(data["runs"]):
+        assert {f["run"] for f in data["frames"][run["start"]:run["end"] + 1]} == {number}
+    layer2_back = data["runs"][6]["text"]
+    assert layer2_back.startswith("layer2: backward through its 3 ops")
+    assert "to layer1/h: " in layer2_back and "to layer2/linear/W: " in layer2_back
+
+
+def chain(layers, scoped):
+    h = mg.constant(np.zeros((1, 2)), name="h0")
+    w = mg.parameter(0.5, name="w")
+    for t in range(layers):
+        with mg.scope(f"step{t}") if scoped else contextlib.nullcontext():
+            h = mg.tanh(w * h + mg.constant(np.full((1, 2), 0.1 * t), name="x"), name="h")
+    return mg.sum(h, name="cost")
+
+
+def test_a_graph_with_too_many_boxes_collapses_its_scopes_then_draws_its_last_nodes():
+    scoped = player_data(chain(30, scoped=True), max_boxes=50)  # 123 nodes, 30 scopes
+    kinds = [box["kind"] for box in scoped["boxes"]]
+    assert kinds.count("scope") == 30 and "every scope is drawn as one box" in scoped["note"]
+    assert len(scoped["runs"]) == 60 and all(f["box"].startswith(("s", "n")) for f in scoped["frames"][:-1])
+    flat = player_data(chain(30, scoped=False), max_boxes=50)
+    assert "only the last 50 are drawn" in flat["note"]
+    assert flat["frames"][0]["box"] == "hidden"
+
+
+def test_page_is_self_contained_and_its_policy_allows_only_its_own_script_and_style(tmp_path):
+    text = mg.save_steps_html(tiny_example(), tmp_path / "backprop.html").read_text()
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', text).group(1)
+    assert "unsafe-inline" not in policy and policy.startswith("default-src 'none'")
+    script = re.search(r"<script>(.*?)</script>", text, re.S).group(1)
+    style = re.search(r"<style>(.*?)</style>", text, re.S).group(1)
+    digest = lambda s: base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()  # noqa: E731
+    assert f"script-src 'sha256-{digest(script)}'" in policy and f"style-src 'sha256-{digest(style)}'" in policy
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', text)
     assert "<link" not in text and "@import" not in text
+    assert not re.search(r"\son\w+\s*=", re.sub(r"<script.*?</script>", "", text, flags=re.S))  # no handlers
 
 
-def test_frames_walk_forward_then_backward_then_done(player):
-    path, graph = player
-    frames = embedded_frames(path)
-    ids = node_ids(graph)
-    forward = [f["node"] for f in frames if f["phase"] == "forward"]
-    backward = [f["node"] for f in frames if f["phase"] == "backward"]
-    assert forward == [ids[id(n)] for n in graph.nodes]
-    assert backward == [ids[id(n)] for n in reversed(graph.nodes) if n.op is not None]
-    assert frames[-1]["phase"] == "done"
-    assert "value ?" in frames[0]["svg"]  # later nodes are not computed yet
-    assert "grad" not in frames[len(forward) - 1]["svg"]
+def test_a_collapsed_scope_is_one_box_whose_nodes_step_on_it():
+    cost, by_hand = two_layer_net()
+    data = player_data(cost, collapse="layer1")
+    (box,) = [b for b in data["boxes"] if b["kind"] == "scope"]
+    assert box["title"] == "layer1" and "layer1/h" not in {b["title"] for b in data["boxes"]}
+    inside = [f for f in data["frames"] if f["box"] == box["id"]]
+    assert [f["phase"] for f in inside] == ["forward"] * 5 + ["backward"] * 3  # W, b, matmul, z, h
+    assert data["runs"][0]["mark"] == box["id"]
+    np.testing.assert_allclose(numbers(box["grads"][-1][1]), by_hand["dh"].ravel(), rtol=1e-3)
 
 
-def chromium():
-    """Headless Debian Chromium through Selenium, logging the console and the network."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
+def test_every_line_of_a_name_has_a_place_even_an_empty_one():
+    w = mg.parameter([1.0, 2.0], name="a\n\nb")
+    (box,) = [b for b in player_data(mg.sum(w * w))["boxes"] if b["kind"] == "parameter"]
+    assert [len(row) for row in box["rows"]] == [3, 1, 1, 3]  # grad: a\n+ b\n= sum
+    assert all(box["y"] < y < box["y"] + box["h"] for row in box["rows"] for _, y in row)
 
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver):
-        pytest.skip("chromium and chromedriver are not installed (make test installs them)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-default-apps", "--window-size=1400,900",
-                 f"--user-data-dir={tempfile.mkdtemp(prefix='minigraph-chromium-')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+
+def test_rankdir_reaches_the_layout():
+    wide, tall = player_data(tiny_example()), player_data(tiny_example(), rankdir="TB")
+    assert wide["width"] > wide["height"] and tall["height"] > tall["width"]
+
+
+# In the browser ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lesson_page(tmp_path_factory):
+    cost = tiny_example()
+    return mg.save_steps_html(cost, tmp_path_factory.mktemp("player") / "lesson.html"), mg.Graph(cost)
 
 
 @pytest.fixture(scope="module")
-def browser():
-    driver = chromium()
-    yield driver
-    driver.quit()
+def network_page(tmp_path_factory):
+    cost, by_hand = two_layer_net()
+    return mg.save_steps_html(cost, tmp_path_factory.mktemp("player") / "network.html"), by_hand
 
 
-def test_player_in_a_real_browser(player, browser):
+# Every step from the first, scopes opened as they come: where each box is drawn (relative to the
+# drawing), what the edges and boxes say, and what is marked.
+WALK = """
+const root = document.getElementById("player"), svg = root.querySelector("svg");
+const next = root.querySelector(".next"), open = root.querySelector(".open");
+const previous = root.querySelector(".previous");
+while (!previous.disabled) previous.click();
+const seen = [];
+for (let guard = 0; guard < 1000; guard++) {
+  if (!open.disabled && open.textContent.startsWith("Open")) open.click();
+  const origin = svg.getBoundingClientRect();
+  const boxes = {}, edges = {};
+  for (const g of svg.querySelectorAll("g.box")) {
+    const r = g.getBoundingClientRect();
+    boxes[g.dataset.id] = [r.x - origin.x, r.y - origin.y, r.width, r.height].map((v) => Math.round(v * 100) / 100);
+  }
+  for (const g of svg.querySelectorAll("g.edge")) {
+    edges[g.dataset.id] = Array.from(g.querySelectorAll("text.grad")).map((t) => t.textContent).filter((t) => t).join("\\n");
+  }
+  seen.push({step: root.dataset.step, frame: Number(root.dataset.frame), phase: root.dataset.phase,
+             active: root.dataset.activeNode, boxes: boxes, edges: edges,
+             marked: Array.from(svg.querySelectorAll(".active")).map((g) => g.dataset.id)});
+  if (next.disabled) break;
+  next.click();
+}
+return seen;
+"""
+
+
+def console_errors(browser):
+    return [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+
+
+def test_lesson_in_a_real_browser(lesson_page, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    path, graph = player
-    ids = node_ids(graph)
-    order = [ids[id(n)] for n in graph.nodes]
+    path, graph = lesson_page
+    order = [f"n{i}" for i in range(len(graph.nodes))]
     browser.get(path.as_uri())
-
+    root = browser.find_element(By.ID, "player")
     body = browser.find_element(By.TAG_NAME, "body")
-    assert body.get_attribute("data-active-node") == order[0]
-    assert browser.find_element(By.ID, "counter").text == "Step 1 of 17"
-    active = browser.find_element(By.CSS_SELECTOR, "#picture g#node1 title").get_attribute("textContent")
-    assert active == order[0]
+    assert root.get_attribute("data-active-node") == order[0]
+    assert browser.find_element(By.CSS_SELECTOR, ".counter").text == "Step 1 of 17"
+    assert "active" in browser.find_element(By.CSS_SELECTOR, f'g.box[data-id="{order[0]}"]').get_attribute("class")
 
-    browser.find_element(By.ID, "next").click()
-    assert body.get_attribute("data-active-node") == order[1]
+    browser.find_element(By.CSS_SELECTOR, ".next").click()
+    assert root.get_attribute("data-active-node") == order[1]
     body.send_keys(Keys.ARROW_RIGHT)
-    assert body.get_attribute("data-active-node") == order[2]
+    assert root.get_attribute("data-active-node") == order[2]
     body.send_keys(Keys.ARROW_LEFT)
-    assert body.get_attribute("data-active-node") == order[1]
-    assert browser.find_element(By.ID, "explanation").text.startswith(f"{graph.nodes[1].label} is a constant")
+    assert root.get_attribute("data-active-node") == order[1]
+    assert browser.find_element(By.CSS_SELECTOR, ".explanation").text.startswith(f"{graph.nodes[1].label} is a constant")
+    browser.find_element(By.CSS_SELECTOR, ".previous").click()
+    assert not browser.find_element(By.CSS_SELECTOR, ".previous").is_enabled()
 
-    browser.find_element(By.ID, "prev").click()
-    assert not browser.find_element(By.ID, "prev").is_enabled()
+    steps = browser.execute_script(WALK)
+    assert len(steps) == 17 and steps[-1]["phase"] == "done"
+    assert all(step["boxes"] == steps[0]["boxes"] for step in steps)  # nothing moves
+    assert all(step["edges"] == steps[0]["edges"] for step in steps if step["phase"] == "forward")
+    titles = {box.get_attribute("data-id"): box.find_element(By.CSS_SELECTOR, "text.title").text
+              for box in browser.find_elements(By.CSS_SELECTOR, "g.box")}
+    tails = {edge["id"]: titles[edge["tail"]] for edge in embedded_data(path)["edges"]}
+    expected = lesson_sends_by_hand()
+    for step in steps[10:]:  # the backward steps and the summary
+        for edge_id, text in step["edges"].items():
+            if text:
+                np.testing.assert_allclose(numbers(text), np.ravel(expected[tails[edge_id]]), rtol=1e-3)
+    shown = [sum(bool(text) for text in step["edges"].values()) for step in steps]
+    # none going forward, then each op's edges as it sends (x and y, constants, get none)
+    assert shown[:10] == [0] * 10 and shown[10:] == [1, 2, 3, 5, 6, 7, 7]
+    ŷ_step = next(s for s in steps if s["phase"] == "backward" and titles[s["active"]] == "ŷ")
+    assert set(ŷ_step["marked"]) == {ŷ_step["active"], next(e for e, t in tails.items() if t == "z")}
 
     body.send_keys(Keys.END)  # the last frame: every parameter's gradient is shown
-    assert body.get_attribute("data-phase") == "done"
-    assert not browser.find_element(By.ID, "next").is_enabled()
-    for parameter in graph.parameters:
-        box = browser.find_element(By.XPATH, f"//*[@id='picture']//*[name()='g'][*[name()='title' and text()='{ids[id(parameter)]}']]")
-        assert "grad" in box.get_attribute("textContent"), parameter.label
-    assert "∂cost/∂w = [[-0.1821] [0.01765]]" in browser.find_element(By.ID, "explanation").text
+    assert root.get_attribute("data-phase") == "done"
+    assert not browser.find_element(By.CSS_SELECTOR, ".next").is_enabled()
+    w_box = browser.find_element(By.CSS_SELECTOR, 'g.box[data-id="n2"]').get_attribute("textContent")
+    assert "grad [[-0.1821] [0.01765]]" in w_box
+    assert "∂cost/∂w = [[-0.1821] [0.01765]]" in browser.find_element(By.CSS_SELECTOR, ".explanation").text
 
-    errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
-    assert errors == []
-    sent = [
-        json.loads(entry["message"])["message"]["params"]
-        for entry in browser.get_log("performance")
-        if '"Network.requestWillBeSent"' in entry["message"]
-    ]
-    # Chromium's own new-tab page makes chrome:// requests before ours loads; the page's
-    # only request is for itself, and nothing anywhere goes to the network.
-    from_page = [r["request"]["url"] for r in sent if r.get("documentURL") == path.as_uri()]
-    assert from_page == [path.as_uri()]
+    assert console_errors(browser) == []
+    sent = [json.loads(entry["message"])["message"]["params"] for entry in browser.get_log("performance")
+            if '"Network.requestWillBeSent"' in entry["message"]]
+    # Chromium's own pages make chrome:// requests; the page asks only for itself, and nothing
+    # anywhere goes to the network.
+    assert [r["request"]["url"] for r in sent if r.get("documentURL") == path.as_uri()] == [path.as_uri()]
     assert not [r["request"]["url"] for r in sent if re.match(r"(https?|wss?)://", r["request"]["url"])]
+
+
+def embedded_data(path):
+    text = path.read_text()
+    return json.loads(re.search(r'<script id="minigraph-data" type="application/json">(.*?)</script>', text, re.S).group(1))
+
+
+def test_zoom_and_pan(lesson_page, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    path, _ = lesson_page
+    browser.get(path.as_uri())
+    width = lambda: browser.execute_script(  # noqa: E731
+        "return document.querySelector('g.box[data-id=n5] rect').getBoundingClientRect().width")
+    natural = width()
+    browser.find_element(By.CSS_SELECTOR, ".zoom-in").click()
+    assert width() == pytest.approx(natural * 1.25, rel=1e-3)
+    assert browser.find_element(By.CSS_SELECTOR, ".zoom-reset").text == "125%"
+    browser.find_element(By.TAG_NAME, "body").send_keys("-")
+    assert width() == pytest.approx(natural, rel=1e-3)
+    browser.find_element(By.TAG_NAME, "body").send_keys("+", "+")
+    assert width() == pytest.approx(natural * 1.25 ** 2, rel=1e-3)
+    browser.find_element(By.TAG_NAME, "body").send_keys("0")
+    assert width() == pytest.approx(natural, rel=1e-3)
+    browser.execute_script("""
+      const picture = document.querySelector('.picture'), r = picture.getBoundingClientRect();
+      picture.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, ctrlKey: true, bubbles: true,
+                                                     cancelable: true, clientX: r.x + 50, clientY: r.y + 50}));""")
+    assert width() == pytest.approx(natural * 1.25, rel=1e-3)
+    picture = browser.find_element(By.CSS_SELECTOR, ".picture")
+    before = browser.execute_script("return arguments[0].scrollLeft", picture)
+    ActionChains(browser).move_to_element(picture).click_and_hold().move_by_offset(-200, 0).release().perform()
+    assert browser.execute_script("return arguments[0].scrollLeft", picture) == pytest.approx(before + 200, abs=2)
+    assert console_errors(browser) == []
+
+
+def test_two_layer_network_in_a_real_browser(network_page, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    path, by_hand = network_page
+    data = embedded_data(path)
+    browser.get(path.as_uri())
+    root = browser.find_element(By.ID, "player")
+    body = browser.find_element(By.TAG_NAME, "body")
+    assert len(data["boxes"]) == 31 and len(data["clusters"]) == 6
+
+    # A scope is one step, marked as its cluster; ↓ opens it into its nodes, ↑ closes it.
+    body.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)  # past x and y
+    layer1 = next(c["id"] for c in data["clusters"] if c["label"].startswith("layer1"))
+    assert root.get_attribute("data-active-node") == layer1
+    assert "active" in browser.find_element(By.CSS_SELECTOR, f'g.cluster[data-id="{layer1}"]').get_attribute("class")
+    assert browser.find_element(By.CSS_SELECTOR, ".explanation").text.startswith("layer1: forward through its 5 nodes")
+    closed = len(data["frames"]) - sum(run["end"] - run["start"] for run in data["runs"])
+    assert browser.find_element(By.CSS_SELECTOR, ".counter").text == f"Step 3 of {closed}"
+    assert browser.find_element(By.CSS_SELECTOR, ".open").text == "Open layer1 (5 steps)"
+    body.send_keys(Keys.ARROW_DOWN)
+    assert browser.find_element(By.CSS_SELECTOR, ".counter").text == f"Step 3 of {closed + 4}"
+    first = data["frames"][data["runs"][0]["start"]]
+    assert root.get_attribute("data-active-node") == first["box"]
+    body.send_keys(Keys.ARROW_UP)
+    assert root.get_attribute("data-active-node") == layer1
+
+    steps = browser.execute_script(WALK)  # every scope opened: one step per node
+    assert len(steps) == len(data["frames"])
+    assert all(step["boxes"] == steps[0]["boxes"] for step in steps)  # nothing moves
+    titles = {box["id"]: box["title"] for box in data["boxes"]}
+    (h_edge,) = [e["id"] for e in data["edges"] if titles[e["tail"]] == "layer1/h"]
+    carrying = [step for step in steps if step["edges"][h_edge]]
+    assert carrying and carrying[0]["phase"] == "backward"
+    assert titles[carrying[0]["active"]] == "layer2/linear/matmul"  # the op that sends it
+    np.testing.assert_allclose(numbers(carrying[0]["edges"][h_edge]), by_hand["dh"].ravel(), rtol=1e-3)
+    body.send_keys(Keys.END)
+    w1 = browser.find_element(By.XPATH, "//*[name()='g'][*[name()='text' and text()='layer1/linear/W']]")
+    grad = [t.text for t in w1.find_elements(By.CSS_SELECTOR, "text.grad") if t.text]
+    assert grad[0].startswith("grad [[") and grad[-1].startswith("= ")  # three contributions add up
+    np.testing.assert_allclose(numbers(grad[-1]), by_hand["dW1"].ravel(), rtol=1e-3)
+    assert console_errors(browser) == []
+
+
+HOSTILE = '</script><img src=x onerror="window.hacked=1">{{data}}{{title}}\x00\x07\u202e'
+
+
+def test_hostile_titles_and_names_stay_text(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    with mg.scope('<img src=y onerror="window.hacked=2">'):
+        w = mg.parameter([1.0, 2.0], name=HOSTILE)
+    cost = mg.sum(w * w, name="<script>window.hacked=3</script>")
+    path = mg.save_steps_html(cost, tmp_path / "hostile.html", title=HOSTILE)
+    text = path.read_text()
+    assert "\x00" not in text and "<img" not in text and text.count("<script") == 2
+    browser.get(path.as_uri())
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.END)  # every text is filled in
+    assert browser.execute_script("return window.hacked === undefined")
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+    assert browser.find_element(By.CSS_SELECTOR, "h1").text == printable(HOSTILE).strip()
+    assert browser.title == printable(HOSTILE).strip()
+    titles = [t.get_attribute("textContent") for t in browser.find_elements(By.CSS_SELECTOR, "text.title")]
+    assert '<img src=y onerror="window.hacked=2">/' + printable(HOSTILE) in titles
+    assert console_errors(browser) == []

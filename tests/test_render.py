@@ -1,14 +1,44 @@
-"""Drawing: DOT text, escaping, SVG output, large graphs and a missing dot binary."""
+"""Drawing: DOT text, the gradients on edges and fan-ins checked against hand-computed
+numbers, scopes as clusters and collapsed boxes, copies of shared leaves, escaping, SVG
+output, large graphs and a missing dot binary."""
 
+import json
 import re
 
 import numpy as np
 import pytest
 
 import minigraph as mg
-from minigraph.render import MAX_DRAWN
 from minigraph.models import tiny_example
+from minigraph.render import MAX_DRAWN, pipe
 
+NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+X = np.array([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]])
+Y = np.array([[0.0, 1.0, 1.0]])
+
+
+def numbers(text):
+    return np.array([float(v) for v in re.findall(NUMBER, text)])
+
+
+def edge_rows(dot, tail, head):
+    """The text rows of every tail -> head edge label in DOT text, one list per edge."""
+    found = re.findall(rf"^\s*{tail} -> {head} \[label=<(.*?)> id=e\d+\]$", dot, re.M)
+    return [re.findall(r"<TD>(?:<FONT[^>]*>)?(.*?)(?:</FONT>)?</TD>", label) for label in found]
+
+
+def node_rows(dot, node_id):
+    label = re.search(rf"^\s*{node_id} \[label=<(.*?)> ", dot, re.M).group(1)
+    return [row.replace("<BR/>", "\n") for row in re.findall(r"<TD>(?:<[BF][^>]*>)?(.*?)(?:</[BF]\w*>)?</TD>", label)]
+
+
+def lesson_by_hand():
+    """The tiny example's gradients, with numpy and the textbook formulas."""
+    w, b, m = np.full((2, 1), 0.01), 0.0, X.shape[1]
+    p = 1 / (1 + np.exp(-(w.T @ X + b)))
+    dz = (p - Y) / m
+    return {"loss": np.full((1, 3), 1 / m), "ŷ": dz / (p * (1 - p)), "z": dz, "matmul": dz,
+            "b": dz.sum(), "wᵀ": dz @ X.T, "w": X @ dz.T}
 
 
 def test_dot_text_has_every_node_edge_and_label():
@@ -16,22 +46,49 @@ def test_dot_text_has_every_node_edge_and_label():
     cost.backward()
     dot = mg.to_dot(cost)
     assert "rankdir=LR" in dot
-    for name in ["w", "wᵀ", "x", "b", "z", "ŷ", "y", "loss", "cost"]:
+    for name in ["w", "wᵀ", "x", "b", "z", "ŷ", "y", "loss", "cost", "matmul"]:
         assert f"<B>{name}</B>" in dot
     assert len(re.findall(r"^\s*n\d+ \[label=", dot, re.M)) == 10
     assert len(re.findall(r"^\s*n\d+ -> n\d+", dot, re.M)) == 9
-    assert 'n4 -> n5 [label="1st · 1×2"]' in dot  # wᵀ (built 5th) is matmul's first argument
-    assert 'n0 -> n5 [label="2nd · 2×3"]' in dot  # x, built first, is its second
-    assert "grad [[-0.1821] [0.01765]]" in dot  # w's gradient, shown once known
-    assert "value 0.6915" in dot and "grad 1" in dot
+    assert edge_rows(dot, "n4", "n5")[0][0] == "1st · 1×2"  # wᵀ (built 5th) is matmul's first argument
+    assert edge_rows(dot, "n0", "n5") == [["2nd · 2×3"]]  # x, a constant: no gradient goes back
+    assert node_rows(dot, "n2")[2:] == ["value [[0.01] [0.01]]", "grad [[-0.1821] [0.01765]]"]
+    assert node_rows(dot, "n9")[2:] == ["value 0.6915", "grad 1"]
     # parameters, constants and ops look different
     assert 'fillcolor="#fff2cc"' in dot and 'fillcolor="#eeeeee"' in dot and 'fillcolor="#dbe9f6"' in dot
 
 
-def test_large_values_are_summarised():
-    w = mg.parameter(np.arange(100.0).reshape(100, 1), name="w")
-    dot = mg.to_dot(mg.sum(w))
-    assert "value mean 49.5, min 0, max 99" in dot
+def test_each_edge_shows_the_gradient_it_sends_back():
+    cost = tiny_example()
+    cost.backward()
+    dot = mg.to_dot(cost)
+    expected = lesson_by_hand()
+    ids = {"w": "n2", "b": "n3", "wᵀ": "n4", "matmul": "n5", "z": "n6", "ŷ": "n7", "loss": "n8", "cost": "n9"}
+    heads = {"w": "wᵀ", "wᵀ": "matmul", "matmul": "z", "b": "z", "z": "ŷ", "ŷ": "loss", "loss": "cost"}
+    for tail, head in heads.items():
+        (rows,) = edge_rows(dot, ids[tail], ids[head])
+        assert rows[1].startswith("grad "), (tail, rows)
+        np.testing.assert_allclose(numbers(rows[1]), np.ravel(expected[tail]), rtol=1e-3, err_msg=tail)
+
+
+def test_a_node_used_twice_draws_two_edges_and_shows_the_sum_arriving():
+    x = mg.parameter(3.0, name="x")
+    square = x * x
+    square.backward()
+    dot = mg.to_dot(square)
+    assert [rows[0] for rows in edge_rows(dot, "n0", "n1")] == ["1st · scalar", "2nd · scalar"]
+    assert [rows[1] for rows in edge_rows(dot, "n0", "n1")] == ["grad 3", "grad 3"]  # ∂(a·b)/∂a = b = 3
+    assert node_rows(dot, "n0")[3] == "grad 3 + 3 = 6"  # d(x²)/dx = 2x
+
+
+def test_an_array_fan_in_is_written_one_term_a_line():
+    w = mg.parameter([[1.0, -2.0]], name="w")
+    x = mg.constant([[3.0], [0.5]], name="x")
+    cost = mg.sum(w @ x) + mg.sum(w * w)
+    cost.backward()
+    # d/dw of Σw² is w twice (each side of the product), of w@x it is xᵀ = [3 0.5]: in the
+    # order backward sends them, from the last-built op back
+    assert node_rows(mg.to_dot(cost), "n0")[3] == "grad [[1 -2]]\n+ [[1 -2]]\n+ [[3 0.5]]\n= [[5 -3.5]]"
 
 
 def test_gradients_appear_only_after_backward():
@@ -41,10 +98,153 @@ def test_gradients_appear_only_after_backward():
     assert "grad" in mg.to_dot(cost)
 
 
-def test_a_node_used_twice_draws_two_edges():
+def test_accumulated_gradients_say_what_this_pass_sent():
     x = mg.parameter(3.0, name="x")
-    dot = mg.to_dot(x * x)
-    assert 'n0 -> n1 [label="1st · scalar"]' in dot and 'n0 -> n1 [label="2nd · scalar"]' in dot
+    square = x * x
+    square.backward()
+    square.backward(accumulate=True)
+    assert node_rows(mg.to_dot(square), "n0")[3] == "grad 12 (this pass sent 6, added to earlier ones)"
+
+
+def test_large_values_are_summarised():
+    w = mg.parameter(np.arange(100.0).reshape(100, 1), name="w")
+    dot = mg.to_dot(mg.sum(w))
+    assert "value mean 49.5, min 0, max 99" in dot
+
+
+def two_layers():
+    """tanh then sigmoid, each layer a scope with a nested 'linear' scope, and the values
+    and gradients of h and ŷ computed by hand."""
+    rng = np.random.default_rng(1)
+    W1, W2 = rng.normal(size=(3, 2)), rng.normal(size=(1, 3))
+    with mg.scope("layer1"):
+        with mg.scope("linear"):
+            z1 = mg.add(mg.parameter(W1, name="W") @ mg.constant(X, name="x"), mg.parameter(np.zeros((3, 1)), name="b"), name="z")
+        h = mg.tanh(z1, name="h")
+    with mg.scope("layer2"):
+        with mg.scope("linear"):
+            z2 = mg.add(mg.parameter(W2, name="W") @ h, mg.parameter(0.0, name="b"), name="z")
+        p = mg.sigmoid(z2, name="ŷ")
+    cost = mg.mean(mg.log_loss(p, mg.constant(Y, name="y")), name="cost")
+    cost.backward()
+    h_value = np.tanh(W1 @ X)
+    p_value = 1 / (1 + np.exp(-(W2 @ h_value)))
+    dz2 = (p_value - Y) / 3
+    return cost, {"h": h_value, "dh": W2.T @ dz2, "p": p_value, "dp": dz2 / (p_value * (1 - p_value))}
+
+
+def test_scopes_are_nested_clusters_labelled_with_what_leaves_them():
+    cost, _ = two_layers()
+    dot = mg.to_dot(cost)
+    labels = re.findall(r"subgraph (cluster_c\d+) \{\s*graph \[.*?label=<(.*?)>", dot, re.S)
+    assert [label for _, label in labels] == [
+        "layer1 · out 3×3", "linear · out 3×3", "layer2 · out 1×3", "linear · out 1×3"]
+    # linear (cluster_c1) is nested in layer1 (cluster_c0): it sits between layer1's braces
+    layer1 = dot.index("subgraph cluster_c0 {")
+    inner = dot.index("subgraph cluster_c1 {")
+    assert layer1 < inner < dot.index("}", dot.index("<B>layer1/linear/z</B>"))
+    assert "<B>layer1/linear/W</B>" in dot and "<B>layer2/ŷ</B>" in dot
+
+
+@pytest.mark.needs_dot
+def test_graphviz_nests_the_clusters():
+    cost, _ = two_layers()
+    layout = json.loads(pipe(mg.draw(cost), "json"))
+    clusters = {obj["id"]: obj for obj in layout["objects"] if obj.get("name", "").startswith("cluster")}
+    assert set(clusters) == {"c0", "c1", "c2", "c3"}
+    assert clusters["c1"]["_gvid"] in clusters["c0"]["subgraphs"]
+    assert clusters["c3"]["_gvid"] in clusters["c2"]["subgraphs"]
+
+
+def test_a_collapsed_scope_is_one_box_with_its_output_value_and_gradient():
+    cost, by_hand = two_layers()
+    dot = mg.to_dot(cost, collapse={"layer1"}, max_shown=9)
+    title, detail, value, grad = node_rows(dot, "s0")
+    assert (title, detail) == ("layer1", "scope · 6 nodes · out 3×3")  # W, x, b, matmul, z, h
+    np.testing.assert_allclose(numbers(value), by_hand["h"].ravel(), rtol=1e-3)
+    np.testing.assert_allclose(numbers(grad), by_hand["dh"].ravel(), rtol=1e-3)
+    assert "layer1/h" not in dot and "cluster_c" in dot  # layer2's clusters stay open
+    (rows,) = edge_rows(dot, "s0", r"n\d+")  # the box sends h on to layer2's matmul
+    np.testing.assert_allclose(numbers(rows[1]), by_hand["dh"].ravel(), rtol=1e-3)
+
+
+def test_depth_collapses_what_is_nested_deeper():
+    cost, by_hand = two_layers()
+    one_level = mg.to_dot(cost, depth=1)
+    assert re.findall(r"<B>(layer\d/linear)</B>", one_level) == ["layer1/linear", "layer2/linear"]
+    assert "<B>layer1/h</B>" in one_level and "layer1 · out 3×3" in one_level
+    none_open = mg.to_dot(cost, depth=0)
+    assert "cluster" not in none_open
+    title, detail, value, grad = node_rows(none_open, "s1")
+    assert title == "layer2" and detail == "scope · 5 nodes · out 1×3"
+    np.testing.assert_allclose(numbers(grad), by_hand["dp"].ravel(), rtol=1e-3)
+
+
+def test_collapse_and_depth_refuse_what_does_not_fit():
+    cost, _ = two_layers()
+    with pytest.raises(ValueError, match=r"no scope 'layer3'; its scopes are: layer1, layer1/linear, layer2"):
+        mg.to_dot(cost, collapse={"layer3"})
+    with pytest.raises(ValueError, match="depth must be a whole number ≥ 0"):
+        mg.to_dot(cost, depth=-1)
+    with pytest.raises(ValueError, match="rankdir must be 'LR'.*'TB'.*got 'XY'"):
+        mg.to_dot(cost, rankdir="XY")
+
+
+@pytest.mark.needs_dot
+def test_rankdir_turns_the_picture(tmp_path):
+    cost = tiny_example()
+
+    def size(rankdir):
+        svg = mg.render(cost, tmp_path / f"{rankdir}.svg", rankdir=rankdir).read_text()
+        width, height = re.search(r'<svg width="(\d+)pt" height="(\d+)pt"', svg).groups()
+        return int(width), int(height)
+
+    assert "rankdir=TB" in mg.to_dot(cost, rankdir="TB")
+    wide, tall = size("LR"), size("TB")
+    assert wide[0] > wide[1] and tall[1] > tall[0]
+
+
+def shared_weight_chain(layers):
+    """h ← tanh(w·h + xₜ): one weight feeds every layer. Returns the cost and, by hand, the
+    gradient each layer sends to w, first layer first."""
+    rng = np.random.default_rng(2)
+    xs = rng.uniform(-1, 1, size=(layers, 1, 3))
+    w = mg.parameter(0.5, name="w")
+    h = mg.constant(np.zeros((1, 3)), name="h0")
+    for x in xs:
+        h = mg.tanh(w * h + x, name="h")
+    cost = mg.sum(h, name="cost")
+    cost.backward()
+    hs = [np.zeros((1, 3))]
+    for x in xs:
+        hs.append(np.tanh(0.5 * hs[-1] + x))
+    sent, dh = [], np.ones((1, 3))
+    for t in reversed(range(layers)):
+        da = dh * (1 - hs[t + 1] ** 2)
+        sent.append(float(np.sum(da * hs[t])))
+        dh = da * 0.5
+    return cost, sent[::-1]
+
+
+def test_a_leaf_used_many_times_is_drawn_once_per_use():
+    cost, sent = shared_weight_chain(20)
+    dot = mg.to_dot(cost)
+    assert len(re.findall(r"^\s*n0 -> ", dot, re.M)) == 1  # the real w feeds the first layer only
+    ghosts = re.findall(r"^\s*(n0g\d+) -> (n\d+) \[label=<(.*?)>", dot, re.M)
+    assert len(ghosts) == 19
+    assert all("<B>w</B></TD></TR><TR><TD><FONT POINT-SIZE=\"9\" COLOR=\"#555555\">same as w<" in
+               re.search(rf"^\s*{ghost} \[label=<(.*?)> ", dot, re.M).group(1) for ghost, _, _ in ghosts)
+    on_edges = [numbers(edge_rows(dot, "n0", r"n\d+")[0][1])[0]]
+    on_edges += [numbers(edge_rows(dot, ghost, head)[0][1])[0] for ghost, head, _ in ghosts]
+    np.testing.assert_allclose(on_edges, sent, rtol=1e-3)
+    assert node_rows(dot, "n0")[3].startswith("grad Σ of 20 contributions = ")
+    np.testing.assert_allclose(numbers(node_rows(dot, "n0")[3])[1:], [sum(sent)], rtol=1e-3)
+
+
+def test_ghost_after_sets_how_many_uses_stay_edges():
+    cost, _ = shared_weight_chain(5)
+    assert "same as w" not in mg.to_dot(cost, ghost_after=5)
+    assert mg.to_dot(cost, ghost_after=1).count("same as w") == 4
 
 
 AWKWARD = 'a "quoted" <b> {c|d} back\\slash & \nnew line'
@@ -54,6 +254,12 @@ def test_awkward_names_are_escaped_in_dot():
     node = mg.parameter(1.0, name=AWKWARD) * 2.0
     dot = mg.to_dot(node)
     assert "a &quot;quoted&quot; &lt;b&gt; {c|d} back\\slash &amp; <BR/>new line" in dot
+
+
+def test_awkward_scope_names_are_escaped_in_cluster_labels():
+    with mg.scope('<b>"&'):
+        node = mg.parameter(1.0, name="p") * 2.0
+    assert "label=<&lt;b&gt;&quot;&amp; · out scalar>" in mg.to_dot(node)
 
 
 @pytest.mark.needs_dot
@@ -84,7 +290,7 @@ def test_five_thousand_node_graph_draws_its_last_nodes_and_a_note(tmp_path):
     dot = mg.to_dot(node)
     assert len(mg.Graph(node)) > 5000
     assert len(re.findall(r"^\s*n\d+ \[label=", dot, re.M)) == MAX_DRAWN
-    assert re.search(r"hidden \[label=\"\d+ earlier nodes not drawn", dot)
+    assert re.search(r"hidden \[label=<<TABLE.*?<B>\d+ earlier nodes not drawn</B>", dot)
     svg = mg.render(node, tmp_path / "big.svg").read_text()
     assert "earlier nodes not drawn" in svg
 

@@ -1,0 +1,266 @@
+/* minigraph's step player.
+
+   minigraphPlayer(root, data, options) builds the player inside the element `root` from
+   `data`, the output of minigraph.player.player_data: a graph already laid out by
+   Graphviz (boxes, edges and clusters in points), when each text row changes and to
+   what, the frames of both passes and the runs of frames a scope steps through as one.
+   The SVG is built once; a step changes only text and classes, so nothing moves.
+   options.keys: the element that listens for keys (default: root; the page: document).
+   It returns {show, showFrame, openScope, setZoom}; the element's data-step, data-frame,
+   data-phase and data-active-node attributes say what is shown.
+
+   Keys: right/left arrow one step, Home/End, down arrow opens a scope's steps and up
+   arrow closes them, + and - zoom, 0 is natural size. Ctrl+wheel zooms too; drag or
+   scroll to pan. Every text goes in with textContent: names never become markup. */
+"use strict";
+
+function minigraphPlayer(root, data, options) {
+  const SVG = "http://www.w3.org/2000/svg";
+  const ROUNDED = new Set(["op", "parameter", "ghost"]);
+  const HINT = "The forward pass computes each node from its inputs; the backward pass sends " +
+    "each gradient back through the op's local derivative (the chain rule), and each edge shows " +
+    "the gradient it carries. Next/Previous, the arrow keys or the slider move one step. A scope " +
+    "steps as a whole: \u2193 or Open steps through its nodes, \u2191 closes it. Drag or scroll " +
+    "to pan; +/\u2212, ctrl+wheel or the buttons zoom.";
+  const keyTarget = (options && options.keys) || root;
+
+  function element(tag, parent, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    parent.appendChild(node);
+    return node;
+  }
+  function button(parent, className, text, label) {
+    const node = element("button", parent, className, text);
+    node.type = "button";
+    if (label) node.setAttribute("aria-label", label);
+    return node;
+  }
+  function drawn(tag, parent, attributes) {
+    const node = document.createElementNS(SVG, tag);
+    for (const name of Object.keys(attributes)) node.setAttribute(name, attributes[name]);
+    parent.appendChild(node);
+    return node;
+  }
+  function lines(parent, positions, className) {
+    return positions.map(([x, y]) => drawn("text", parent, { x: x, y: y, class: className }));
+  }
+  function fill(texts, text) {  // one line of `text` per text element; "" where it has fewer
+    const parts = text === null || text === undefined ? [] : String(text).split("\n");
+    texts.forEach((node, i) => {
+      const line = i < parts.length ? parts[i] : "";
+      if (node.textContent !== line) node.textContent = line;
+    });
+  }
+  function textAt(timeline, frame) {  // the last text whose frame has come
+    let text = null;
+    for (const [at, value] of timeline) {
+      if (at > frame) break;
+      text = value;
+    }
+    return text;
+  }
+
+  root.classList.add("minigraph-player");
+  if (!root.hasAttribute("tabindex")) root.tabIndex = -1;
+  element("h1", root, "title", data.title);
+  element("p", root, "hint", HINT + (data.note ? " " + data.note : ""));
+  const controls = element("div", root, "controls");
+  const previousButton = button(controls, "previous", "\u25c0 Previous");
+  const nextButton = button(controls, "next", "Next \u25b6");
+  const openButton = button(controls, "open", "Open scope");
+  const slider = element("input", controls, "slider");
+  slider.type = "range";
+  slider.min = "0";
+  slider.setAttribute("aria-label", "step");
+  const counter = element("span", controls, "counter");
+  const phase = element("span", controls, "phase");
+  const zoomOut = button(controls, "zoom-out", "\u2212", "zoom out");
+  const zoomReset = button(controls, "zoom-reset", "100%", "natural size");
+  const zoomIn = button(controls, "zoom-in", "+", "zoom in");
+  const picture = element("div", root, "picture");
+  const explanation = element("pre", root, "explanation");
+
+  // The drawing, once.
+  const svg = drawn("svg", picture, {
+    viewBox: "0 0 " + data.width + " " + data.height, width: data.width, height: data.height,
+    role: "img", "aria-label": "the graph",
+  });
+  const marks = new Map();  // data-id -> element that can be marked active
+  for (const cluster of data.clusters) {
+    const group = drawn("g", svg, { class: "cluster", "data-id": cluster.id });
+    drawn("rect", group, { x: cluster.x, y: cluster.y, width: cluster.w, height: cluster.h, rx: 6 });
+    fill(lines(group, cluster.rows[0], "label"), cluster.label);
+    marks.set(cluster.id, group);
+  }
+  const edges = data.edges.map((edge) => {
+    const group = drawn("g", svg, { class: "edge", "data-id": edge.id });
+    drawn("path", group, { d: edge.d });
+    if (edge.arrow) drawn("polygon", group, { points: edge.arrow });
+    fill(lines(group, edge.rows[0], "shape"), edge.label);
+    marks.set(edge.id, group);
+    return { data: edge, group: group, grad: lines(group, edge.rows[1], "grad") };
+  });
+  const boxes = data.boxes.map((box) => {
+    const group = drawn("g", svg, { class: "box " + box.kind, "data-id": box.id });
+    drawn("rect", group, { x: box.x, y: box.y, width: box.w, height: box.h, rx: ROUNDED.has(box.kind) ? 5 : 0 });
+    fill(lines(group, box.rows[0], "title"), box.title);
+    fill(lines(group, box.rows[1], "detail"), box.detail);
+    marks.set(box.id, group);
+    return { data: box, group: group, value: lines(group, box.rows[2], "value"), grad: lines(group, box.rows[3], "grad") };
+  });
+
+  // Steps: a frame, or a whole run of frames while its scope is closed.
+  const opened = new Set();
+  let steps = [];
+  let current = 0;
+  let marked = [];
+  function listSteps() {
+    steps = [];
+    for (let i = 0; i < data.frames.length; i++) {
+      const run = data.frames[i].run;
+      if (run >= 0 && !opened.has(run)) {
+        steps.push({ frame: data.runs[run].end, run: run, whole: true });
+        i = data.runs[run].end;
+      } else {
+        steps.push({ frame: i, run: run, whole: false });
+      }
+    }
+    slider.max = String(steps.length - 1);
+  }
+
+  function show(index) {
+    current = Math.max(0, Math.min(steps.length - 1, index));
+    const step = steps[current];
+    const frame = data.frames[step.frame];
+    const run = step.run >= 0 ? data.runs[step.run] : null;
+    for (const box of boxes) {
+      if (box.value.length) {
+        const known = step.frame >= box.data.valueAt;
+        fill(box.value, known ? box.data.value : "value ?");
+        box.value.forEach((node) => node.classList.toggle("pending", !known));
+      }
+      if (box.grad.length) fill(box.grad, textAt(box.data.grads, step.frame));
+    }
+    for (const edge of edges) {
+      const text = textAt(edge.data.grads, step.frame);
+      fill(edge.grad, text);
+      edge.group.classList.toggle("carrying", text !== null);
+    }
+    for (const node of marked) node.classList.remove("active");
+    const ids = step.whole ? [run.mark] : [frame.box].concat(frame.edges);
+    marked = ids.map((id) => marks.get(id)).filter((node) => node !== undefined);
+    for (const node of marked) node.classList.add("active");
+
+    explanation.textContent = step.whole ? run.text : frame.text;
+    counter.textContent = "Step " + (current + 1) + " of " + steps.length;
+    phase.textContent = frame.phase;
+    phase.className = "phase " + frame.phase;
+    root.classList.toggle("forward", frame.phase === "forward");
+    root.classList.toggle("backward", frame.phase === "backward");
+    slider.value = String(current);
+    previousButton.disabled = current === 0;
+    nextButton.disabled = current === steps.length - 1;
+    openButton.disabled = run === null;
+    openButton.textContent = run === null ? "Open scope" :
+      step.whole ? "Open " + run.scope + " (" + (run.end - run.start + 1) + " steps)" : "Close " + run.scope;
+    root.dataset.step = String(current);
+    root.dataset.frame = String(step.frame);
+    root.dataset.phase = frame.phase;
+    root.dataset.activeNode = step.whole ? run.mark : frame.box;
+    if (marked.length) reveal(marked[0]);
+  }
+
+  // The step that shows frame `index` of data.frames, its scope opened if the frame lies
+  // inside (a host such as the notebook widget counts in frames: they never fold).
+  function showFrame(index) {
+    const frame = Math.max(0, Math.min(data.frames.length - 1, index));
+    const run = data.frames[frame].run;
+    if (run >= 0 && !opened.has(run) && frame !== data.runs[run].end) {
+      opened.add(run);
+      listSteps();
+    }
+    show(steps.findIndex((step) => step.frame >= frame));
+  }
+
+  function openScope(wanted) {
+    const step = steps[current];
+    if (step.run < 0 || opened.has(step.run) === wanted) return;
+    if (wanted) opened.add(step.run); else opened.delete(step.run);
+    listSteps();
+    show(steps.findIndex((s) => s.run === step.run));
+  }
+
+  // Zoom (the SVG's size; the layout is untouched) and pan (the picture's scroll).
+  let zoom = 1;
+  function setZoom(value, clientX, clientY) {
+    const view = picture.getBoundingClientRect();
+    const x = clientX === undefined ? view.width / 2 : clientX - view.left;
+    const y = clientY === undefined ? view.height / 2 : clientY - view.top;
+    const left = (picture.scrollLeft + x) / zoom, top = (picture.scrollTop + y) / zoom;
+    zoom = Math.min(4, Math.max(0.1, value));
+    svg.setAttribute("width", String(data.width * zoom));
+    svg.setAttribute("height", String(data.height * zoom));
+    picture.scrollLeft = left * zoom - x;
+    picture.scrollTop = top * zoom - y;
+    zoomReset.textContent = Math.round(zoom * 100) + "%";
+    root.dataset.zoom = String(zoom);
+  }
+  function reveal(node) {  // scroll the active box into view, if it is not
+    const box = node.getBoundingClientRect(), view = picture.getBoundingClientRect();
+    if (box.left < view.left || box.right > view.right) {
+      picture.scrollLeft += (box.left + box.right) / 2 - (view.left + view.right) / 2;
+    }
+    if (box.top < view.top || box.bottom > view.bottom) {
+      picture.scrollTop += (box.top + box.bottom) / 2 - (view.top + view.bottom) / 2;
+    }
+  }
+  let drag = null;
+  picture.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0) return;
+    drag = { x: event.clientX, y: event.clientY, left: picture.scrollLeft, top: picture.scrollTop };
+    picture.setPointerCapture(event.pointerId);
+    picture.classList.add("dragging");
+  });
+  picture.addEventListener("pointermove", (event) => {
+    if (drag === null) return;
+    picture.scrollLeft = drag.left - (event.clientX - drag.x);
+    picture.scrollTop = drag.top - (event.clientY - drag.y);
+  });
+  const endDrag = () => { drag = null; picture.classList.remove("dragging"); };
+  picture.addEventListener("pointerup", endDrag);
+  picture.addEventListener("pointercancel", endDrag);
+  picture.addEventListener("wheel", (event) => {
+    if (!event.ctrlKey) return;
+    event.preventDefault();
+    setZoom(zoom * (event.deltaY < 0 ? 1.25 : 0.8), event.clientX, event.clientY);
+  }, { passive: false });
+
+  previousButton.addEventListener("click", () => show(current - 1));
+  nextButton.addEventListener("click", () => show(current + 1));
+  openButton.addEventListener("click", () => openScope(!opened.has(steps[current].run)));
+  slider.addEventListener("input", () => show(Number(slider.value)));
+  zoomOut.addEventListener("click", () => setZoom(zoom * 0.8));
+  zoomReset.addEventListener("click", () => setZoom(1));
+  zoomIn.addEventListener("click", () => setZoom(zoom * 1.25));
+  const keys = {
+    ArrowRight: () => show(current + 1), ArrowLeft: () => show(current - 1),
+    Home: () => show(0), End: () => show(steps.length - 1),
+    ArrowDown: () => openScope(true), ArrowUp: () => openScope(false),
+    "+": () => setZoom(zoom * 1.25), "=": () => setZoom(zoom * 1.25),
+    "-": () => setZoom(zoom * 0.8), "0": () => setZoom(1),
+  };
+  keyTarget.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target === slider && /^(Arrow|Home|End)/.test(event.key)) return;  // the slider's own
+    const action = keys[event.key];
+    if (action === undefined) return;
+    action();
+    event.preventDefault();
+  });
+
+  listSteps();
+  show(0);
+  return { show: show, showFrame: showFrame, openScope: openScope, setZoom: setZoom };
+}
