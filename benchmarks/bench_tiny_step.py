@@ -4,12 +4,15 @@
 
 With arrays this small every step is bookkeeping, so this measures what the engine costs
 per node. Target: ≤ 2× the hand-written numpy step. The step is also timed in parts
-(forward, backward fused and as written, the SGD update); --profile prints a cProfile.
+(forward, backward fused and as written, the SGD update) beside one numpy call, the unit
+every part is made of; --profile prints a cProfile.
 """
 
 import functools
 import pathlib
 import sys
+
+import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
@@ -58,6 +61,7 @@ def parts(x, y, steps, repeats):
         "minigraph part: backward(fuse=True)": repeat(lambda: graph.backward(fuse=True)),
         "minigraph part: backward() as written": repeat(graph.backward),
         "minigraph part: SGD step()": repeat(optimizer.step),
+        "numpy: one multiply of two 4-element arrays": repeat(lambda: np.multiply(x, x)),
     }, repeats)
     return rows_against(f"tiny step 4×1 in parts, {steps} each", seconds, "hand-written numpy",
                         unit="µs/step", scale=1e6 / steps)
