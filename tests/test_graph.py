@@ -407,3 +407,16 @@ def test_where_the_sigmoid_rounds_to_one_the_fused_gradient_does_not_vanish():
     assert z.grad[0, 0] == 0.0  # σ(40) is exactly 1 in float64, so σ(1−σ) is 0
     graph.backward(fuse=True)
     assert z.grad[0, 0] == 1.0  # σ(z) − y
+
+
+def test_fusion_does_not_apply_where_the_labels_need_a_gradient_too():
+    z = mg.parameter([[0.3, -1.2]], name="z")
+    y = mg.parameter([[0.9, 0.2]], name="soft labels")
+    p = mg.sigmoid(z, name="p")
+    graph = mg.Graph(mg.sum(mg.log_loss(p, y)))
+    graph.backward()
+    plain = z.grad, y.grad
+    graph.backward(fuse=True)
+    np.testing.assert_array_equal(z.grad, plain[0])
+    np.testing.assert_array_equal(y.grad, plain[1])
+    assert p.grad is not None

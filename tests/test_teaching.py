@@ -257,6 +257,19 @@ def test_docs_blocks_that_print_gradients_print_the_right_ones(page, tmp_path, m
         np.testing.assert_allclose(printed[name], value, **PRINTED, err_msg=name)
 
 
+
+def test_the_fusion_example_prints_the_chain_rules_zero_and_sigma_minus_y(tmp_path, monkeypatch):
+    page = ROOT / "docs" / "custom-ops.md"
+    (block,) = [b for b in python_blocks(page) if "fuse=True" in b and "print" in b]
+    text = run_block(block, tmp_path, monkeypatch, page.name)
+    as_written, fused = (np.array(re.findall(NUMBER, line), float)
+                         for line in re.findall(r"(?:as written|fused):\s*(\[\[.*?\]\])", text))
+    z, y = np.array([40.0, -0.5]), np.array([0.0, 1.0])
+    sigma = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(fused, sigma - y, **PRINTED)
+    # As written, the chain (σ−y)/(σ(1−σ)) · σ(1−σ) where σ(40) rounds to exactly 1.
+    np.testing.assert_allclose(as_written, [0.0, sigma[1] - y[1]], **PRINTED)
+
 # The examples ---------------------------------------------------------------------------------
 
 def run_example(name, monkeypatch, *args):
