@@ -347,21 +347,28 @@ class Graph:
         """{id(node): the op node it can take its gradient straight through}, found once.
 
         An op says whom it fuses with (`Op.fuses_after`, e.g. LogLoss after Sigmoid). The
-        node in between must feed nothing else here, and the fused op's other inputs need no
-        gradient, so that skipping its own gradient loses nothing.
+        node in between must send its gradient nowhere else, and the fused op's other inputs
+        need no gradient, so that skipping its own gradient loses nothing.
         """
         if self._fused is None:
-            users = {}
-            for node in self._op_nodes:
-                for inp in node.inputs:
-                    users[id(inp)] = users.get(id(inp), 0) + 1
+            uses = self.gradient_uses()
             self._fused = {
                 id(node): node.inputs[0] for node in self._op_nodes
                 if node.op.fuses_after is not None and type(node.inputs[0].op) is node.op.fuses_after
-                and users[id(node.inputs[0])] == 1 and node.inputs[0] is not self.output
-                and not any(node.needs[1:])
+                and uses.get(id(node.inputs[0])) == 1 and not any(node.needs[1:])
             }
         return self._fused
+
+    def gradient_uses(self):
+        """{id(node): how many gradients it receives in one backward pass}: one per edge into
+        an op that needs a gradient along it. Nodes that receive none are left out."""
+        uses = {}
+        for node in self._op_nodes:
+            if node.requires_grad:
+                for inp, needed in zip(node.inputs, node.needs):
+                    if needed:
+                        uses[id(inp)] = uses.get(id(inp), 0) + 1
+        return uses
 
     def _unit_seed(self):
         """∂output/∂output = 1, made once per graph (read-only: gradients are never changed
@@ -436,9 +443,7 @@ def send_gradients(node, record=False):
 def send_fused_gradient(node, through):
     """One fused step of backward: `node` sends its gradient past `through` (the op node
     feeding it) to that node's input, by the op's `fused_backward`."""
-    target = through.inputs[0]
-    if not through.needs[0]:
-        return
+    target = through.inputs[0]  # it needs a gradient: `through` would not be fused otherwise
     values = [inp._value for inp in node.inputs]
     grad = node.op.fused_backward(node.grad, through._value, *values[1:])
     if grad.shape != target._value.shape:

@@ -241,7 +241,7 @@ def backward_steps(output, seed=None, start=1):
     """
     graph = as_graph(output)
     of = graph.label(graph.output) if seed is None else "L"
-    uses = _uses_in_one_pass(graph)
+    uses = graph.gradient_uses()
     received = {}
     for number, (node, sent) in enumerate(graph.backward_steps(seed), start=start):
         values = [inp.value for inp in node.inputs]
@@ -256,18 +256,6 @@ def backward_steps(output, seed=None, start=1):
             ))
         yield BackwardStep(number, node, graph.output, node.grad, node.op.formula, values,
                            contributions, graph, of)
-
-
-def _uses_in_one_pass(graph):
-    """How many contributions each node receives in one backward pass: one per edge into an
-    op that passes a gradient back along it."""
-    uses = {}
-    for node in graph.nodes:
-        if node.op is not None and node.requires_grad:
-            for inp, needed in zip(node.inputs, node.needs):
-                if needed:
-                    uses[id(inp)] = uses.get(id(inp), 0) + 1
-    return uses
 
 
 def _call_backward(node, grad, values):
