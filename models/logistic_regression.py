@@ -18,6 +18,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import minigraph as mg
 
+from .classifiers import BinaryGraphClassifier
+
 
 def logistic_regression_graph(x, y, w, b, fused=False):
     """The lesson's graph from x (features, m), y (1, m), w (features, 1) and b.
@@ -46,7 +48,7 @@ def tiny_example():
     return logistic_regression_graph(x, y, w, b)
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
     """Binary logistic regression trained by gradient descent through a minigraph graph.
 
     Weights start at `initial_weight` (0.01 in the classic lesson) and the bias at 0; each
@@ -139,25 +141,3 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         with mg.no_grad():
             z = mg.constant(X) @ mg.constant(self.coef_.T) + mg.constant(self.intercept_)
         return z.value.ravel()
-
-    def predict_proba(self, X):
-        """Columns: probability of classes_[0], then of classes_[1]."""
-        with mg.no_grad():
-            p = mg.sigmoid(mg.constant(self.decision_function(X))).value
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X):
-        scores = self.decision_function(X)
-        return self.classes_[(scores > 0).astype(int)]
-
-    def __getstate__(self):
-        # Pickles are shared and stored: the training images must not travel with them.
-        # (A copy: object.__getstate__ hands back the instance's own __dict__.)
-        state = dict(super().__getstate__())
-        state.pop("graph_", None)
-        return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags

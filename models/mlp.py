@@ -25,6 +25,8 @@ from minigraph.data import minibatches
 from minigraph.layers import Linear, mlp
 from minigraph.stochastic import as_generator
 
+from .classifiers import GraphClassifier
+
 OPTIMIZERS = {
     "sgd": lambda parameters, model: mg.SGD(parameters, model.learning_rate),
     "momentum": lambda parameters, model: mg.SGD(parameters, model.learning_rate, momentum=model.momentum),
@@ -76,7 +78,7 @@ class EarlyStopping:
         return self.stalled >= self.patience
 
 
-class MLPClassifier(ClassifierMixin, BaseEstimator):
+class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
     """A K-class network: hidden layers of ReLU or tanh units, softmax output, minibatches.
 
     Each of the `epochs` epochs shuffles the training set (`shuffle=True`), feeds it in
@@ -257,9 +259,3 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-    def __getstate__(self):
-        # Pickles are shared and stored: the training batch in graph_ must not travel with them.
-        state = dict(super().__getstate__())
-        state.pop("graph_", None)
-        return state

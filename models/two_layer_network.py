@@ -23,6 +23,8 @@ import minigraph as mg
 from minigraph.layers import Linear, Sigmoid, Tanh
 from minigraph.stochastic import as_generator
 
+from .classifiers import BinaryGraphClassifier
+
 
 def two_layer_network_graph(x, y, layer1, layer2, fused=False):
     """The cost node of the network from x (n_x, m), labels y (1, m) and two Linear layers.
@@ -54,7 +56,7 @@ def tiny_two_layer_example():
     return two_layer_network_graph(X, Y, layer1, layer2)
 
 
-class TwoLayerNetwork(ClassifierMixin, BaseEstimator):
+class TwoLayerNetwork(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
     """A binary classifier with one hidden layer of tanh units, trained through a graph.
 
     Each of the `iterations` steps runs forward, backward and one gradient-descent update on
@@ -175,24 +177,3 @@ class TwoLayerNetwork(ClassifierMixin, BaseEstimator):
             a1 = mg.tanh(p["W1"] @ mg.constant(X.T) + p["b1"])
             z2 = p["W2"] @ a1 + p["b2"]
         return z2.value.ravel()
-
-    def predict_proba(self, X):
-        """Columns: probability of classes_[0], then of classes_[1]."""
-        with mg.no_grad():
-            p = mg.sigmoid(mg.constant(self.decision_function(X))).value
-        return np.column_stack([1 - p, p])
-
-    def predict(self, X):
-        scores = self.decision_function(X)
-        return self.classes_[(scores > 0).astype(int)]
-
-    def __getstate__(self):
-        # Pickles are shared and stored: the training set in graph_ must not travel with them.
-        state = dict(super().__getstate__())
-        state.pop("graph_", None)
-        return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags

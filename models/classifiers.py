@@ -1,0 +1,41 @@
+"""What the models' scikit-learn classifiers share, beyond how each builds its graph.
+
+`GraphClassifier`: a fitted model keeps its training graph as `graph_` for drawing and
+stepping, but a pickle leaves it out, since the graph holds the training data and a pickle
+is shared and stored. `BinaryGraphClassifier` adds, for a model whose
+`decision_function` gives one score per sample (positive: the second class), the
+probabilities through a sigmoid, the prediction and scikit-learn's binary-only tag.
+"""
+
+import numpy as np
+
+import minigraph as mg
+
+
+class GraphClassifier:
+    """Mixin for a classifier trained through a minigraph graph kept as `graph_`."""
+
+    def __getstate__(self):
+        # A copy: object.__getstate__ hands back the instance's own __dict__.
+        state = dict(super().__getstate__())
+        state.pop("graph_", None)
+        return state
+
+
+class BinaryGraphClassifier(GraphClassifier):
+    """Mixin for a two-class GraphClassifier with a one-score `decision_function`."""
+
+    def predict_proba(self, X):
+        """Columns: probability of classes_[0], then of classes_[1]."""
+        with mg.no_grad():
+            p = mg.sigmoid(mg.constant(self.decision_function(X))).value
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        return self.classes_[(scores > 0).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
