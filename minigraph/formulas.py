@@ -9,8 +9,8 @@ elements of the first input make each element of the output: the n of a mean) an
 `{op.<attribute>}` (a constant of the op, such as Power's exponent). `.T` reverses a
 placeholder's axes and `.mT` swaps its last two, as numpy's do.
 
-The same template gives the formula ('∂cost/∂matmul @ xᵀ') and, with each placeholder's
-value in its place, the arithmetic ('[[0.17 -0.17]] @ [[0.2 0.7] [0.9 0.1]]'). A transposed
+The same template gives the formula (`∂cost/∂matmul @ xᵀ`) and, with each placeholder's
+value in its place, the arithmetic (`[[0.17 -0.17]] @ [[0.2 0.7] [0.9 0.1]]`). A transposed
 placeholder shows its transposed numbers, ready to multiply by hand, except when it is the
 whole arithmetic (a transpose's gradient): then the flip is the point, and it shows the
 numbers before it and a ᵀ.

@@ -104,6 +104,15 @@ def test_api_reference_is_generated_from_the_docstrings(site):
         assert first_line in text, documented.__name__
 
 
+def test_the_api_reference_lists_every_module():
+    reference = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^::: (\S+)", reference, re.M))
+    command_line = {"__init__", "__main__", "cli", "cli_demo"}  # documented by --help
+    modules = {f"{package}.{path.stem}" for package in ("minigraph", "models")
+               for path in (ROOT / package).glob("*.py") if path.stem not in command_line}
+    assert not modules - listed, f"docs/reference.md leaves out {sorted(modules - listed)}"
+
+
 def test_site_loads_nothing_from_the_network(site):
     for page in site.rglob("*.html"):
         text = page.read_text()
