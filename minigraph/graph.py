@@ -83,12 +83,9 @@ def seed_gradient(output, seed):
         raise SeedError(
             f"backward() seed has shape {seed.shape} but {output.label!r} has shape {output.shape}"
         )
-    finite = np.isfinite(seed)
-    if not finite.all():
-        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+    if not np.isfinite(seed).all():
         raise SeedError(
-            f"backward() seed for {output.label!r} holds {seed[index].item()!r} at index {index}; "
-            f"a seed must be finite"
+            f"backward() seed for {output.label!r} holds {_first_non_finite(seed)}; a seed must be finite"
         )
     return seed
 

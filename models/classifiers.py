@@ -3,8 +3,9 @@
 `GraphClassifier`: a fitted model keeps its training graph as `graph_` for drawing and
 stepping, but a pickle leaves it out, since the graph holds the training data and a pickle
 is shared and stored. `BinaryGraphClassifier` adds, for a model whose
-`decision_function` gives one score per sample (positive: the second class), the
-probabilities through a sigmoid, the prediction and scikit-learn's binary-only tag.
+`decision_function` gives one score per sample (positive: the second class), the course's
+full-batch training loop, the probabilities through a sigmoid, the prediction and
+scikit-learn's binary-only tag.
 """
 
 import numpy as np
@@ -24,6 +25,25 @@ class GraphClassifier:
 
 class BinaryGraphClassifier(GraphClassifier):
     """Mixin for a two-class GraphClassifier with a one-score `decision_function`."""
+
+    def _descend(self, graph, optimizer):
+        """`iterations` steps of full-batch gradient descent by replay, recording
+        `cost_history_`; the graph is left holding the final parameters' values and one
+        plain pass's gradients."""
+        steps = range(self.iterations)
+        if self.progress is not None:
+            steps = self.progress(steps)
+        self.cost_history_ = []
+        for step in steps:
+            if step > 0:
+                graph.forward()
+            self.cost_history_.append(float(graph.output.value))
+            graph.backward(fuse=True)  # dz = ŷ − y into the output layer, as the course computes it
+            optimizer.step()
+        # Consistent with the final parameters, for drawing and stepping: a plain pass, so
+        # every node of the graph as written holds its gradient.
+        graph.forward()
+        graph.backward()
 
     def predict_proba(self, X):
         """Columns: probability of classes_[0], then of classes_[1]."""

@@ -113,20 +113,7 @@ class LogisticRegression(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
         graph = mg.Graph(logistic_regression_graph(x, y_row, w, b, fused=fused))
         optimizer = mg.SGD(graph.parameters, self.learning_rate)
 
-        steps = range(self.iterations)
-        if self.progress is not None:
-            steps = self.progress(steps)
-        self.cost_history_ = []
-        for step in steps:
-            if step > 0:
-                graph.forward()
-            self.cost_history_.append(float(graph.output.value))
-            graph.backward(fuse=True)  # dz = ŷ − y, as the course's loop computes it
-            optimizer.step()
-        # Leave the graph consistent with the final parameters, for drawing and stepping:
-        # a plain pass, so every node of the graph as written holds its gradient.
-        graph.forward()
-        graph.backward()
+        self._descend(graph, optimizer)
 
         self.graph_ = graph
         self.coef_ = w.value.T.copy()
