@@ -9,8 +9,8 @@
         mg.check_gradients(lambda a, b: my_op(a, b), *pair)
 
 Values are bounded and float64, so central differences are accurate; strategies that feed
-ops with kinks or domain edges keep their values away from them. Needs `hypothesis`
-(the `test` extra); importing minigraph alone does not.
+ops with kinks or domain edges keep their values away from them. Hypothesis is one of
+minigraph's dependencies, imported by this module only: `import minigraph` does not load it.
 """
 
 import dataclasses

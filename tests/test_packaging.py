@@ -8,8 +8,10 @@ that virtualenv's own .pth files, so the editable install of this checkout canno
 and the tests check where minigraph is imported from.
 """
 
+import ast
 import email.parser
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -111,3 +113,48 @@ def test_installed_command_runs_the_first_lesson(fresh_venv, tmp_path):
     out = run(command, "demo", "--no-progress", "--out", tmp_path / "out", cwd=tmp_path)
     assert "cost after iteration   0: 0.698154" in out and "test accuracy  98.15 %" in out
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"cost.png", "graph.svg", "backprop.html"}
+
+
+def requirement_name(line):
+    """`scikit-learn>=1.6; extra == "x"` -> "scikit-learn", normalised as pip compares names."""
+    return re.split(r"[\s<>=!~;\[(]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def imported_top_level_modules(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module.split(".")[0]
+
+
+def test_every_module_the_library_imports_is_a_core_dependency_pinned_in_the_runtime_lock(dist):
+    """What `pip install minigraph` (or make demo's requirements.lock) brings is enough to import
+    every module, minigraph.testing (Hypothesis) included. The one exception is
+    minigraph.notebook, whose anywidget is the `notebook` extra and whose ImportError names it
+    (tests/test_notebook_widget.py)."""
+    import importlib.metadata
+
+    _, wheel = dist
+    with zipfile.ZipFile(wheel) as archive:
+        [metadata_name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = email.parser.Parser().parsestr(archive.read(metadata_name).decode())
+    core = {requirement_name(r) for r in metadata.get_all("Requires-Dist") if "extra ==" not in r}
+    assert "hypothesis" in core
+    distributions = importlib.metadata.packages_distributions()
+    needed = {}
+    for package in ("minigraph", "models"):
+        for path in (ROOT / package).glob("*.py"):
+            if path.name == "notebook.py":
+                continue
+            for module in imported_top_level_modules(path):
+                if module in sys.stdlib_module_names or module in ("minigraph", "models"):
+                    continue
+                for name in distributions.get(module, [module]):
+                    needed.setdefault(requirement_name(name), set()).add(f"{package}/{path.name}")
+    missing = {name: sorted(files) for name, files in needed.items() if name not in core}
+    assert not missing, f"imported but not in pyproject's dependencies: {missing}"
+    pinned = {requirement_name(line) for line in (ROOT / "requirements.lock").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    assert not core - pinned, f"core dependencies requirements.lock does not pin: {sorted(core - pinned)}"
