@@ -52,9 +52,12 @@ first training step on the first 3 images.
 
 
 def main(argv=None):
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="minigraph", description="A tiny autodiff engine on numpy, made to be read."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -76,7 +79,7 @@ def main(argv=None):
     add_trace_command(commands)
     add_render_command(commands)
 
-    args = parser.parse_args(argv)
+    args = parse(parser, commands, argv)
     # A failure a user can act on, or Ctrl-C, ends with one line on stderr, not a traceback.
     try:
         return COMMANDS[args.command](args)
@@ -85,6 +88,16 @@ def main(argv=None):
     except USER_ERRORS as exc:
         message = " ".join(str(exc).splitlines()) or type(exc).__name__
         parser.exit(2, f"minigraph {args.command}: error: {message}\n")
+
+
+def parse(parser, commands, argv):
+    """The parsed arguments. An argument the command does not know is reported by that
+    command, with its usage listing the options it has (argparse's parse_args would show
+    the top-level usage, which lists none of them)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def run_demo(args):

@@ -28,6 +28,34 @@ def test_help_lists_the_commands():
     assert "--data PATH" in demo.stdout and "--out DIR" in demo.stdout and "bundled" in demo.stdout
 
 
+def test_version_is_the_packages():
+    import minigraph
+
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"minigraph {minigraph.__version__}\n"
+
+
+@pytest.mark.parametrize("command, mistake", [
+    (["demo"], ["--modle", "mlp"]), (["demo"], ["--modle=mlp"]), (["demo", "--model", "mlp"], ["extra"]),
+    (["render", "graph.svg"], ["--rankdr", "TB"]), (["trace"], ["--shown", "3"]),
+])
+def test_an_unknown_option_is_reported_by_its_command_with_the_commands_usage(capsys, command, mistake):
+    with pytest.raises(SystemExit) as exit:
+        cli.main([*command, *mistake])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: minigraph {command[0]} [-h]")  # the command's options, not the top level's
+    assert err.endswith(f"minigraph {command[0]}: error: unrecognized arguments: {' '.join(mistake)}\n")
+
+
+def test_a_misspelt_demo_option_end_to_end_lists_the_demos_options():
+    result = run("demo", "--modle", "mlp")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--model {logistic,two-layer,mlp}" in result.stderr
+    assert result.stderr.splitlines()[-1] == "minigraph demo: error: unrecognized arguments: --modle mlp"
+
+
 @pytest.mark.needs_dot
 def test_demo_on_bundled_digits(tmp_path):
     result = run("demo", "--out", str(tmp_path / "out"), "--no-progress")
