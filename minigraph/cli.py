@@ -9,7 +9,7 @@ import runpy
 import sys
 import warnings
 
-from .cli_demo import add_network_demo_options, run_network_demo, settle_demo_options
+from .cli_demo import add_network_demo_options, run_network_demo, settle_demo_options, small_split_warnings
 from .display import MAX_SHOWN
 from .errors import DotNotFoundError
 
@@ -34,7 +34,8 @@ on the first 3 training images). Pictures need Graphviz's dot.
 Without --data the bundled scikit-learn digits (8x8, zeros vs ones) serve and nothing
 is downloaded. --data PATH reads the Sign Language Digits set: a folder with X.npy and
 Y.npy, or one sub-folder of photos per digit; the classic lesson uses the first 205
-images of each digit.
+images of each digit. A train or test split of fewer than 30 images gets a warning:
+its accuracy means little.
 
 --model two-layer runs the second lesson on the same data: one hidden layer of tanh
 units (--hidden, default 4) and a sigmoid output, 1000 full-batch iterations at
@@ -140,6 +141,8 @@ def run_demo(args):
     print(f"scikit-learn  train accuracy {100 * reference.score(X_train, y_train):6.2f} %   "
           f"test accuracy {100 * reference.score(X_test, y_test):6.2f} %   "
           f"(LogisticRegression(max_iter={args.iterations}), L2-regularised, lbfgs)")
+    for warning in small_split_warnings(len(X_train), len(X_test)):
+        print(warning)
 
     out.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(6, 4))

@@ -17,6 +17,18 @@ DEMO_DEFAULTS = {
     "mlp": {"learning_rate": 0.001, "hidden": "64", "epochs": 30, "batch_size": 64, "optimizer": "adam", "seed": 1},
 }
 STEP_PLAYER_SAMPLES = 3
+# Fewer images than this in a split, and its accuracy means little: one image moves it by
+# 100/n points (3.3 at 30), and the 95 % interval around a perfect score on n images
+# (Wilson's, n/(n + 1.96²) to 1) starts at 89 % for 30 images but at 21 % for one.
+MEANINGFUL_SPLIT = 30
+
+
+def small_split_warnings(train_size, test_size):
+    """A warning line for each split too small for its accuracy to mean anything."""
+    return [f"warning: the {name} split has only {size} image{'s' * (size != 1)}, so its accuracy means "
+            f"little: one image moves it by {100 / size:.0f} points; give the demo at least "
+            f"{MEANINGFUL_SPLIT} {name} images"
+            for name, size in (("train", train_size), ("test", test_size)) if size < MEANINGFUL_SPLIT]
 
 
 def add_network_demo_options(demo):
@@ -87,6 +99,8 @@ def run_network_demo(args):
         reference.fit(X_train, y_train)
     print(f"scikit-learn  train accuracy {100 * reference.score(X_train, y_train):6.2f} %   "
           f"test accuracy {100 * reference.score(X_test, y_test):6.2f} %   ({note})")
+    for warning in small_split_warnings(len(X_train), len(X_test)):
+        print(warning)
 
     out.mkdir(parents=True, exist_ok=True)
     write_cost_curve(out / "cost.png", lesson.costs(model), lesson.step_name, f"minigraph {lesson.title}: cost")

@@ -1,6 +1,7 @@
 """The command line, run as a user runs it, in a subprocess; its many failures also in process."""
 
 import io
+import math
 import os
 import shutil
 import signal
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minigraph import cli
+from minigraph import cli, cli_demo
 
 
 def run(*args, cwd=None):
@@ -64,6 +65,7 @@ def test_demo_on_bundled_digits(tmp_path):
     assert sum(line.startswith("cost after iteration") for line in lines) == 15
     assert any(line.startswith("minigraph     train accuracy") for line in lines)
     assert any(line.startswith("scikit-learn  train accuracy") for line in lines)
+    assert "warning" not in result.stdout + result.stderr  # 306 train and 54 test images are enough
     assert (tmp_path / "out" / "cost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = (tmp_path / "out" / "graph.svg").read_text()
     assert "<svg" in svg and "grad" in svg and ">cost<" in svg
@@ -79,6 +81,34 @@ def test_demo_on_sign_language_prints_the_classic_lesson(tmp_path, sign_language
     assert "cost after iteration 140: 0.209658" in result.stdout
     assert "train accuracy  91.95 %   test accuracy  93.55 %" in result.stdout
     assert "100%" in result.stderr  # the progress bar ran to the end
+
+
+@pytest.mark.parametrize("train, test, warned", [(30, 30, []), (29, 30, ["train"]), (30, 1, ["test"]),
+                                                  (5, 1, ["train", "test"])])
+def test_a_split_under_30_images_is_named_as_too_small_for_its_accuracy(train, test, warned):
+    warnings = cli_demo.small_split_warnings(train, test)
+    assert [line.split()[2] for line in warnings] == warned  # "warning: the <split> split ..."
+    sizes = {"train": train, "test": test}
+    for line, split in zip(warnings, warned):
+        assert f"only {sizes[split]} image" in line and f"moves it by {100 / sizes[split]:.0f} points" in line
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("model", [[], ["--model", "two-layer", "--iterations", "5"]], ids=["logistic", "two-layer"])
+def test_demo_on_a_tiny_folder_warns_that_its_accuracies_mean_little(tmp_path, sign_language_dir, capsys, model):
+    sample = sign_language_dir / "jpg-sample"
+    images = sum(len(list((sample / digit).iterdir())) for digit in "01")  # zeros vs ones
+    test = math.ceil(0.15 * images)  # the demo's 85/15 split, rounded as train_test_split does
+    assert cli.main(["demo", "--no-progress", "--data", str(sample), "--out", str(tmp_path), *model]) == 0
+    out = capsys.readouterr().out
+    assert f"{images - test} train / {test} test images" in out
+    warnings = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: the train split has only {images - test} images, so its accuracy means little: one image "
+        f"moves it by {100 / (images - test):.0f} points; give the demo at least 30 train images",
+        f"warning: the test split has only {test} image, so its accuracy means little: one image "
+        f"moves it by 100 points; give the demo at least 30 test images",
+    ]
 
 
 def test_demo_with_a_missing_folder_fails_clearly(tmp_path):
