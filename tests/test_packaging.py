@@ -10,6 +10,7 @@ and the tests check where minigraph is imported from.
 
 import ast
 import email.parser
+import html.parser
 import pathlib
 import re
 import shutil
@@ -71,6 +72,69 @@ def test_version_is_written_once_and_the_metadata_reads_it(dist):
         metadata = archive.read(f"minigraph-{minigraph.__version__}.dist-info/METADATA").decode()
     assert email.parser.Parser().parsestr(metadata)["Version"] == minigraph.__version__
     assert "version = " not in (ROOT / "pyproject.toml").read_text().split("[project]")[1].split("[")[0]
+
+
+def wheel_metadata(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return email.parser.Parser().parsestr(archive.read(name).decode())
+
+
+class LinkTargets(html.parser.HTMLParser):
+    """Every href and src in a page of HTML."""
+
+    def __init__(self):
+        super().__init__()
+        self.targets = []
+
+    def handle_starttag(self, tag, attrs):
+        self.targets += [value for name, value in attrs if name in ("href", "src")]
+
+
+def relative_targets(markdown_text):
+    """The links and pictures of a Markdown text, as a package index renders it, that do not
+    name their host: on the package's page they would point nowhere."""
+    import markdown
+
+    page = LinkTargets()
+    page.feed(markdown.markdown(markdown_text, extensions=["fenced_code", "tables"]))
+    return [target for target in page.targets if not re.match(r"https?://[^/]", target)]
+
+
+def test_the_package_page_has_no_link_or_picture_that_points_nowhere(dist):
+    _, wheel = dist
+    metadata = wheel_metadata(wheel)
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    page = metadata.get_payload()
+    assert page.startswith("# minigraph") and "pip install minigraph" in page
+    assert relative_targets(page) == []
+    # The checker finds what broke the old page: the README's picture and its links into docs/.
+    readme = relative_targets((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert "docs/readme-graph.svg" in readme and "docs/tutorial.md" in readme
+
+
+@pytest.mark.needs_dot  # the ten lines draw the graph
+def test_the_package_pages_code_runs(tmp_path, monkeypatch):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "PYPI.md").read_text(encoding="utf-8"), re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)  # it writes graph.svg and backprop.html here
+    for block in blocks:
+        exec(compile(block, "PYPI.md block", "exec"), {})
+    assert {path.name for path in tmp_path.iterdir()} == {"graph.svg", "backprop.html"}
+
+
+def test_the_mit_license_is_in_the_metadata_the_wheel_and_the_sdist(dist):
+    sdist, wheel = dist
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License\n\nCopyright (c) 2026 the minigraph authors\n")
+    metadata = wheel_metadata(wheel)
+    assert metadata["License-Expression"] == "MIT" and metadata.get_all("License-File") == ["LICENSE"]
+    with zipfile.ZipFile(wheel) as archive:
+        [licensed] = [n for n in archive.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+        assert archive.read(licensed).decode() == license_text
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"LICENSE", "PYPI.md"} <= names
 
 
 def test_wheel_holds_minigraph_only(dist):
@@ -137,9 +201,7 @@ def test_every_module_the_library_imports_is_a_core_dependency_pinned_in_the_run
     import importlib.metadata
 
     _, wheel = dist
-    with zipfile.ZipFile(wheel) as archive:
-        [metadata_name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        metadata = email.parser.Parser().parsestr(archive.read(metadata_name).decode())
+    metadata = wheel_metadata(wheel)
     core = {requirement_name(r) for r in metadata.get_all("Requires-Dist") if "extra ==" not in r}
     assert "hypothesis" in core
     distributions = importlib.metadata.packages_distributions()
