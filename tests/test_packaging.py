@@ -184,8 +184,8 @@ def requirement_name(line):
     return re.split(r"[\s<>=!~;\[(]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def imported_top_level_modules(path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def imported_top_level_modules(code):
+    tree = ast.parse(code)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (alias.name.split(".")[0] for alias in node.names)
@@ -198,25 +198,66 @@ def test_every_module_the_library_imports_is_a_core_dependency_pinned_in_the_run
     every module, minigraph.testing (Hypothesis) included. The one exception is
     minigraph.notebook, whose anywidget is the `notebook` extra and whose ImportError names it
     (tests/test_notebook_widget.py)."""
-    import importlib.metadata
-
     _, wheel = dist
     metadata = wheel_metadata(wheel)
     core = {requirement_name(r) for r in metadata.get_all("Requires-Dist") if "extra ==" not in r}
     assert "hypothesis" in core
-    distributions = importlib.metadata.packages_distributions()
-    needed = {}
-    for package in ("minigraph", "models"):
-        for path in (ROOT / package).glob("*.py"):
-            if path.name == "notebook.py":
-                continue
-            for module in imported_top_level_modules(path):
-                if module in sys.stdlib_module_names or module in ("minigraph", "models"):
-                    continue
-                for name in distributions.get(module, [module]):
-                    needed.setdefault(requirement_name(name), set()).add(f"{package}/{path.name}")
+    sources = {f"{package}/{path.name}": path.read_text(encoding="utf-8")
+               for package in ("minigraph", "models") for path in (ROOT / package).glob("*.py")
+               if path.name != "notebook.py"}
+    needed = distributions_imported_by(sources, local={"minigraph", "models"})
     missing = {name: sorted(files) for name, files in needed.items() if name not in core}
     assert not missing, f"imported but not in pyproject's dependencies: {missing}"
-    pinned = {requirement_name(line) for line in (ROOT / "requirements.lock").read_text().splitlines()
-              if line.strip() and not line.startswith("#")}
+    pinned = pinned_in("requirements.lock")
     assert not core - pinned, f"core dependencies requirements.lock does not pin: {sorted(core - pinned)}"
+
+
+def pinned_in(*locks):
+    """The distributions the lock files pin (each lock pins what it installs, dependencies included)."""
+    return {requirement_name(line) for lock in locks for line in (ROOT / lock).read_text().splitlines()
+            if line.strip() and not line.startswith("#")}
+
+
+def distributions_imported_by(sources, local):
+    """{distribution: where it is imported} for the third-party imports of Python `sources`
+    ({where: code}); stdlib and the `local` modules left out."""
+    import importlib.metadata
+
+    distributions = importlib.metadata.packages_distributions()
+    needed = {}
+    for where, code in sources.items():
+        for module in imported_top_level_modules(code):
+            if module in sys.stdlib_module_names or module in local:
+                continue
+            for name in distributions.get(module, [module]):
+                needed.setdefault(requirement_name(name), set()).add(where)
+    return needed
+
+
+def test_the_site_imports_only_what_make_docs_installs():
+    """`make docs` installs requirements.lock and requirements-docs.lock, none of the tests'
+    packages: every import in the code blocks the site runs and in its build hooks must come
+    from those two. (A page importing Hypothesis, which only the tests installed, broke
+    make docs on a fresh clone while make test, whose venv has everything, built the site.)
+    CI proves it for real: .ci/run runs make demo, then make docs, before make test."""
+    sources = {path.name: path.read_text(encoding="utf-8") for path in (ROOT / "docs").glob("*.py")}
+    for page in (ROOT / "docs").glob("*.md"):
+        blocks = re.findall(r"^```python[^\n]*exec=\"on\"[^\n]*\n(.*?)^```", page.read_text(encoding="utf-8"),
+                            re.S | re.M)
+        sources.update({f"{page.name} block {i}": block for i, block in enumerate(blocks, 1)})
+    assert len(sources) > 20  # the pages' blocks were found
+    needed = distributions_imported_by(sources, local={"minigraph", "models", "make_figures", "hooks"})
+    installed = pinned_in("requirements.lock", "requirements-docs.lock")
+    missing = {name: sorted(where) for name, where in needed.items() if name not in installed}
+    assert not missing, f"the site imports what make docs does not install: {missing}"
+
+
+def test_ci_runs_every_readme_command_in_a_newcomers_order_and_stops_on_a_failure():
+    """.ci/run runs the README's make commands, each as the README gives it, in the order a
+    newcomer meets them (demo, docs, then test, in full), and any failure fails the run."""
+    readme = re.findall(r"^ {4}make (\w+) ", (ROOT / "README.md").read_text(encoding="utf-8"), re.M)
+    ci = (ROOT / ".ci" / "run").read_text()
+    run = re.findall(r"^make (?:VENV=\S+ )?(\w+)$", ci, re.M)
+    assert run == ["demo", "docs", "test"]
+    assert sorted(readme) == sorted(run)
+    assert "set -euo pipefail" in ci and "|| true" not in ci
