@@ -9,6 +9,7 @@ import runpy
 import sys
 import warnings
 
+from . import __version__
 from .cli_demo import add_network_demo_options, run_network_demo, settle_demo_options, small_split_warnings
 from .display import MAX_SHOWN
 from .errors import DotNotFoundError
@@ -53,8 +54,6 @@ first training step on the first 3 images.
 
 
 def main(argv=None):
-    from . import __version__
-
     parser = argparse.ArgumentParser(
         prog="minigraph", description="A tiny autodiff engine on numpy, made to be read."
     )
