@@ -28,7 +28,6 @@ import urllib.request
 
 import pytest
 
-from conftest import chromium
 
 jupytext = pytest.importorskip("jupytext")
 pytest.importorskip("jupyterlab")
@@ -146,25 +145,22 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def lab(server):
-    """Chromium showing the lesson's notebook in JupyterLab after Run All Cells: (driver,
-    the code cells' tags in order, the console's messages, which each test adds to)."""
+def lab(server, browser):
+    """Chromium (conftest's `browser`) showing the lesson's notebook in JupyterLab after Run
+    All Cells: (driver, the code cells' tags in order, the console's messages so far)."""
     url, token, root = server
     path = lesson_notebook(root)
     tags = [cell.metadata.get("tags", []) for cell in nbformat.read(path, as_version=4).cells
             if cell.cell_type == "code"]
-    driver = chromium()
-    try:
-        driver.set_page_load_timeout(60)
-        driver.get(f"{url}/lab/tree/{path.name}?token={token}")
-        wait_until(lambda: len(code_cells(driver)) == len(tags), 60, "the notebook's cells")
-        wait_until(lambda: kernel_ready(driver), 60, "the kernel to start")
-        run_all_cells(driver)
-        wait_until(lambda: executed_cells(driver) == len(tags) and kernel_ready(driver), CELLS_RUN,
-                   "every cell to run")
-        yield driver, tags, driver.get_log("browser")
-    finally:
-        driver.quit()
+    driver = browser
+    driver.set_page_load_timeout(60)
+    driver.get(f"{url}/lab/tree/{path.name}?token={token}")
+    wait_until(lambda: len(code_cells(driver)) == len(tags), 60, "the notebook's cells")
+    wait_until(lambda: kernel_ready(driver), 60, "the kernel to start")
+    run_all_cells(driver)
+    wait_until(lambda: executed_cells(driver) == len(tags) and kernel_ready(driver), CELLS_RUN,
+               "every cell to run")
+    return driver, tags, driver.get_log("browser")
 
 
 def code_cells(driver):
