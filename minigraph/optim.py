@@ -101,18 +101,21 @@ class Optimizer:
             )
         delta, state = self.update(node, grad, self.state[node])
         if not all_finite(delta):
-            raise NonFiniteError(self._non_finite_message(node, grad, delta))
+            raise self._non_finite(node, grad, delta, f"the step for {node.label!r} overflows",
+                                   "lower the learning rate or scale the cost down")
         return delta, state
 
-    def _non_finite_message(self, node, grad, delta):
+    def _non_finite(self, node, grad, result, what, advice):
+        """The error for a NaN or inf in `result`: the gradient's own, else `what` overflowed."""
         owner = type(self).__name__
         if not all_finite(grad):
-            return f"{owner}: the gradient of {node.label!r} holds {_first_non_finite(grad)}; no parameter was moved"
+            return NonFiniteError(
+                f"{owner}: the gradient of {node.label!r} holds {_first_non_finite(grad)}; no parameter was moved"
+            )
         largest = float(np.abs(grad).max())
-        return (
-            f"{owner}: the step for {node.label!r} overflows: {_first_non_finite(delta)} from a finite "
-            f"gradient (largest |gradient| {largest:.3g}) at learning_rate {self.learning_rate:g}; "
-            f"lower the learning rate or scale the cost; no parameter was moved"
+        return NonFiniteError(
+            f"{owner}: {what}: {_first_non_finite(result)} from a finite gradient (largest |gradient| "
+            f"{largest:.3g}) at learning_rate {self.learning_rate:g}; {advice}; no parameter was moved"
         )
 
     def zero_grad(self):
@@ -190,10 +193,14 @@ class Adam(Optimizer):
     def update(self, node, grad, state):
         beta1, beta2 = self.betas
         step = state["step"] + 1
-        if self.weight_decay and not self.decoupled:
-            grad = grad + self.weight_decay * node.value
-        m = beta1 * state["m"] + (1 - beta1) * grad
-        v = beta2 * state["v"] + (1 - beta2) * grad * grad
+        g = grad + self.weight_decay * node.value if self.weight_decay and not self.decoupled else grad
+        m = beta1 * state["m"] + (1 - beta1) * g
+        v = beta2 * state["v"] + (1 - beta2) * g * g
+        # A g² past the float's range makes v inf and m̂/√v̂ = 0: the step would look fine
+        # while the weight stopped moving for good (PyTorch's Adam does so, silently).
+        if not all_finite(v):
+            raise self._non_finite(node, grad, v, f"the squared gradient of {node.label!r} overflows in v",
+                                   "scale the inputs or the cost down")
         m_hat = m / (1 - beta1**step)
         v_hat = v / (1 - beta2**step)
         delta = self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)

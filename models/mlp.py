@@ -25,7 +25,7 @@ from minigraph.data import minibatches
 from minigraph.layers import Linear, mlp
 from minigraph.stochastic import as_generator
 
-from .classifiers import GraphClassifier
+from .classifiers import GraphClassifier, refuse_features_too_large
 
 OPTIMIZERS = {
     "sgd": lambda parameters, model: mg.SGD(parameters, model.learning_rate),
@@ -153,6 +153,7 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Train on X (n_samples, n_features) and y with two or more classes."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        refuse_features_too_large(self, X)
         check_classification_targets(y)
         hidden = self._hidden_sizes()
         self.classes_, labels = np.unique(y, return_inverse=True)

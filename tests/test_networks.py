@@ -5,11 +5,14 @@ not imported from the package: they are what the graph must reproduce.
 """
 
 import pickle
+import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -17,7 +20,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import minigraph as mg
 from minigraph import cli
-from minigraph.models import MLPClassifier, TwoLayerNetwork, tiny_mlp_example, tiny_two_layer_example
+from minigraph.models import LogisticRegression, MLPClassifier, TwoLayerNetwork, tiny_mlp_example, tiny_two_layer_example
 from minigraph.models.datasets import lesson_split, ten_digits_split
 
 
@@ -503,3 +506,32 @@ def test_demo_refuses_what_the_chosen_lesson_does_not_take(arguments, message, t
     assert exit.value.code == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error, error
+
+
+@pytest.mark.parametrize("model, classes", [
+    (lambda: LogisticRegression(iterations=5), 2),
+    (lambda: TwoLayerNetwork(iterations=5, random_state=0), 2),
+    (lambda: MLPClassifier(epochs=20, learning_rate=0.01, random_state=0), 3),
+    (lambda: MLPClassifier(epochs=20, optimizer="sgd", learning_rate=0.01, random_state=0), 3),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_model_refuses_features_too_large_to_square_by_name_without_a_numpy_warning(model, classes, dtype):
+    # The issue's probe: MLPClassifier().fit(X * 1e200, y) ended at 33 % with a leaked
+    # overflow warning; TwoLayerNetwork's tanh saturated and it learned nothing, silently.
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:120].astype(dtype), y[:120] % classes
+    big = np.sqrt(np.finfo(dtype).max) * 100
+    X_big = X * (big / 16)
+    estimator = model()
+    name = type(estimator).__name__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.NonFiniteError, match=rf"{name}: X holds {re.escape(f'{X_big.max():.3g}')} "
+                                                    r"\(sample \d+, feature \d+\); features beyond ±"
+                                                    rf"{re.escape(f'{np.sqrt(np.finfo(dtype).max):.3g}')} overflow "
+                                                    r"when squared in training .*standardize X") as refused:
+            estimator.fit(X_big, y)
+        sample, feature = map(int, re.search(r"sample (\d+), feature (\d+)", str(refused.value)).groups())
+        assert X_big[sample, feature] == np.abs(X_big).max()
+        estimator.fit(X, y)  # the same data at its own scale trains
+    assert estimator.score(X, y) > 1 / classes

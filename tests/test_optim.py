@@ -461,7 +461,7 @@ def test_a_bad_gradient_is_refused_by_name_and_nothing_moves(kind, bad):
     (lambda ps: mg.SGD(ps, 1e10, momentum=0.9), 1e300, r"SGD: the step for 'w' overflows"),
     # weight decay: λ·W overflows, added to the gradient (Adam) or beside it (AdamW)
     (lambda ps: mg.SGD(ps, 0.1, weight_decay=10.0), 1.0, r"SGD: the step for 'w' overflows"),
-    (lambda ps: mg.Adam(ps, 0.1, weight_decay=10.0), 1.0, r"Adam: the step for 'w' overflows: nan at index \(0,\)"),
+    (lambda ps: mg.Adam(ps, 0.1, weight_decay=10.0), 1.0, r"Adam: the squared gradient of 'w' overflows in v: inf at index \(0,\)"),
     (lambda ps: mg.AdamW(ps, 0.1, weight_decay=100.0), 1.0, r"AdamW: the step for 'w' overflows: inf at index \(0,\)"),
 ])
 def test_a_step_that_overflows_is_refused_by_name_and_nothing_moves(make, grad, message):
@@ -474,3 +474,18 @@ def test_a_step_that_overflows_is_refused_by_name_and_nothing_moves(make, grad, 
             optimizer.step()
     np.testing.assert_array_equal(w.value, [1e308, 1.0])
     assert optimizer.steps == 0
+
+
+@pytest.mark.parametrize("make", [lambda ps: mg.Adam(ps, 0.1), lambda ps: mg.AdamW(ps, 0.1)])
+def test_adam_refuses_a_gradient_whose_square_overflows_rather_than_freezing_the_parameter(make):
+    # g² = inf makes v inf and m̂/√v̂ = 0: the weight would silently stop moving for good.
+    w = mg.parameter([1.0, 2.0], name="layer1.W")
+    optimizer = make([w])
+    w.grad = np.array([1.0, 1e200])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.NonFiniteError, match=r"the squared gradient of 'layer1.W' overflows in v: inf at index "
+                                                    r"\(1,\) from a finite gradient \(largest \|gradient\| 1e\+200\)"):
+            optimizer.step()
+    np.testing.assert_array_equal(w.value, [1.0, 2.0])
+    assert optimizer.state[w]["step"] == 0 and not optimizer.state[w]["v"].any()
