@@ -102,7 +102,8 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
 
     After fit, `parameters_` is the course's dictionary {"W1", "b1", ..., "WL", "bL"} (W_l
     is (units out, units in)) and `graph_` the training graph on the last batch, its
-    values and gradients computed at the final parameters. `graph_` holds training data, so
+    values and gradients computed at the parameters kept in `parameters_` (with
+    early_stopping, the best epoch's, not the last one's). `graph_` holds training data, so
     a pickled or copied model leaves it out. `progress`, if given, wraps the epochs (e.g.
     tqdm) to show a progress bar.
     """
@@ -209,6 +210,10 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         self.t_ = self.n_iter_ * n
         if self.early_stopping:
             self.best_validation_score_, self.parameters_ = stopping.best_score, stopping.best_parameters
+            # The network takes the kept parameters back, so graph_ shows the model that predicts.
+            linear = [layer for layer in network if isinstance(layer, Linear)]
+            for number, layer in enumerate(linear, start=1):
+                layer.W.value, layer.b.value = self.parameters_[f"W{number}"], self.parameters_[f"b{number}"]
         else:
             self.best_validation_score_ = None
             self.parameters_ = self._parameters(network)

@@ -405,6 +405,13 @@ def test_mlp_early_stopping_keeps_the_best_epoch(ten_digits):
     # It stopped after two epochs that gained no more than tol on the best before them.
     scores = model.validation_scores_
     assert all(score <= max(scores[:-2]) + 0.02 for score in scores[-2:])
+    # graph_ holds the parameters the model kept, not the last epoch's: one model, one answer.
+    assert scores.index(best) < len(scores) - 1  # the last epoch was not the best
+    graph_parameters = {f"{kind}{layer}": node.value for node in model.graph_.parameters
+                        for layer, kind in [(node.scope[0].removeprefix("layer"), node.name)]}
+    assert graph_parameters.keys() == model.parameters_.keys()
+    for name, value in model.parameters_.items():
+        np.testing.assert_array_equal(graph_parameters[name], value, err_msg=name)
 
 
 def test_mlp_in_float32_stays_float32(ten_digits):
