@@ -166,7 +166,8 @@ def check_gradients(
     graph = Graph(output)
     graph.backward(cotangent)
     with_grad = [node for node in graph.nodes if node.grad is not None]
-    analytic = [np.zeros_like(x) if leaf.grad is None else leaf.grad for x, leaf in zip(inputs, leaves)]
+    # Copies: the backward passes below may reuse a leaf's gradient array.
+    analytic = [np.zeros_like(x) if leaf.grad is None else leaf.grad.copy() for x, leaf in zip(inputs, leaves)]
     sizes = _contribution_sizes(graph, cotangent)
     graph.backward(3.0 * cotangent)
     measured = [0.0 if leaf.grad is None else np.abs(leaf.grad / 3.0 - a) for leaf, a in zip(leaves, analytic)]
