@@ -542,3 +542,13 @@ def test_every_model_refuses_features_too_large_to_square_by_name_without_a_nump
         assert X_big[sample, feature] == np.abs(X_big).max()
         estimator.fit(X, y)  # the same data at its own scale trains
     assert estimator.score(X, y) > 1 / classes
+
+
+def test_the_issues_probe_mlp_on_pixels_times_1e200_is_refused_at_once_without_a_warning():
+    X, y = load_digits(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.NonFiniteError, match=r"MLPClassifier: X holds 1.6e\+201 .*standardize X"):
+            MLPClassifier().fit(X * 1e200, y)
+        with pytest.raises(mg.NonFiniteError, match=r"LogisticRegression: X holds 1.6e\+201"):
+            LogisticRegression().fit(X * 1e200, y % 2)
