@@ -83,27 +83,30 @@ class Optimizer:
         ready = [node for node in self.parameters if node.grad is not None]
         if not ready:
             return
+        moves = []
         with quiet():  # a NaN or an overflow is reported below, by parameter
-            moves = [self._checked_update(node) for node in ready]
+            for node in ready:
+                # One shape comparison and one finiteness check per parameter: what a
+                # healthy step costs beyond the update itself.
+                grad = node.grad
+                if getattr(grad, "shape", None) != node.shape:
+                    raise self._wrong_shape(node, grad)
+                delta, state = self.update(node, grad, self.state[node])
+                if not all_finite(delta):
+                    raise self._non_finite(node, grad, delta, f"the step for {node.label!r} overflows",
+                                           "lower the learning rate or scale the cost down")
+                moves.append((node, delta, state))
         self.steps += 1
-        for node, (delta, state) in zip(ready, moves):
+        for node, delta, state in moves:
             self.state[node].update(state)
             node.subtract_in_place(delta)
 
-    def _checked_update(self, node):
-        """`update` for one parameter, after one shape comparison, before one finiteness check."""
-        grad = node.grad
-        if getattr(grad, "shape", None) != node.shape:
-            got = f"of shape {grad.shape}" if hasattr(grad, "shape") else f"that is a {type(grad).__name__}"
-            raise ShapeError(
-                f"{type(self).__name__}: {node.label!r} has a gradient {got}, not of the parameter's "
-                f"shape {node.shape}; no parameter was moved"
-            )
-        delta, state = self.update(node, grad, self.state[node])
-        if not all_finite(delta):
-            raise self._non_finite(node, grad, delta, f"the step for {node.label!r} overflows",
-                                   "lower the learning rate or scale the cost down")
-        return delta, state
+    def _wrong_shape(self, node, grad):
+        got = f"of shape {grad.shape}" if hasattr(grad, "shape") else f"that is a {type(grad).__name__}"
+        return ShapeError(
+            f"{type(self).__name__}: {node.label!r} has a gradient {got}, not of the parameter's "
+            f"shape {node.shape}; no parameter was moved"
+        )
 
     def _non_finite(self, node, grad, result, what, advice):
         """The error for a NaN or inf in `result`: the gradient's own, else `what` overflowed."""
