@@ -128,4 +128,4 @@ class LogisticRegression(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         with mg.no_grad():
             z = mg.constant(X) @ mg.constant(self.coef_.T) + mg.constant(self.intercept_)
-        return z.value.ravel()
+        return z.value.ravel().copy()  # the caller's own array, writable like scikit-learn's

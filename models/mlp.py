@@ -260,7 +260,7 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         scores = self._scores(X, self.parameters_)
         with mg.no_grad():
-            return mg.softmax(mg.constant(scores), axis=0).value.T
+            return mg.softmax(mg.constant(scores), axis=0).value.T.copy()  # the caller's own, writable
 
     def predict(self, X):
         proba = self.predict_proba(X)

@@ -164,4 +164,4 @@ class TwoLayerNetwork(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
         with mg.no_grad():
             a1 = mg.tanh(p["W1"] @ mg.constant(X.T) + p["b1"])
             z2 = p["W2"] @ a1 + p["b2"]
-        return z2.value.ravel()
+        return z2.value.ravel().copy()  # the caller's own array, writable like scikit-learn's

@@ -552,3 +552,29 @@ def test_the_issues_probe_mlp_on_pixels_times_1e200_is_refused_at_once_without_a
             MLPClassifier().fit(X * 1e200, y)
         with pytest.raises(mg.NonFiniteError, match=r"LogisticRegression: X holds 1.6e\+201"):
             LogisticRegression().fit(X * 1e200, y % 2)
+
+
+@pytest.mark.parametrize("make, classes", [
+    (lambda: LogisticRegression(iterations=3), 2),
+    (lambda: TwoLayerNetwork(iterations=3, random_state=0), 2),
+    (lambda: MLPClassifier(epochs=2, random_state=0), 3),
+])
+def test_what_a_model_returns_belongs_to_the_caller(make, classes):
+    # Outputs are fresh, writable arrays, as scikit-learn's are (the engine's own values are
+    # read-only), and learned attributes are copies: editing one changes nothing else.
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:90] / 16, y[:90] % classes
+    model = make().fit(X, y)
+    outputs = [model.predict_proba(X), model.predict(X)]
+    if hasattr(model, "decision_function"):
+        outputs.append(model.decision_function(X))
+    for output in outputs:
+        assert output.flags.writeable
+        output[...] = 0
+    learned = [model.coef_, model.intercept_] if hasattr(model, "coef_") else list(model.parameters_.values())
+    before = model.predict_proba(X)
+    for array in learned:
+        assert array.flags.writeable
+        for node in model.graph_.parameters:
+            assert not np.shares_memory(array, node.value)
+    np.testing.assert_array_equal(model.predict_proba(X), before)
