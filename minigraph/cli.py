@@ -252,7 +252,7 @@ def load_user_graph(spec, command):
     """The Graph returned by FUNCTION in FILE.py, for `--model FILE.py:FUNCTION`.
 
     The file runs as a script would (its folder first on sys.path, so it can import its
-    neighbours; sys.argv is [FILE]), but not as __main__, so its `if __name__ ==
+    neighbours; `sys.argv` is `[FILE]`), but not as __main__, so its `if __name__ ==
     "__main__":` part does not run. If the file or the function fails, the error is shown
     as Python would show it, from the user's own frames on (see `UsersCode`).
     """
@@ -290,7 +290,7 @@ def load_user_graph(spec, command):
 
 class UsersCode:
     """Runs the user's file or function as their own script: its folder first on sys.path,
-    sys.argv = [FILE], both given back after. An exception from their code is printed as
+    `sys.argv = [FILE]`, both given back after. An exception from their code is printed as
     Python prints it, but from their first frame on (not this CLI's or runpy's), and ends
     the command with exit code 1, as their script would have ended."""
 

@@ -174,7 +174,7 @@ class Adam(Optimizer):
         m̂ = m/(1−β₁ᵗ),  v̂ = v/(1−β₂ᵗ)                      (t: state "step")
         W ← W − learning_rate·m̂/(√v̂ + eps)
 
-    t counts the steps of each parameter, as PyTorch's Adam keeps state[p]["step"]: a
+    t counts the steps of each parameter, as PyTorch's Adam keeps `state[p]["step"]`: a
     parameter whose first gradient arrives at the optimizer's sixth step takes its first
     step, bias-corrected as such (it moves by about learning_rate, not less).
     """
