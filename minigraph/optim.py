@@ -98,7 +98,8 @@ class Optimizer:
                 moves.append((node, delta, state))
         self.steps += 1
         for node, delta, state in moves:
-            self.state[node].update(state)
+            if state:  # plain SGD keeps none
+                self.state[node].update(state)
             node.subtract_in_place(delta)
 
     def _wrong_shape(self, node, grad):
