@@ -49,9 +49,13 @@ __all__ = [
 
 def __getattr__(name):
     """`mg.notebook` (the notebook widget) is imported on first use: it needs the optional
-    anywidget, which `import minigraph` must not require."""
+    anywidget, which `import minigraph` must not require. Without it, `mg.notebook` is an
+    AttributeError that says what to install, so `hasattr(mg, "notebook")` is False."""
     if name == "notebook":
         import importlib
 
-        return importlib.import_module(".notebook", __name__)
+        try:
+            return importlib.import_module(".notebook", __name__)
+        except ImportError as error:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}: {error}") from error
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,6 +7,7 @@ import inspect
 import pathlib
 import runpy
 import sys
+import traceback
 import warnings
 
 from . import __version__
@@ -252,7 +253,7 @@ def load_model(args):
     if args.data is not None and args.model != "lesson":
         raise ValueError(f"--data is only used with --model lesson, not with --model {args.model}")
     if args.model not in ("tiny", "lesson"):
-        return load_user_graph(args.model)  # without importing scikit-learn, which takes seconds
+        return load_user_graph(args.model, args.command)  # without importing scikit-learn, which takes seconds
     from minigraph.models import LogisticRegression, tiny_example
     from minigraph.models.datasets import lesson_split
 
@@ -262,11 +263,13 @@ def load_model(args):
     return LogisticRegression().fit(X_train, y_train).graph_
 
 
-def load_user_graph(spec):
+def load_user_graph(spec, command):
     """The Graph returned by FUNCTION in FILE.py, for `--model FILE.py:FUNCTION`.
 
     The file runs as a script would (its folder first on sys.path, so it can import its
-    neighbours), but not as __main__, so its `if __name__ == "__main__":` part does not run.
+    neighbours; `sys.argv` is `[FILE]`), but not as __main__, so its `if __name__ ==
+    "__main__":` part does not run. If the file or the function fails, the error is shown
+    as Python would show it, from the user's own frames on (see `UsersCode`).
     """
     import minigraph as mg
 
@@ -274,14 +277,12 @@ def load_user_graph(spec):
     if not colon or not file.endswith(".py") or not name.isidentifier():
         raise ValueError(f"--model takes tiny, lesson or FILE.py:FUNCTION, got {spec!r}")
     path = pathlib.Path(file)
+    if path.is_dir():
+        raise IsADirectoryError(f"--model {spec}: {path} is a folder, not a Python file")
     if not path.is_file():
         raise FileNotFoundError(f"--model {spec}: there is no file {path}")
-    folder = str(path.resolve().parent)
-    sys.path.insert(0, folder)
-    try:
+    with UsersCode(command, spec, path):
         namespace = runpy.run_path(str(path), run_name=f"minigraph_model_{path.stem}")
-    finally:
-        sys.path.remove(folder)
     function = namespace.get(name)
     if not callable(function):
         raise ValueError(f"--model {spec}: {path} defines no function {name!r}")
@@ -292,13 +293,49 @@ def load_user_graph(spec):
                          f"give them defaults, or write a function that takes none") from None
     except ValueError:
         pass  # a callable without a signature Python can read: just call it
-    result = function()
+    with UsersCode(command, spec, path):
+        result = function()
     if isinstance(result, mg.Node):
         return mg.Graph(result)
     if isinstance(result, mg.Graph):
         return result
     raise ValueError(f"--model {spec}: {name}() returned {type(result).__name__}, "
                      f"not a minigraph Node or Graph")
+
+
+class UsersCode:
+    """Runs the user's file or function as their own script: its folder first on sys.path,
+    `sys.argv = [FILE]`, both given back after. An exception from their code is printed as
+    Python prints it, but from their first frame on (not this CLI's or runpy's), and ends
+    the command with exit code 1, as their script would have ended."""
+
+    def __init__(self, command, spec, path):
+        self.header = f"minigraph {command}: --model {spec}: {path} failed:\n"
+        self.path, self.folder = path, str(path.resolve().parent)
+
+    def __enter__(self):
+        self.argv, sys.argv = sys.argv, [str(self.path)]
+        sys.path.insert(0, self.folder)
+
+    def __exit__(self, kind, error, trace):
+        sys.argv = self.argv
+        sys.path.remove(self.folder)
+        if kind is None or not issubclass(kind, Exception):
+            return False  # Ctrl-C and SystemExit go on as they came
+        if issubclass(kind, SyntaxError):
+            trace = None  # it names its own file, line and column
+        users = self.path.resolve()
+        while trace is not None and pathlib.Path(trace.tb_frame.f_code.co_filename).resolve() != users:
+            trace = trace.tb_next
+        shown = traceback.TracebackException(kind, error, trace)
+        if kind.__module__.startswith("minigraph."):
+            # minigraph's own error names the fault; the user's line is where to fix it.
+            package = pathlib.Path(__file__).resolve().parent
+            shown.stack = traceback.StackSummary.from_list(
+                [frame for frame in shown.stack if package not in pathlib.Path(frame.filename).resolve().parents]
+            )
+        sys.stderr.write(self.header + "".join(shown.format()))
+        raise SystemExit(1) from None
 
 
 COMMANDS = {"demo": run_demo, "trace": run_trace, "render": run_render}

@@ -11,8 +11,8 @@ class DomainError(ValueError):
 
 
 class NonFiniteError(ValueError):
-    """A replayed forward pass or a backward pass produced NaN or inf; the message names the
-    first node where it happened."""
+    """A replayed forward pass or a backward pass produced NaN or inf, or an optimizer step
+    would; the message names the first node or parameter where it happened."""
 
 
 class SeedError(ValueError):

@@ -10,10 +10,13 @@ backward is wrong.
 
 import dataclasses
 import inspect
+import math
+import numbers
 import warnings
 
 import numpy as np
 
+from .errors import DomainError, NonFiniteError
 from .graph import Graph, local_gradients, unbroadcast
 from .node import Node, parameter
 
@@ -104,15 +107,20 @@ class GradientReport:
 
 
 def check_gradients(
-    fn, *arrays, mode="central", atol=None, rtol=None, seed=0, raise_on_failure=True
+    fn, *arrays, mode="central", atol=None, rtol=None, seed=0, raise_on_failure=True, step=CENTRAL_STEP
 ):
     """Check backward's gradients of `fn(*nodes)` against numerical derivatives.
 
     fn takes one parameter node per array and returns a node. A non-scalar output is
     reduced to the scalar f = sum(output · r) with a fixed random r, which checks the whole
     vector-Jacobian product. mode="central" uses central differences with a step of
-    h = ε^(1/3)·(1+|x|) per element; mode="complex" uses the complex step Im f(x+ih)/h,
-    exact to rounding, for graphs whose ops are all complex-analytic (`Op.complex_safe`).
+    h = step·(1+|x|) per element, step = ε^(1/3) unless given; mode="complex" uses the
+    complex step Im f(x+ih)/h, exact to rounding, for graphs whose ops are all
+    complex-analytic (`Op.complex_safe`). The arrays must hold real numbers.
+
+    Near the edge of an op's domain (log at 1e-7) a probe x − h may fall outside it: the
+    error then says so, with the value that was probed, and names a smaller `step` that
+    keeps every probe of that element inside.
 
     An element passes when |analytic − numeric| ≤ atol + rtol·|numeric|. With atol=None
     (the default) each element gets its own atol: SAFETY (10) times the estimated error of
@@ -146,8 +154,10 @@ def check_gradients(
     """
     if mode not in ("central", "complex"):
         raise ValueError(f"check_gradients: mode must be 'central' or 'complex', got {mode!r}")
-    inputs = [_as_float64(array, index) for index, array in enumerate(arrays)]
-    names = _argument_names(fn, len(inputs))
+    if isinstance(step, bool) or not isinstance(step, numbers.Real) or not 0 < step <= 0.1:
+        raise ValueError(f"check_gradients: step must be a number in (0, 0.1], got {step!r}")
+    names = _argument_names(fn, len(arrays))
+    inputs = [_as_float64(array, f"input {index} ({name})") for index, (array, name) in enumerate(zip(arrays, names))]
     leaves = [parameter(array, name=name) for name, array in zip(names, inputs)]
     output = fn(*leaves)
     if not isinstance(output, Node):
@@ -156,7 +166,8 @@ def check_gradients(
     graph = Graph(output)
     graph.backward(cotangent)
     with_grad = [node for node in graph.nodes if node.grad is not None]
-    analytic = [np.zeros_like(x) if leaf.grad is None else leaf.grad for x, leaf in zip(inputs, leaves)]
+    # Copies: the backward passes below may reuse a leaf's gradient array.
+    analytic = [np.zeros_like(x) if leaf.grad is None else leaf.grad.copy() for x, leaf in zip(inputs, leaves)]
     sizes = _contribution_sizes(graph, cotangent)
     graph.backward(3.0 * cotangent)
     measured = [0.0 if leaf.grad is None else np.abs(leaf.grad / 3.0 - a) for leaf, a in zip(leaves, analytic)]
@@ -173,7 +184,7 @@ def check_gradients(
             )
         numeric = _complex_step(graph, leaves, inputs, cotangent, with_grad)
     else:
-        numeric = _central_differences_of_graph(graph, leaves, inputs, cotangent, with_grad)
+        numeric = _central_differences_of_graph(graph, leaves, inputs, cotangent, with_grad, float(step))
     graph.forward()  # leave the checked graph's values as they were
 
     checks = [
@@ -244,11 +255,17 @@ def _argument_names(fn, count):
     return [f"input {i}" for i in range(count)]
 
 
-def _as_float64(array, index):
+def _as_float64(array, what):
     array = np.asarray(array)
+    if array.dtype.kind not in "biuf":
+        # Not cast: float64 would drop an imaginary part and check another function.
+        raise TypeError(
+            f"check_gradients: {what} holds {array.dtype} values; it checks real inputs "
+            f"(mode='complex' makes its own complex steps from them)"
+        )
     if array.dtype == np.float32:
         warnings.warn(
-            f"check_gradients: input {index} is float32; it is checked in float64, where "
+            f"check_gradients: {what.split(' (')[0]} is float32; it is checked in float64, where "
             f"finite differences are accurate enough to judge a gradient",
             stacklevel=3,
         )
@@ -293,7 +310,7 @@ def _probe(x, index, value):
     return probe
 
 
-def _central_differences(objective, x, rounding_over):
+def _central_differences(objective, x, rounding_over, step=CENTRAL_STEP, what="the input"):
     """Central differences of objective(x) -> (f, its nodes' values), one element at a time.
 
     Returns the derivatives and the estimated error of each: the rounding errors of
@@ -303,15 +320,16 @@ def _central_differences(objective, x, rounding_over):
     error = np.zeros_like(x)
     f_here, _ = objective(x)
     for index in np.ndindex(x.shape):
-        h = CENTRAL_STEP * (1 + abs(x[index]))
+        h = step * (1 + abs(x[index]))
         above, below = x[index] + h, x[index] - h
         width = above - below  # the step actually taken: x ± h are rounded to floats
         # Each rounding is taken before the next replay, which may reuse the nodes' arrays.
-        f_above, values = objective(_probe(x, index, above))
+        probes = _Probes(objective, x, index, h, what)
+        f_above, values = probes.at(above, "x + h")
         rounding = rounding_over(values, width)
-        f_below, values = objective(_probe(x, index, below))
+        f_below, values = probes.at(below, "x − h")
         rounding += rounding_over(values, width)
-        f_beyond, _ = objective(_probe(x, index, x[index] + 2 * h))
+        f_beyond, _ = probes.at(x[index] + 2 * h, "x + 2h")
         numeric[index] = (f_above - f_below) / width
         # h²·|f'''|/6, with h³·f''' from the third difference over x − h, x, x + h, x + 2h.
         truncation = abs(f_beyond - 3 * f_above + 3 * f_here - f_below) / (6 * h)
@@ -319,18 +337,74 @@ def _central_differences(objective, x, rounding_over):
     return numeric, error
 
 
-def _central_differences_of_graph(graph, leaves, inputs, cotangent, with_grad):
+class _Probes:
+    """f at x with one element moved to x ± h: an error outside the op's domain is one about
+    the step, naming the element, the probed value and a step that stays inside."""
+
+    def __init__(self, objective, x, index, h, what):
+        self.objective, self.x, self.index, self.h, self.what = objective, x, index, h, what
+
+    def at(self, value, where):
+        try:
+            return self.objective(_probe(self.x, self.index, value))
+        except (DomainError, NonFiniteError) as error:
+            raise DomainError(self._outside(value, where, error)) from error
+
+    def _outside(self, value, where, error):
+        x = self.x[self.index]
+        message = (
+            f"check_gradients: {self.what} element {self.index} = {x:.6g}: the finite-difference "
+            f"step h = {self.h:.3g} crossed the edge of a domain: at {where} = {value:.3g}, {error}. "
+        )
+        fitting = self._fitting_step()
+        if fitting is None:
+            return message + "No step keeps every probe inside: the point itself is on the edge."
+        # So close to the edge the function curves fast: a thousandth of the widest step
+        # that fits keeps the truncation error of the difference small.
+        suggested = _round_down(fitting / 1000)
+        return message + (
+            f"x − h, x + h and x + 2h stay inside with a step up to about {_round_down(fitting):g}; a "
+            f"thousandth of that keeps the edge's curvature out of the difference: "
+            f"check_gradients(..., step={suggested:g}), or move the point off the edge."
+        )
+
+    def _fitting_step(self):
+        """The step (h/(1+|x|)), halved from the one that failed until every probe of this
+        element works; None when none down to ε does."""
+        x = self.x[self.index]
+        step = self.h / (1 + abs(x))
+        while step > EPS:
+            step /= 2
+            h = step * (1 + abs(x))
+            try:
+                for value in (x + h, x - h, x + 2 * h):
+                    self.objective(_probe(self.x, self.index, value))
+            except (DomainError, NonFiniteError):
+                continue
+            return step
+        return None
+
+
+def _round_down(number):
+    """A positive number rounded down to one significant digit (9.7e-8 → 9e-8)."""
+    unit = 10.0 ** math.floor(math.log10(number))
+    return math.floor(number / unit) * unit
+
+
+def _central_differences_of_graph(graph, leaves, inputs, cotangent, with_grad, step):
     """(derivatives, errors) per input, replaying the graph forward for every probe."""
     rounding_over = _rounding_over_step([node.grad for node in with_grad])
     results = []
-    for leaf, x in zip(leaves, inputs):
+    for number, (leaf, x) in enumerate(zip(leaves, inputs)):
         def objective(probe, leaf=leaf):
             leaf.value = probe
             f = np.sum(graph.forward() * cotangent)
             return f, [node.value for node in with_grad]
 
-        results.append(_central_differences(objective, x, rounding_over))
-        leaf.value = x
+        try:
+            results.append(_central_differences(objective, x, rounding_over, step, f"input {number} ({leaf.name})"))
+        finally:
+            leaf.value = x
     return results
 
 

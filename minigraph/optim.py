@@ -1,9 +1,13 @@
 """Optimizers: how parameters move once their gradients are known.
 
 Each keeps its state as data you can look at: `optimizer.state[node]` is a dict of named
-arrays (SGD's "velocity", Adam's "m" and "v") and `optimizer.steps` counts the steps taken.
-`step()` updates every parameter that has a gradient in place (`node.subtract_in_place`);
-replay the graph (`graph.forward()`) before the next backward.
+values (SGD's "velocity"; Adam's "step", "m" and "v") and `optimizer.steps` counts the steps
+taken. `step()` updates every parameter that has a gradient in place
+(`node.subtract_in_place`); replay the graph (`graph.forward()`) before the next backward.
+
+A step is all or nothing: every parameter's move is computed and checked first (a gradient
+of the parameter's shape, a finite result), so a bad gradient raises an error naming its
+parameter and leaves every parameter and all the state as they were.
 
 Two ways to keep weights small, which differ for Adam:
 - L2 regularisation adds λ/2·‖W‖² to the cost (`mg.l2_penalty` as a graph term, or
@@ -18,7 +22,10 @@ import numbers
 
 import numpy as np
 
+from .errors import NonFiniteError, ShapeError
+from .graph import _first_non_finite, all_finite
 from .node import Node
+from .quiet import quiet
 
 
 def _number(owner, what, value, low, high=math.inf, low_open=False, high_open=True):
@@ -37,7 +44,9 @@ class Optimizer:
     """The common part: the parameters, their state, the step count and the update loop.
 
     A subclass sets its own settings, then calls this `__init__`; it says what state each
-    parameter starts with (`initial_state`) and which step to subtract from it (`delta`).
+    parameter starts with (`initial_state`) and, from a gradient and the state, which step
+    to subtract and what the state becomes (`update`, which must not change `state` itself:
+    the step commits it once every parameter's move has passed its checks).
     """
 
     def __init__(self, parameters, learning_rate):
@@ -60,20 +69,58 @@ class Optimizer:
     def initial_state(self, node):
         return {}
 
-    def delta(self, node, grad, state):
+    def update(self, node, grad, state):
+        """(the array to subtract from node's value, the new values of state's entries)."""
         raise NotImplementedError
 
     def step(self):
         """Move every parameter that has a gradient; parameters without one stay put.
 
-        A step where no parameter has a gradient is not counted.
+        A step where no parameter has a gradient is not counted. A gradient of the wrong
+        shape raises ShapeError; a NaN or inf gradient, or a move that overflows, raises
+        NonFiniteError; either names the parameter, and then nothing has moved.
         """
         ready = [node for node in self.parameters if node.grad is not None]
         if not ready:
             return
+        moves = []
+        with quiet():  # a NaN or an overflow is reported below, by parameter
+            for node in ready:
+                # One shape comparison and one finiteness check per parameter: what a
+                # healthy step costs beyond the update itself.
+                grad = node.grad
+                if getattr(grad, "shape", None) != node.shape:
+                    raise self._wrong_shape(node, grad)
+                delta, state = self.update(node, grad, self.state[node])
+                if not all_finite(delta):
+                    raise self._non_finite(node, grad, delta, f"the step for {node.label!r} overflows",
+                                           "lower the learning rate or scale the cost down")
+                moves.append((node, delta, state))
         self.steps += 1
-        for node in ready:
-            node.subtract_in_place(self.delta(node, node.grad, self.state[node]))
+        for node, delta, state in moves:
+            if state:  # plain SGD keeps none
+                self.state[node].update(state)
+            node.subtract_in_place(delta)
+
+    def _wrong_shape(self, node, grad):
+        got = f"of shape {grad.shape}" if hasattr(grad, "shape") else f"that is a {type(grad).__name__}"
+        return ShapeError(
+            f"{type(self).__name__}: {node.label!r} has a gradient {got}, not of the parameter's "
+            f"shape {node.shape}; no parameter was moved"
+        )
+
+    def _non_finite(self, node, grad, result, what, advice):
+        """The error for a NaN or inf in `result`: the gradient's own, else `what` overflowed."""
+        owner = type(self).__name__
+        if not all_finite(grad):
+            return NonFiniteError(
+                f"{owner}: the gradient of {node.label!r} holds {_first_non_finite(grad)}; no parameter was moved"
+            )
+        largest = float(np.abs(grad).max())
+        return NonFiniteError(
+            f"{owner}: {what}: {_first_non_finite(result)} from a finite gradient (largest |gradient| "
+            f"{largest:.3g}) at learning_rate {self.learning_rate:g}; {advice}; no parameter was moved"
+        )
 
     def zero_grad(self):
         """Forget the gradients (backward replaces them anyway; accumulate=True adds to them)."""
@@ -109,15 +156,15 @@ class SGD(Optimizer):
     def initial_state(self, node):
         return {"velocity": np.zeros_like(node.value)} if self.momentum else {}
 
-    def delta(self, node, grad, state):
+    def update(self, node, grad, state):
         if self.weight_decay:
             grad = grad + self.weight_decay * node.value
         if not self.momentum:
-            return self.learning_rate * grad
-        velocity = state["velocity"] = self.momentum * state["velocity"] + grad
+            return self.learning_rate * grad, {}
+        velocity = self.momentum * state["velocity"] + grad
         if self.nesterov:
-            return self.learning_rate * (grad + self.momentum * velocity)
-        return self.learning_rate * velocity
+            return self.learning_rate * (grad + self.momentum * velocity), {"velocity": velocity}
+        return self.learning_rate * velocity, {"velocity": velocity}
 
 
 class Adam(Optimizer):
@@ -125,8 +172,12 @@ class Adam(Optimizer):
 
         g ← ∇W + weight_decay·W
         m ← β₁·m + (1−β₁)·g,   v ← β₂·v + (1−β₂)·g²       (state "m" and "v")
-        m̂ = m/(1−β₁ᵗ),  v̂ = v/(1−β₂ᵗ)                      (t = steps)
+        m̂ = m/(1−β₁ᵗ),  v̂ = v/(1−β₂ᵗ)                      (t: state "step")
         W ← W − learning_rate·m̂/(√v̂ + eps)
+
+    t counts the steps of each parameter, as PyTorch's Adam keeps `state[p]["step"]`: a
+    parameter whose first gradient arrives at the optimizer's sixth step takes its first
+    step, bias-corrected as such (it moves by about learning_rate, not less).
     """
 
     decoupled = False
@@ -141,20 +192,25 @@ class Adam(Optimizer):
         super().__init__(parameters, learning_rate)
 
     def initial_state(self, node):
-        return {"m": np.zeros_like(node.value), "v": np.zeros_like(node.value)}
+        return {"step": 0, "m": np.zeros_like(node.value), "v": np.zeros_like(node.value)}
 
-    def delta(self, node, grad, state):
+    def update(self, node, grad, state):
         beta1, beta2 = self.betas
-        if self.weight_decay and not self.decoupled:
-            grad = grad + self.weight_decay * node.value
-        m = state["m"] = beta1 * state["m"] + (1 - beta1) * grad
-        v = state["v"] = beta2 * state["v"] + (1 - beta2) * grad * grad
-        m_hat = m / (1 - beta1**self.steps)
-        v_hat = v / (1 - beta2**self.steps)
+        step = state["step"] + 1
+        g = grad + self.weight_decay * node.value if self.weight_decay and not self.decoupled else grad
+        m = beta1 * state["m"] + (1 - beta1) * g
+        v = beta2 * state["v"] + (1 - beta2) * g * g
+        # A g² past the float's range makes v inf and m̂/√v̂ = 0: the step would look fine
+        # while the weight stopped moving for good (PyTorch's Adam does so, silently).
+        if not all_finite(v):
+            raise self._non_finite(node, grad, v, f"the squared gradient of {node.label!r} overflows in v",
+                                   "scale the inputs or the cost down")
+        m_hat = m / (1 - beta1**step)
+        v_hat = v / (1 - beta2**step)
         delta = self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)
         if self.decoupled:
             delta = delta + self.learning_rate * self.weight_decay * node.value
-        return delta
+        return delta, {"step": step, "m": m, "v": v}
 
 
 class AdamW(Adam):

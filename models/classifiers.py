@@ -1,5 +1,8 @@
 """What the models' scikit-learn classifiers share, beyond how each builds its graph.
 
+`refuse_features_too_large`: the check every fit makes that its data can be trained on
+at all in its dtype.
+
 `GraphClassifier`: a fitted model keeps its training graph as `graph_` for drawing and
 stepping, but a pickle leaves it out, since the graph holds the training data and a pickle
 is shared and stored. `BinaryGraphClassifier` adds, for a model whose
@@ -11,6 +14,25 @@ scikit-learn's binary-only tag.
 import numpy as np
 
 import minigraph as mg
+
+
+def refuse_features_too_large(estimator, X):
+    """A NonFiniteError naming the largest feature when some |x| squared overflows X's dtype.
+
+    Training multiplies features by weights and squares gradients of their size (Adam's v,
+    the L2 term), so such data ends in inf or NaN part-way, or, through a saturated tanh,
+    in a model that learned nothing; better to say so at the start, with the remedy.
+    """
+    limit = np.sqrt(np.finfo(X.dtype).max)
+    position = np.unravel_index(np.argmax(np.abs(X)), X.shape)
+    largest = X[position]
+    if abs(largest) > limit:
+        sample, feature = (int(i) for i in position)
+        raise mg.NonFiniteError(
+            f"{type(estimator).__name__}: X holds {largest:.3g} (sample {sample}, feature {feature}); "
+            f"features beyond ±{limit:.3g} overflow when squared in training ({X.dtype}): "
+            f"standardize X (e.g. sklearn.preprocessing.StandardScaler)"
+        )
 
 
 class GraphClassifier:

@@ -175,16 +175,20 @@ def _load_photos(folder, digits):
 def image_to_pixels(file, side=IMAGE_SIDE):
     """One photo as the .npy release stores it: side×side float32 in [0, 1].
 
-    RGB to luma (0.299 R + 0.587 G + 0.114 B; a one-channel image, 8 or 16 bits, is its own
-    luma), stretched so its own minimum is 0 and its maximum 255, rounded to uint8, resized
-    with bilinear resampling, divided by 255. The photo is read at its full size, a band of
-    rows at a time. A file Pillow cannot read raises `DataError` naming it.
+    Turned upright first, as its EXIF orientation tag says (phones store the sensor's
+    pixels and the turn separately); then RGB to luma (0.299 R + 0.587 G + 0.114 B; a
+    one-channel image, 8 or 16 bits, is its own luma), stretched so its own minimum is 0
+    and its maximum 255, rounded to uint8, resized with bilinear resampling, divided by
+    255. The photo is read at its full size, a band of rows at a time; the file is closed
+    before this returns. A file Pillow cannot read raises `DataError` naming it.
     """
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     try:
         with Image.open(file) as image:
             image.load()  # decode now, so a truncated file fails here, with its name
+            # In place: no full-size copy of a photo that needs no turn.
+            ImageOps.exif_transpose(image, in_place=True)
             bands = _row_bands(image)
             low, high = _luma_range(image, bands)
             if not np.isfinite(high - low):  # possible in float images (TIFF mode F)

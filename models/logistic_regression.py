@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import minigraph as mg
 
-from .classifiers import BinaryGraphClassifier
+from .classifiers import BinaryGraphClassifier, refuse_features_too_large
 
 
 def logistic_regression_graph(x, y, w, b, fused=False):
@@ -94,6 +94,7 @@ class LogisticRegression(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Train on X (n_samples, n_features) and y with exactly two classes."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        refuse_features_too_large(self, X)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
@@ -127,4 +128,4 @@ class LogisticRegression(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         with mg.no_grad():
             z = mg.constant(X) @ mg.constant(self.coef_.T) + mg.constant(self.intercept_)
-        return z.value.ravel()
+        return z.value.ravel().copy()  # the caller's own array, writable like scikit-learn's

@@ -25,7 +25,7 @@ from minigraph.data import minibatches
 from minigraph.layers import Linear, mlp
 from minigraph.stochastic import as_generator
 
-from .classifiers import GraphClassifier
+from .classifiers import GraphClassifier, refuse_features_too_large
 
 OPTIMIZERS = {
     "sgd": lambda parameters, model: mg.SGD(parameters, model.learning_rate),
@@ -102,7 +102,8 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
 
     After fit, `parameters_` is the course's dictionary {"W1", "b1", ..., "WL", "bL"} (W_l
     is (units out, units in)) and `graph_` the training graph on the last batch, its
-    values and gradients computed at the final parameters. `graph_` holds training data, so
+    values and gradients computed at the parameters kept in `parameters_` (with
+    early_stopping, the best epoch's, not the last one's). `graph_` holds training data, so
     a pickled or copied model leaves it out. `progress`, if given, wraps the epochs (e.g.
     tqdm) to show a progress bar.
     """
@@ -153,6 +154,7 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Train on X (n_samples, n_features) and y with two or more classes."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        refuse_features_too_large(self, X)
         check_classification_targets(y)
         hidden = self._hidden_sizes()
         self.classes_, labels = np.unique(y, return_inverse=True)
@@ -208,6 +210,10 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         self.t_ = self.n_iter_ * n
         if self.early_stopping:
             self.best_validation_score_, self.parameters_ = stopping.best_score, stopping.best_parameters
+            # The network takes the kept parameters back, so graph_ shows the model that predicts.
+            linear = [layer for layer in network if isinstance(layer, Linear)]
+            for number, layer in enumerate(linear, start=1):
+                layer.W.value, layer.b.value = self.parameters_[f"W{number}"], self.parameters_[f"b{number}"]
         else:
             self.best_validation_score_ = None
             self.parameters_ = self._parameters(network)
@@ -254,7 +260,7 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         scores = self._scores(X, self.parameters_)
         with mg.no_grad():
-            return mg.softmax(mg.constant(scores), axis=0).value.T
+            return mg.softmax(mg.constant(scores), axis=0).value.T.copy()  # the caller's own, writable
 
     def predict(self, X):
         proba = self.predict_proba(X)

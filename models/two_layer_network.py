@@ -23,7 +23,7 @@ import minigraph as mg
 from minigraph.layers import Linear, Sigmoid, Tanh
 from minigraph.stochastic import as_generator
 
-from .classifiers import BinaryGraphClassifier
+from .classifiers import BinaryGraphClassifier, refuse_features_too_large
 
 
 def two_layer_network_graph(x, y, layer1, layer2, fused=False):
@@ -104,6 +104,7 @@ class TwoLayerNetwork(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Train on X (n_samples, n_features) and y with exactly two classes."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not self._warm(), y_numeric=False)
+        refuse_features_too_large(self, X)
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) != 2:
@@ -163,4 +164,4 @@ class TwoLayerNetwork(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
         with mg.no_grad():
             a1 = mg.tanh(p["W1"] @ mg.constant(X.T) + p["b1"])
             z2 = p["W2"] @ a1 + p["b2"]
-        return z2.value.ravel()
+        return z2.value.ravel().copy()  # the caller's own array, writable like scikit-learn's

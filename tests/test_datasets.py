@@ -1,9 +1,12 @@
 """The data loaders: scikit-learn's bundled digits and the Sign Language Digits set."""
 
+import gc
 import io
 import pathlib
 import subprocess
 import sys
+import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -205,3 +208,65 @@ def test_a_12_megapixel_photo_converts_without_a_full_size_float64_copy(tmp_path
     # Converting it all at once in float64 took 608 MiB; band by band it takes about 100,
     # of which 46 are Pillow's own decoded RGB image.
     assert float(result.stdout) < 200
+
+
+def upright_photo():
+    """An RGB photo that looks different turned any way: a bright top-left corner on a ramp."""
+    rows, columns = np.mgrid[0:90, 0:120]
+    pixels = np.stack([rows * 2, columns * 2, (rows + columns)], axis=-1).astype(np.uint8)
+    pixels[:20, :30] = 255
+    return Image.fromarray(pixels)
+
+
+# EXIF orientation → how the stored pixels turn upright (what exif_transpose applies).
+ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@pytest.mark.parametrize("orientation", sorted(ORIENTATIONS))
+def test_a_photo_is_turned_upright_by_its_exif_orientation(tmp_path, orientation):
+    # Phones store the sensor's pixels and say in EXIF how to turn them; a loader that
+    # ignores the tag trains on sideways or mirrored hands.
+    upright = upright_photo()
+    upright.save(tmp_path / "upright.png")
+    undo = {Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90,
+            Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270}.get(ORIENTATIONS[orientation], ORIENTATIONS[orientation])
+    stored = upright.transpose(undo)  # what the camera wrote: upright after ORIENTATIONS[orientation]
+    assert stored.transpose(ORIENTATIONS[orientation]).tobytes() == upright.tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored.save(tmp_path / "stored.png", exif=exif)
+    expected = image_to_pixels(tmp_path / "upright.png")
+    np.testing.assert_array_equal(image_to_pixels(tmp_path / "stored.png"), expected)
+    # A loader that ignored the tag would give another picture: the test can tell.
+    stored.save(tmp_path / "untagged.png")
+    assert not np.array_equal(image_to_pixels(tmp_path / "untagged.png"), expected)
+
+
+@pytest.mark.parametrize("mode, channels", [("gray", 1), ("gray+alpha", 2), ("RGB", 3), ("RGBA", 4)])
+def test_16_bit_pngs_load_without_leaving_a_file_open(tmp_path, mode, channels):
+    # PNG keeps 16 bits per channel big-endian; Pillow opens these in several modes.
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    pixels = np.random.default_rng(channels).integers(0, 65536, (30, 40, channels), dtype=np.uint16)
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in pixels)
+
+    def chunk(kind, data):
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = (40).to_bytes(4, "big") + (30).to_bytes(4, "big") + bytes([16, color_type, 0, 0, 0])
+    folder = tmp_path / "1"
+    folder.mkdir()
+    (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                                       + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    # Recorded, not raised: a file collected unclosed warns from inside the garbage
+    # collector, where an error would only be printed.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X, y = load_sign_language_digits(tmp_path, digits=(1,))
+        gc.collect()
+    assert [str(warning.message) for warning in caught] == []
+    assert X.shape == (1, 4096) and y.tolist() == [1]
+    assert 0 <= X.min() < X.max() <= 1

@@ -1,5 +1,6 @@
 """check_gradients: its reports, and proof that it catches wrong gradients."""
 
+import re
 import warnings
 
 import numpy as np
@@ -237,3 +238,41 @@ def test_no_false_alarm_on_large_or_tiny_values(pair, scale_and_offset):
 def test_local_gradient_check_passes_for_correct_ops(pair):
     a, b = (mg.parameter(v) for v in pair)
     assert mg.gradcheck.check_local_gradient(a * b) == []
+
+
+def test_a_step_that_crosses_the_domains_edge_says_so_and_which_step_fits():
+    # The issue's probe: log at 1e-7 reported "log of -5.96e-06", a value nobody passed.
+    with pytest.raises(mg.DomainError) as refused:
+        mg.check_gradients(mg.log, np.array([2.0, 1e-7]))
+    message = str(refused.value)
+    h = mg.gradcheck.CENTRAL_STEP * (1 + 1e-7)
+    assert message.startswith(
+        f"check_gradients: input 0 (a) element (1,) = 1e-07: the finite-difference step "
+        f"h = {h:.3g} crossed the edge of a domain: at x − h = {1e-7 - h:.3g}, log: log of a value <= 0"
+    )
+    suggested = float(re.search(r"step=([0-9.e+-]+)\)", message).group(1))
+    assert 0 < suggested * (1 + 1e-7) < 1e-7  # x − h stays positive
+    report = mg.check_gradients(mg.log, np.array([2.0, 1e-7]), step=suggested)
+    assert report.ok and report.inputs[0].rel_error < 1e-5
+
+
+@pytest.mark.parametrize("step", [0, -1e-6, 0.5, float("nan"), "1e-6"])
+def test_a_step_that_is_not_a_small_positive_number_is_refused(step):
+    with pytest.raises(ValueError, match=r"check_gradients: step must be a number in \(0, 0.1\]"):
+        mg.check_gradients(mg.tanh, np.array([0.5]), step=step)
+
+
+@pytest.mark.parametrize("array, what", [
+    (np.array([1.0 + 2.0j]), "complex128"),
+    ([1.0, 2.0j], "complex128"),
+    (np.array(["a"]), "<U1"),
+    (np.array([object()]), "object"),
+])
+def test_an_input_that_is_not_real_numbers_is_refused_not_cast(array, what):
+    # numpy's astype(float64) would drop the imaginary part (with a ComplexWarning) and check
+    # some other function's gradient.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TypeError, match=rf"check_gradients: input 1 \(v\) holds {re.escape(what)} values; "
+                                            r"it checks real inputs"):
+            mg.check_gradients(lambda w, v: mg.sum(w * v), np.ones(1), array)

@@ -5,11 +5,14 @@ not imported from the package: they are what the graph must reproduce.
 """
 
 import pickle
+import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -17,7 +20,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import minigraph as mg
 from minigraph import cli
-from minigraph.models import MLPClassifier, TwoLayerNetwork, tiny_mlp_example, tiny_two_layer_example
+from minigraph.models import LogisticRegression, MLPClassifier, TwoLayerNetwork, tiny_mlp_example, tiny_two_layer_example
 from minigraph.models.datasets import lesson_split, ten_digits_split
 
 
@@ -402,6 +405,13 @@ def test_mlp_early_stopping_keeps_the_best_epoch(ten_digits):
     # It stopped after two epochs that gained no more than tol on the best before them.
     scores = model.validation_scores_
     assert all(score <= max(scores[:-2]) + 0.02 for score in scores[-2:])
+    # graph_ holds the parameters the model kept, not the last epoch's: one model, one answer.
+    assert scores.index(best) < len(scores) - 1  # the last epoch was not the best
+    graph_parameters = {f"{kind}{layer}": node.value for node in model.graph_.parameters
+                        for layer, kind in [(node.scope[0].removeprefix("layer"), node.name)]}
+    assert graph_parameters.keys() == model.parameters_.keys()
+    for name, value in model.parameters_.items():
+        np.testing.assert_array_equal(graph_parameters[name], value, err_msg=name)
 
 
 def test_mlp_in_float32_stays_float32(ten_digits):
@@ -503,3 +513,68 @@ def test_demo_refuses_what_the_chosen_lesson_does_not_take(arguments, message, t
     assert exit.value.code == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error, error
+
+
+@pytest.mark.parametrize("model, classes", [
+    (lambda: LogisticRegression(iterations=5), 2),
+    (lambda: TwoLayerNetwork(iterations=5, random_state=0), 2),
+    (lambda: MLPClassifier(epochs=20, learning_rate=0.01, random_state=0), 3),
+    (lambda: MLPClassifier(epochs=20, optimizer="sgd", learning_rate=0.01, random_state=0), 3),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_model_refuses_features_too_large_to_square_by_name_without_a_numpy_warning(model, classes, dtype):
+    # The issue's probe: MLPClassifier().fit(X * 1e200, y) ended at 33 % with a leaked
+    # overflow warning; TwoLayerNetwork's tanh saturated and it learned nothing, silently.
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:120].astype(dtype), y[:120] % classes
+    big = np.sqrt(np.finfo(dtype).max) * 100
+    X_big = X * (big / 16)
+    estimator = model()
+    name = type(estimator).__name__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.NonFiniteError, match=rf"{name}: X holds {re.escape(f'{X_big.max():.3g}')} "
+                                                    r"\(sample \d+, feature \d+\); features beyond ±"
+                                                    rf"{re.escape(f'{np.sqrt(np.finfo(dtype).max):.3g}')} overflow "
+                                                    r"when squared in training .*standardize X") as refused:
+            estimator.fit(X_big, y)
+        sample, feature = map(int, re.search(r"sample (\d+), feature (\d+)", str(refused.value)).groups())
+        assert X_big[sample, feature] == np.abs(X_big).max()
+        estimator.fit(X, y)  # the same data at its own scale trains
+    assert estimator.score(X, y) > 1 / classes
+
+
+def test_the_issues_probe_mlp_on_pixels_times_1e200_is_refused_at_once_without_a_warning():
+    X, y = load_digits(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.NonFiniteError, match=r"MLPClassifier: X holds 1.6e\+201 .*standardize X"):
+            MLPClassifier().fit(X * 1e200, y)
+        with pytest.raises(mg.NonFiniteError, match=r"LogisticRegression: X holds 1.6e\+201"):
+            LogisticRegression().fit(X * 1e200, y % 2)
+
+
+@pytest.mark.parametrize("make, classes", [
+    (lambda: LogisticRegression(iterations=3), 2),
+    (lambda: TwoLayerNetwork(iterations=3, random_state=0), 2),
+    (lambda: MLPClassifier(epochs=2, random_state=0), 3),
+])
+def test_what_a_model_returns_belongs_to_the_caller(make, classes):
+    # Outputs are fresh, writable arrays, as scikit-learn's are (the engine's own values are
+    # read-only), and learned attributes are copies: editing one changes nothing else.
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:90] / 16, y[:90] % classes
+    model = make().fit(X, y)
+    outputs = [model.predict_proba(X), model.predict(X)]
+    if hasattr(model, "decision_function"):
+        outputs.append(model.decision_function(X))
+    for output in outputs:
+        assert output.flags.writeable
+        output[...] = 0
+    learned = [model.coef_, model.intercept_] if hasattr(model, "coef_") else list(model.parameters_.values())
+    before = model.predict_proba(X)
+    for array in learned:
+        assert array.flags.writeable
+        for node in model.graph_.parameters:
+            assert not np.shares_memory(array, node.value)
+    np.testing.assert_array_equal(model.predict_proba(X), before)

@@ -65,11 +65,23 @@ def test_importing_minigraph_does_not_import_anywidget():
     assert result.stdout.strip() == "[]"
 
 
-def test_without_anywidget_mg_notebook_says_how_to_install_it():
+def test_without_anywidget_mg_notebook_is_absent_and_says_how_to_install_it():
     # A None in sys.modules makes `import anywidget` fail as if it were not installed.
-    result = run_python("import sys; sys.modules['anywidget'] = None\n"
-                        "import minigraph as mg\nmg.notebook")
+    # hasattr must say False (a module attribute that cannot be had is an AttributeError),
+    # and both ways of asking name the extra to install.
+    result = run_python(
+        "import sys; sys.modules['anywidget'] = None\n"
+        "import minigraph as mg\n"
+        "print(hasattr(mg, 'notebook'))\n"
+        "try:\n    mg.notebook\nexcept AttributeError as error:\n    print('AttributeError:', error)\n"
+        "import minigraph.notebook"
+    )
     assert result.returncode != 0
+    shown = result.stdout.splitlines()
+    assert shown[0] == "False"
+    assert shown[1].startswith("AttributeError: module 'minigraph' has no attribute 'notebook': "
+                               "minigraph.notebook needs anywidget")
+    assert "pip install 'minigraph[notebook]'" in shown[1]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: minigraph.notebook needs anywidget")
     assert "pip install 'minigraph[notebook]'" in last

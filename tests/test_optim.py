@@ -1,6 +1,8 @@
 """Optimizers pinned to their published update rules, L2 against weight decay, and training
 on minibatches by replaying one graph."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -172,7 +174,7 @@ def test_l2_penalty_refuses_bad_arguments(args, error, message):
 def test_state_is_visible_as_named_arrays_from_the_start():
     w, b = mg.parameter(W0, name="W"), mg.parameter(B0, name="b")
     adam = mg.Adam([w, b])
-    assert adam.steps == 0 and set(adam.state[w]) == {"m", "v"}
+    assert adam.steps == 0 and list(adam.state[w]) == ["step", "m", "v"] and adam.state[w]["step"] == 0
     assert adam.state[b]["v"].shape == (2, 1) and not adam.state[b]["v"].any()
     assert mg.SGD([w]).state[w] == {} and set(mg.SGD([w], momentum=0.9).state[w]) == {"velocity"}
 
@@ -199,7 +201,7 @@ def test_optimizers_keep_the_parameters_dtype(dtype, make):
     mg.sum(w * w).backward()
     optimizer.step()
     assert w.dtype == dtype
-    assert all(array.dtype == dtype for array in optimizer.state[w].values())
+    assert all(array.dtype == dtype for name, array in optimizer.state[w].items() if name != "step")
 
 
 @pytest.mark.parametrize("build, error, message", [
@@ -257,3 +259,233 @@ def test_one_graph_replayed_on_successive_batches_matches_a_graph_built_per_batc
     x.value = features[:3, :4]  # three features where the first layer expects four
     with pytest.raises(mg.ShapeError, match=r"cannot multiply \(5, 4\) by \(3, 4\).*'W' \(5, 4\), 'x' \(3, 4\)"):
         graph.forward()
+
+
+# Adam counts steps per parameter, as PyTorch's Adam keeps state[p]["step"]
+
+def pytorch_adam(presence, gradient, lr, betas, eps, weight_decay, decoupled, starts):
+    """PyTorch's documented Adam/AdamW algorithm in numpy: a parameter without a gradient is
+    skipped, and t is the number of steps *that parameter* has taken."""
+    beta1, beta2 = betas
+    params = [np.array(start, dtype=float) for start in starts]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    t = [0] * len(params)
+    history = []
+    for step, present in enumerate(presence):
+        for i, p in enumerate(params):
+            if not present[i]:
+                continue
+            t[i] += 1
+            g = gradient(step, i, p)
+            if decoupled:
+                p = p * (1 - lr * weight_decay)
+            elif weight_decay:
+                g = g + weight_decay * p
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            m_hat = m[i] / (1 - beta1 ** t[i])
+            v_hat = v[i] / (1 - beta2 ** t[i])
+            params[i] = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        history.append([p.copy() for p in params])
+    return history
+
+
+# Which parameter gets a gradient at each of 25 steps: the second one first at step 6, the
+# third on about half the steps.
+PRESENCE = [(True, step >= 5, step % 3 != 1 and step % 5 != 0) for step in range(25)]
+STARTS = [np.array([1.0, -2.0]), np.array([1.0]), np.array([[0.5, -0.5], [2.0, 0.1]])]
+TARGETS = [np.array([0.3, 0.4]), np.array([-1.0]), np.array([[1.0, 0.0], [-1.0, 0.5]])]
+
+
+def target_gradient(step, i, p):
+    """∂/∂p of (1 + step/10)·Σ(p − target)² / 2 + Σ sin(p)."""
+    return (1 + step / 10) * (p - TARGETS[i]) + np.cos(p)
+
+
+ADAM_SETTINGS = {
+    "adam": (mg.Adam, dict(lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)),
+    "adam l2": (mg.Adam, dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.3)),
+    "adamw": (mg.AdamW, dict(lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.2)),
+}
+
+
+def minigraph_adam(kind, presence=PRESENCE):
+    make, s = ADAM_SETTINGS[kind]
+    params = [mg.parameter(start, name=f"p{i}") for i, start in enumerate(STARTS)]
+    optimizer = make(params, s["lr"], betas=s["betas"], eps=s["eps"], weight_decay=s["weight_decay"])
+    history = []
+    for step, present in enumerate(presence):
+        optimizer.zero_grad()
+        terms = []
+        for i, p in enumerate(params):
+            if present[i]:
+                residual = p - TARGETS[i]
+                terms.append((1 + step / 10) * mg.sum(residual * residual) / 2 + mg.sum(sin_node(p)))
+        cost = terms[0]
+        for term in terms[1:]:
+            cost = cost + term
+        cost.backward()
+        optimizer.step()
+        history.append([p.value.copy() for p in params])
+    return history, optimizer, params
+
+
+class Sine(mg.Op):
+    name = "sin"
+    formula = "∂sin(x)/∂x = cos(x)"
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, grad, out, x):
+        return (grad * np.cos(x),)
+
+
+def sin_node(p):
+    return mg.apply(Sine(), p)
+
+
+@pytest.mark.parametrize("kind", sorted(ADAM_SETTINGS))
+def test_adam_counts_steps_per_parameter_as_pytorch_does(kind):
+    make, s = ADAM_SETTINGS[kind]
+    expected = pytorch_adam(PRESENCE, target_gradient, starts=STARTS, decoupled=make is mg.AdamW, **s)
+    got, optimizer, params = minigraph_adam(kind)
+    for step, (ours, theirs) in enumerate(zip(got, expected), start=1):
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"{kind}: p{i} after step {step}")
+    counts = [sum(present[i] for present in PRESENCE) for i in range(len(params))]
+    assert [optimizer.state[p]["step"] for p in params] == counts
+    assert optimizer.steps == len(PRESENCE)
+
+
+def test_a_parameter_whose_first_gradient_comes_late_takes_a_first_step_of_the_learning_rate():
+    # The issue's probe: at its own first step, bias correction makes Adam move by lr·sign(g).
+    late, early = mg.parameter([1.0], name="late"), mg.parameter([1.0], name="early")
+    adam = mg.Adam([early, late], learning_rate=0.1)
+    for _ in range(5):
+        adam.zero_grad()
+        mg.sum(early * early).backward()
+        adam.step()
+    adam.zero_grad()
+    mg.sum(late * late).backward()
+    adam.step()
+    np.testing.assert_allclose(late.value, [0.9], rtol=1e-9)
+    assert adam.state[late]["step"] == 1 and adam.state[early]["step"] == 5
+
+
+@pytest.mark.parametrize("kind", sorted(ADAM_SETTINGS))
+def test_adam_matches_torch_with_gradients_missing_on_some_steps(kind):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch to compare)")
+    make, s = ADAM_SETTINGS[kind]
+    tensors = [torch.tensor(start, dtype=torch.float64, requires_grad=True) for start in STARTS]
+    torch_class = torch.optim.AdamW if make is mg.AdamW else torch.optim.Adam
+    optimizer = torch_class(tensors, lr=s["lr"], betas=s["betas"], eps=s["eps"], weight_decay=s["weight_decay"])
+    got, _, _ = minigraph_adam(kind)
+    for step, present in enumerate(PRESENCE):
+        optimizer.zero_grad(set_to_none=True)
+        cost = sum((1 + step / 10) * ((p - torch.tensor(TARGETS[i])) ** 2).sum() / 2 + torch.sin(p).sum()
+                   for i, p in enumerate(tensors) if present[i])
+        cost.backward()
+        optimizer.step()
+        for i, p in enumerate(tensors):
+            np.testing.assert_allclose(got[step][i], p.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{kind}: p{i} after step {step + 1}")
+
+
+# A step that would write a wrong number is refused, naming the parameter, before anything moves
+
+OPTIMIZERS = {
+    "sgd": lambda ps: mg.SGD(ps, 0.1),
+    "momentum": lambda ps: mg.SGD(ps, 0.1, momentum=0.9),
+    "adam": lambda ps: mg.Adam(ps, 0.1),
+    "adamw": lambda ps: mg.AdamW(ps, 0.1),
+}
+
+
+def state_copy(optimizer):
+    return {p.name: {k: np.array(v, copy=True) for k, v in s.items()} for p, s in optimizer.state.items()}
+
+
+def one_good_step(make):
+    """A healthy W, a bias about to receive a bad gradient, and an optimizer one step in."""
+    w, b = mg.parameter(W0, name="layer1.W"), mg.parameter(B0, name="layer1.b")
+    optimizer = make([w, b])
+    least_squares_graph(w, b).backward()
+    optimizer.step()
+    least_squares_graph(w, b).backward()
+    return w, b, optimizer
+
+
+BAD_GRADIENTS = {
+    "wrong shape": (lambda b: np.ones((1, 2)), mg.ShapeError,
+                    r"'layer1.b' has a gradient of shape \(1, 2\), not of the parameter's shape \(2, 1\)"),
+    "not an array": (lambda b: [[1.0], [2.0]], mg.ShapeError, r"'layer1.b' has a gradient that is a list"),
+    "nan": (lambda b: np.array([[1.0], [np.nan]]), mg.NonFiniteError,
+            r"the gradient of 'layer1.b' holds nan at index \(1, 0\); no parameter was moved"),
+    "inf": (lambda b: np.array([[-np.inf], [1.0]]), mg.NonFiniteError,
+            r"the gradient of 'layer1.b' holds -inf at index \(0, 0\)"),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_GRADIENTS))
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_a_bad_gradient_is_refused_by_name_and_nothing_moves(kind, bad):
+    w, b, optimizer = one_good_step(OPTIMIZERS[kind])
+    make_grad, error, message = BAD_GRADIENTS[bad]
+    b.grad = make_grad(b)
+    values, state, steps = [w.value.copy(), b.value.copy()], state_copy(optimizer), optimizer.steps
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy RuntimeWarning either
+        with pytest.raises(error, match=message):
+            optimizer.step()
+    # Nothing is lost: not W (listed first, whose gradient is fine), not b, not the state.
+    np.testing.assert_array_equal(w.value, values[0])
+    np.testing.assert_array_equal(b.value, values[1])
+    assert optimizer.steps == steps
+    after = state_copy(optimizer)
+    for name in state:
+        for key in state[name]:
+            np.testing.assert_array_equal(after[name][key], state[name][key])
+    # Once the gradient is right again the step goes through.
+    b.grad = np.zeros_like(B0)
+    optimizer.step()
+    assert optimizer.steps == steps + 1
+
+
+@pytest.mark.parametrize("make, grad, message", [
+    # learning_rate·g overflows although g is finite
+    (lambda ps: mg.SGD(ps, 1e10), 1e300,
+     r"SGD: the step for 'w' overflows: inf at index \(0,\) from a finite gradient \(largest \|gradient\| 1e\+300\) "
+     r"at learning_rate 1e\+10; lower the learning rate"),
+    (lambda ps: mg.SGD(ps, 1e10, momentum=0.9), 1e300, r"SGD: the step for 'w' overflows"),
+    # weight decay: λ·W overflows, added to the gradient (Adam) or beside it (AdamW)
+    (lambda ps: mg.SGD(ps, 0.1, weight_decay=10.0), 1.0, r"SGD: the step for 'w' overflows"),
+    (lambda ps: mg.Adam(ps, 0.1, weight_decay=10.0), 1.0, r"Adam: the squared gradient of 'w' overflows in v: inf at index \(0,\)"),
+    (lambda ps: mg.AdamW(ps, 0.1, weight_decay=100.0), 1.0, r"AdamW: the step for 'w' overflows: inf at index \(0,\)"),
+])
+def test_a_step_that_overflows_is_refused_by_name_and_nothing_moves(make, grad, message):
+    w = mg.parameter([1e308, 1.0], name="w")
+    optimizer = make([w])
+    w.grad = np.array([grad, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.NonFiniteError, match=message):
+            optimizer.step()
+    np.testing.assert_array_equal(w.value, [1e308, 1.0])
+    assert optimizer.steps == 0
+
+
+@pytest.mark.parametrize("make", [lambda ps: mg.Adam(ps, 0.1), lambda ps: mg.AdamW(ps, 0.1)])
+def test_adam_refuses_a_gradient_whose_square_overflows_rather_than_freezing_the_parameter(make):
+    # g² = inf makes v inf and m̂/√v̂ = 0: the weight would silently stop moving for good.
+    w = mg.parameter([1.0, 2.0], name="layer1.W")
+    optimizer = make([w])
+    w.grad = np.array([1.0, 1e200])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.NonFiniteError, match=r"the squared gradient of 'layer1.W' overflows in v: inf at index "
+                                                    r"\(1,\) from a finite gradient \(largest \|gradient\| 1e\+200\)"):
+            optimizer.step()
+    np.testing.assert_array_equal(w.value, [1.0, 2.0])
+    assert optimizer.state[w]["step"] == 0 and not optimizer.state[w]["v"].any()
