@@ -75,8 +75,8 @@ def seed_gradient(output, seed):
                 f"or reduce the output to a scalar first (mean, sum)"
             )
         return np.ones(output.value.shape, output.value.dtype)
-    try:
-        seed = np.asarray(seed, dtype=output.value.dtype)
+    try:  # a copy: the caller may reuse their array, and it must not become a gradient
+        seed = np.array(seed, dtype=output.value.dtype)
     except (TypeError, ValueError):
         raise SeedError(f"backward() seed for {output.label!r} is not numeric: {seed!r}") from None
     if seed.shape != output.shape:
@@ -327,7 +327,10 @@ class Graph:
             for leaf in self.leaves:
                 leaf.grad = None
         output = self.output
-        output.grad = seed if output.grad is None else output.grad + seed
+        if output.op is None:  # backward from a leaf: it owns its gradient, as every leaf does
+            receive(output, seed)
+        else:
+            output.grad = seed if output.grad is None else output.grad + seed
 
     def _check_fresh(self):
         for node in self._op_nodes:
@@ -430,11 +433,30 @@ def send_gradients(node, record=False):
         if type(grad) is not np.ndarray or grad.shape != inp._value.shape:
             grad = fitted(node, position, grad)
         before = inp.grad
-        # A new array, never `+=`: the first contribution may be another node's grad.
-        inp.grad = grad if before is None else before + grad
+        if inp.op is None:
+            if record and before is not None:
+                before = before.copy()  # the narration shows it beside the sum
+            receive(inp, grad)
+        else:
+            # A new array, never `+=`: the first contribution may be another node's grad.
+            inp.grad = grad if before is None else before + grad
         if record:
             sent.append((position, inp, grad, before, inp.grad))
     return sent
+
+
+def receive(leaf, grad):
+    """Add a gradient into a leaf's own gradient array.
+
+    Every leaf owns its gradient, as in PyTorch: the first contribution is copied (an op
+    may send one array to several inputs, as add does, or pass on its own gradient), later
+    ones are added into it in place. So `w.grad *= 0.5` (scaling, clipping) changes w's
+    gradient and nothing else, and a 0-d gradient stays a 0-d array.
+    """
+    if leaf.grad is None:
+        leaf.grad = np.array(grad)
+    else:
+        np.add(leaf.grad, grad, out=leaf.grad)
 
 
 def send_fused_gradient(node, through):
@@ -445,8 +467,10 @@ def send_fused_gradient(node, through):
     grad = node.op.fused_backward(node.grad, through._value, *values[1:])
     if grad.shape != target._value.shape:
         grad = unbroadcast(grad, target._value.shape)
-    before = target.grad
-    target.grad = grad if before is None else before + grad
+    if target.op is None:
+        receive(target, grad)
+    else:
+        target.grad = grad if target.grad is None else target.grad + grad
 
 
 def all_finite(array):

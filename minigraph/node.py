@@ -71,8 +71,7 @@ class Node:
         # complex, and a real array put back after them is real again.
         dtype = self._value.dtype if self._value.dtype.kind == "f" and not np.iscomplexobj(data) else None
         array = _as_array(data, dtype, role, self.name)
-        # A parameter owns its array (optimizers update it in place); a constant borrows it.
-        self._value = _read_only(array.copy() if self.requires_grad else array.view())
+        self._value = _read_only(_owned(array, data, borrow=not self.requires_grad))
         self.version += 1
         ValueChanges.count += 1
         ValueChanges.assignments += 1
@@ -159,7 +158,8 @@ class Node:
 
     def __copy__(self):
         copied = Node(self._value, self.op, self.inputs, self.name, self.requires_grad, self.needs)
-        copied.scope, copied.grad = self.scope, self.grad
+        copied.scope = self.scope
+        copied.grad = None if self.grad is None else self.grad.copy()  # each node owns its gradient
         return copied
 
     @property
@@ -314,6 +314,33 @@ def _read_only(array):
     return array
 
 
+def _owned(array, data, borrow=False):
+    """`array` (made from the caller's `data`) as a leaf may hold it: an array no one else
+    can write to. One np.asarray just made from a list or a number is that already; one
+    that nobody can write to (read-only, as every array it views) is borrowed when `borrow`;
+    any other is copied."""
+    if array is not data and array.flags.owndata:
+        return array
+    if borrow and _nobody_writes(array):
+        return array.view()
+    return array.copy()
+
+
+def _nobody_writes(array):
+    """True when the array and every array it is a view of are read-only, down to memory
+    it owns or a read-only buffer (bytes, a file mapped for reading)."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    if array is None:
+        return True
+    try:
+        return memoryview(array).readonly
+    except TypeError:
+        return False
+
+
 def parameter(data, name=None, dtype=None):
     """A leaf that gets a gradient: weights, biases, anything you will update.
 
@@ -321,17 +348,21 @@ def parameter(data, name=None, dtype=None):
     """
     array = _as_array(data, dtype, "parameter", name)
     _check_finite(array, "parameter", name)
-    return Node(_read_only(array.copy()), name=name, requires_grad=True)
+    return Node(_read_only(_owned(array, data)), name=name, requires_grad=True)
 
 
 def constant(data, name=None, dtype=None):
     """A leaf that gets no gradient: inputs and labels.
 
-    The data is not copied: the node holds a read-only view of it.
+    The data is copied, as torch.tensor copies: a constant whose caller edits their array
+    afterwards keeps the values its graph was computed from, so value and gradient always
+    agree. An array nobody can write to is borrowed instead (no copy of a big data set):
+    one made read-only (`X.flags.writeable = False`) that is not a view of a writeable one,
+    or one loaded with np.load(..., mmap_mode="r").
     """
     array = _as_array(data, dtype, "constant", name)
     _check_finite(array, "constant", name)
-    return Node(_read_only(array.view()), name=name)
+    return Node(_read_only(_owned(array, data, borrow=True)), name=name)
 
 
 def as_node(data, like=None, name=None):
