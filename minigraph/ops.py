@@ -57,8 +57,9 @@ class Op:
     # inputs need a gradient (so it can skip computing the others).
     takes_needs = False
 
-    # Set from the class: False when neither check is overridden, so apply skips both.
-    checks_inputs = False
+    # Set from the class: which of the two checks it overrides, so apply calls only those
+    # (checks_inputs: either of them).
+    checks_shapes = checks_domain = checks_inputs = False
     # Execution-only fusion (Graph.backward(fuse=True)): the op class whose output this op
     # can take its gradient straight through, with fused_backward(grad, that op's output,
     # *this op's other inputs) giving the gradient for that op's input.
@@ -67,7 +68,9 @@ class Op:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.takes_needs = "needs" in inspect.signature(cls.backward).parameters
-        cls.checks_inputs = cls.check_shapes is not Op.check_shapes or cls.check_domain is not Op.check_domain
+        cls.checks_shapes = cls.check_shapes is not Op.check_shapes
+        cls.checks_domain = cls.check_domain is not Op.check_domain
+        cls.checks_inputs = cls.checks_shapes or cls.checks_domain
 
     def check_shapes(self, *values):
         """A sentence saying why these shapes do not fit, or None."""
@@ -94,9 +97,13 @@ class Elementwise(Op):
     elementwise = True
 
     def check_shapes(self, *values):
+        if len(values) == 2:  # equal shapes, or a number and an array: the common cases
+            first, second = values[0].shape, values[1].shape
+            if first == second or not first or not second:
+                return None  # np.broadcast_shapes costs microseconds
         shapes = [value.shape for value in values]
         if shapes.count(shapes[0]) == len(shapes):
-            return None  # the common case, and np.broadcast_shapes costs microseconds
+            return None
         try:
             np.broadcast_shapes(*shapes)
         except ValueError:
