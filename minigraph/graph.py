@@ -60,11 +60,14 @@ def unbroadcast(grad, shape):
     """Sum a gradient over the axes that broadcasting added or stretched, back to `shape`."""
     if grad.shape == shape:
         return grad
+    if not shape:  # a scalar input (a bias, a number): the sum of everything, as a 0-d array
+        total = _add_reduce(grad, None)
+        return total if type(total) is np.ndarray else total.__array__()
     extra = grad.ndim - len(shape)
     if extra < 0:
         return grad  # cannot come from broadcasting; the caller reports the mismatch
     if extra > 0:  # np.add.reduce: np.sum without its Python wrapper
-        grad = np.add.reduce(grad, axis=tuple(range(extra)))
+        grad = _add_reduce(grad, tuple(range(extra)))
     stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
     if stretched:
         grad = np.add.reduce(grad, axis=stretched, keepdims=True)
@@ -189,8 +192,8 @@ class Graph:
             )
         self.output = output
         self.nodes = topological_order(output)
-        self.parameters = [n for n in self.nodes if n.op is None and n.requires_grad]
         self.leaves = [n for n in self.nodes if n.op is None]
+        self.parameters = [n for n in self.leaves if n.requires_grad]
         self._op_nodes = [n for n in self.nodes if n.op is not None]
         self._fresh_as_of = None  # ValueChanges.count when this graph was last known fresh
         self._checked_as_of = None  # ValueChanges.assignments at its last checked replay
@@ -485,7 +488,7 @@ def receive(leaf, grad):
     if leaf.grad is None:
         leaf.grad = np.array(grad)
     else:
-        np.add(leaf.grad, grad, out=leaf.grad)
+        np.add(leaf.grad, grad, leaf.grad)  # (out= as a keyword costs more)
 
 
 def send_fused_gradient(node, through):

@@ -90,7 +90,7 @@ class Node:
         if self.op is not None or not self.requires_grad:
             raise TypeError(f"subtract_in_place: {self.label!r} is not a parameter")
         own = self._value.base
-        np.subtract(own, delta, out=own)
+        np.subtract(own, delta, own)  # (out= as a keyword costs more)
         self.version += 1
         ValueChanges.count += 1
         self.stamp = ValueChanges.count
@@ -387,8 +387,11 @@ def as_node(data, like=None, name=None):
         return data
     dtype = None
     if type(data) is float or type(data) is int:  # not bool, not numpy's numbers
-        dtype = like.dtype if like is not None and like.dtype.kind == "f" else _FLOAT64
-        if abs(data) <= _LARGEST.get(dtype, 0.0):  # finite and fits: the quick way
+        dtype = _FLOAT64 if like is None else like._value.dtype
+        largest = _LARGEST.get(dtype)
+        if largest is None:  # like is not a float32 or float64 node
+            dtype, largest = _FLOAT64, _LARGEST[_FLOAT64]
+        if abs(data) <= largest:  # finite and fits: the quick way
             return Node(_number_array(data, dtype), name=name)
     number = isinstance(data, (int, float)) and not isinstance(data, bool)
     if like is not None and number and like.dtype.kind == "f":
@@ -436,8 +439,9 @@ def apply(op, *inputs, name=None):
         values = (inputs[0]._value,)
     else:
         values = [node._value for node in inputs]
-    if op.checks_inputs:
-        check_inputs(op, inputs, values, name)
+    if op.checks_inputs and not (op.broadcasts and not op.checks_domain and len(values) == 2 and (
+            values[0].shape == values[1].shape or not values[0].shape or not values[1].shape)):
+        check_inputs(op, inputs, values, name)  # (equal shapes, or a scalar, always broadcast)
     if op.can_overflow:
         quiet = silence()  # an overflow is reported by check_result, naming the node
         try:

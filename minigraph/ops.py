@@ -57,6 +57,8 @@ class Op:
     # inputs need a gradient (so it can skip computing the others).
     takes_needs = False
 
+    # True where check_shapes only asks whether the inputs broadcast together (Elementwise).
+    broadcasts = False
     # Set from the class: which of the two checks it overrides, so apply calls only those
     # (checks_inputs: either of them).
     checks_shapes = checks_domain = checks_inputs = False
@@ -95,12 +97,14 @@ class Elementwise(Op):
     """An op on arrays whose shapes broadcast together."""
 
     elementwise = True
+    broadcasts = True  # apply skips check_shapes where two shapes are equal or one is ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass with a check_shapes of its own may refuse equal shapes: ask it always.
+        cls.broadcasts = cls.check_shapes is Elementwise.check_shapes
 
     def check_shapes(self, *values):
-        if len(values) == 2:  # equal shapes, or a number and an array: the common cases
-            first, second = values[0].shape, values[1].shape
-            if first == second or not first or not second:
-                return None  # np.broadcast_shapes costs microseconds
         shapes = [value.shape for value in values]
         if shapes.count(shapes[0]) == len(shapes):
             return None
@@ -112,10 +116,16 @@ class Elementwise(Op):
 
 
 def _binary(op, a, b, name):
-    if type(a) is Node and type(b) is Node:
-        return apply(op, a, b, name=name)
-    like = a if isinstance(a, Node) else b if isinstance(b, Node) else None
-    return apply(op, as_node(a, like), as_node(b, like), name=name)
+    """apply(op, a, b) where either may be a number or an array: it becomes a constant, of
+    the other's dtype if it is a Python number and the other a node."""
+    if isinstance(a, Node):
+        if not isinstance(b, Node):
+            b = as_node(b, a)
+    elif isinstance(b, Node):
+        a = as_node(a, b)
+    else:
+        a, b = as_node(a), as_node(b)
+    return apply(op, a, b, name=name)
 
 
 class MatMul(Op):
