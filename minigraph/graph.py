@@ -285,6 +285,8 @@ class Graph:
         this pass's gradient, however often backward ran before. With accumulate=True the
         leaves add this pass's gradient to what they held (as in PyTorch, for summing over
         several batches). A node used by several ops gets the sum of their contributions.
+        Every leaf owns its gradient array, as in PyTorch (see `receive`): scaling or
+        clipping `w.grad` in place changes no other gradient, and the seed is copied.
 
         fuse=True is for training loops: where an op can take its gradient straight through
         the op that feeds it (log_loss after a sigmoid: ∂L/∂z = σ(z) − y), it does, and
