@@ -136,14 +136,25 @@ def markdown(rows, title, command):
         "| benchmark | workload | median | min | max | unit | ratio | target | met | note |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        met = "" if r.met is None else ("yes" if r.met else "**no**")
-        ratio = "baseline" if r.baseline else format_number(r.ratio)
-        lines.append(
-            f"| {r.benchmark} | {r.workload} | {format_number(r.median)} | {format_number(r.low)} | "
-            f"{format_number(r.high)} | {r.unit} | {ratio} | {r.target} | {met} | {r.note} |"
-        )
+    lines += [table_line(r) for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def table_line(r):
+    """One row of RESULTS.md's table."""
+    met = "" if r.met is None else ("yes" if r.met else "**no**")
+    ratio = "baseline" if r.baseline else format_number(r.ratio)
+    return (f"| {r.benchmark} | {r.workload} | {format_number(r.median)} | {format_number(r.low)} | "
+            f"{format_number(r.high)} | {r.unit} | {ratio} | {r.target} | {met} | {r.note} |")
+
+
+def replace_rows(table, rows):
+    """RESULTS.md's text with the rows of `rows`' benchmarks replaced by `rows` (added at the
+    end of the table when new): one benchmark measured again without running them all."""
+    names = {r.benchmark for r in rows}
+    lines = [line for line in table.splitlines() if line.split(" | ")[0][2:] not in names]
+    end = max(i for i, line in enumerate(lines) if line.startswith("|")) + 1
+    return "\n".join(lines[:end] + [table_line(r) for r in rows] + lines[end:]) + "\n"
 
 
 def print_rows(rows):

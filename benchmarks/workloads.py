@@ -351,3 +351,139 @@ def torch_mlp(torch):
                 return net(torch.from_numpy(X)).argmax(dim=1).numpy()
         return curve, predict
     return mlp
+
+
+# Per-node cost: graphs of many small nodes ----------------------------------------------------
+#
+# What a learner pays per node when building graphs micrograd-style: a chain of small
+# elementwise ops with a Python number in each, and micrograd's own demo (a 2-16-16-1 network
+# of scalar neurons on Python floats, max-margin loss), written once and run on any engine
+# whose values support +, * and a ReLU.
+
+CHAIN_VALUES = 8
+SCALAR_MLP_SIZES = (2, 16, 16, 1)
+
+
+def hand_chain(links):
+    """sigmoid(value + 0.1) `links` times on 8 values, then the gradient back: the baseline."""
+    value, outputs = np.full(CHAIN_VALUES, 0.5), []
+    for _ in range(links):
+        value = 1 / (1 + np.exp(-(value + 0.1)))
+        outputs.append(value)
+    grad = np.ones(CHAIN_VALUES)
+    for out in reversed(outputs):
+        grad = grad * out * (1 - out)  # the add passes the gradient through unchanged
+    return grad
+
+
+def minigraph_chain(links):
+    """The same chain as a graph: two op nodes a link (add, sigmoid), 0.1 a constant each time."""
+    x = node = mg.parameter(np.full(CHAIN_VALUES, 0.5), name="x")
+    for _ in range(links):
+        node = mg.sigmoid(node + 0.1)
+    node.backward(np.ones(CHAIN_VALUES))
+    return x.grad
+
+
+def torch_chain(torch):
+    def chain(links):
+        x = node = torch.full((CHAIN_VALUES,), 0.5, dtype=torch.float64, requires_grad=True)
+        for _ in range(links):
+            node = torch.sigmoid(node + 0.1)
+        node.backward(torch.ones(CHAIN_VALUES, dtype=torch.float64))
+        return x.grad.numpy()
+    return chain
+
+
+def micrograd_chain(links):
+    """The chain on 8 scalar Values. micrograd 0.1.0 (PyPI) has no sigmoid, tanh nor exp:
+    ReLU stands in (a Python max where sigmoid takes one exp, so micrograd's figure is a
+    little low)."""
+    import sys
+
+    from micrograd.engine import Value
+
+    # micrograd sorts its graph recursively: a long chain needs a deeper recursion limit.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * links + 1000))
+    xs = nodes = [Value(0.5) for _ in range(CHAIN_VALUES)]
+    for _ in range(links):
+        nodes = [(node + 0.1).relu() for node in nodes]
+    for node in nodes:
+        node.backward()
+    return [x.grad for x in xs]
+
+
+def scalar_mlp_data(samples=100, seed=0):
+    """Points of two Python floats, labels ±1 (the sign of x·y), and each layer's weights as
+    rows [w₁, …, wₙ, b] of Python floats drawn uniformly from [−1, 1]."""
+    rng = np.random.default_rng(seed)
+    points = rng.standard_normal((samples, 2))
+    labels = np.where(points[:, 0] * points[:, 1] > 0, 1.0, -1.0).tolist()
+    layers = [rng.uniform(-1, 1, (fan_out, fan_in + 1)).tolist()
+              for fan_in, fan_out in zip(SCALAR_MLP_SIZES, SCALAR_MLP_SIZES[1:])]
+    return points.tolist(), labels, layers
+
+
+def scalar_mlp_cost(points, labels, layers, relu):
+    """micrograd's demo, written once for any engine: `layers` hold each neuron's weights and
+    bias as that engine's scalars; ReLU on the hidden layers; the mean max-margin loss.
+
+    A neuron is sum(w·x for each input, starting from b), as micrograd's Neuron computes it,
+    so 100 points make 64,401 op nodes: 643 per point, 100 adds summing the losses, one mean.
+    """
+    scores = []
+    for point in points:
+        activations = point
+        for depth, layer in enumerate(layers):
+            sums = [sum((w * a for w, a in zip(neuron[:-1], activations)), neuron[-1]) for neuron in layer]
+            activations = sums if depth == len(layers) - 1 else [relu(s) for s in sums]
+        scores.append(activations[0])
+    losses = [relu(1 + -label * score) for label, score in zip(labels, scores)]
+    return sum(losses) * (1.0 / len(losses))
+
+
+def minigraph_scalar_mlp(data, learning_rate=0.05):
+    """One step: the graph built from Python floats, backward, an SGD update of 337 scalars."""
+    points, labels, layers = data
+    parameters = [[[mg.parameter(w) for w in neuron] for neuron in layer] for layer in layers]
+    flat = [p for layer in parameters for neuron in layer for p in neuron]
+    return lambda: _scalar_step(points, labels, parameters, mg.relu, lambda cost: cost.backward(),
+                                mg.SGD(flat, learning_rate).step)
+
+
+def micrograd_scalar_mlp(data, learning_rate=0.05):
+    from micrograd.engine import Value
+
+    points, labels, layers = data
+    parameters = [[[Value(w) for w in neuron] for neuron in layer] for layer in layers]
+    flat = [p for layer in parameters for neuron in layer for p in neuron]
+
+    def update():
+        for p in flat:
+            p.data -= learning_rate * p.grad
+
+    return lambda: _scalar_step(points, labels, parameters, lambda v: v.relu(), lambda cost: cost.backward(), update)
+
+
+def torch_scalar_mlp(torch):
+    def prepare(data, learning_rate=0.05):
+        points, labels, layers = data
+        parameters = [[[torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in neuron]
+                       for neuron in layer] for layer in layers]
+        flat = [p for layer in parameters for neuron in layer for p in neuron]
+
+        def update():
+            with torch.no_grad():
+                for p in flat:
+                    p -= learning_rate * p.grad
+                    p.grad = None
+
+        return lambda: _scalar_step(points, labels, parameters, torch.relu, lambda cost: cost.backward(), update)
+    return prepare
+
+
+def _scalar_step(points, labels, parameters, relu, backward, update):
+    cost = scalar_mlp_cost(points, labels, parameters, relu)
+    backward(cost)
+    update()
+    return cost

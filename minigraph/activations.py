@@ -11,7 +11,7 @@ import numpy as np
 from .checks import first_bad
 from .node import apply, as_node
 from .ops import ALL, Elementwise, Op, _binary
-from .quiet import quiet
+from .quiet import restore, silence
 
 
 class Exp(Op):
@@ -117,8 +117,11 @@ def stable_sigmoid(z):
     the right answer: only numpy's overflow warning is silenced, never a value. The
     formula is the textbook one on purpose, so costs match a hand-written loop to the bit.
     """
-    with quiet():
+    quiet = silence()
+    try:
         return 1 / (1 + np.exp(-z))
+    finally:
+        restore(quiet)
 
 
 class Sigmoid(Op):

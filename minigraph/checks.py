@@ -10,11 +10,12 @@ from .errors import DomainError, ShapeError
 
 
 def check_inputs(op, inputs, values, name):
-    """Raise ShapeError or DomainError if the op refuses these input values."""
-    problem = op.check_shapes(*values)
+    """Raise ShapeError or DomainError if the op refuses these input values (each check
+    only where the op defines it: see Op.checks_shapes)."""
+    problem = op.check_shapes(*values) if op.checks_shapes else None
     if problem:
         raise ShapeError(describe(op, inputs, name, problem))
-    problem = op.check_domain(*values)
+    problem = op.check_domain(*values) if op.checks_domain else None
     if problem:
         raise DomainError(describe(op, inputs, name, problem))
 

@@ -16,11 +16,16 @@ from .errors import NonFiniteError, OpContractError, SeedError, ShapeError, Stal
 from .quiet import quiet
 
 serial_number = operator.attrgetter("serial")
+_UNIT_SEEDS = {}  # {(shape, dtype): a read-only array of ones}; the outputs are scalars
+_NUMPY_NUMBERS = (np.floating, np.complexfloating)
 
 
 class ValueChanges:
     """Counts, for this process, every new value given to a node (`count`) and every array
     assigned to a leaf (`assignments`).
+
+    `count` is also the clock that nodes are stamped with (`Node.stamp`): a node whose
+    input has a later stamp was computed from an earlier value of that input.
 
     A graph notes both after a replay; while they are unchanged, nothing in it can be stale
     or need its shapes checked again, so the per-node checks are skipped. Any change
@@ -38,27 +43,31 @@ def topological_order(output):
     numbered again as they are rebuilt, ancestors first), and an input always exists before
     the node that uses it, so sorting the reachable nodes by that number is a topological
     order: the order the graph was built in. Finding them is a plain iterative walk (no
-    recursion), telling nodes apart by identity, so `x * x` is one node with two edges.
+    recursion), telling nodes apart by identity (a Node hashes and compares as itself), so
+    `x * x` is one node with two edges.
     """
-    reachable = {id(output): output}
+    reachable = {output}
     stack = [output]
     while stack:
         for child in stack.pop().inputs:
-            if id(child) not in reachable:
-                reachable[id(child)] = child
+            if child not in reachable:
+                reachable.add(child)
                 stack.append(child)
-    return sorted(reachable.values(), key=serial_number)
+    return sorted(reachable, key=serial_number)
 
 
 def unbroadcast(grad, shape):
     """Sum a gradient over the axes that broadcasting added or stretched, back to `shape`."""
     if grad.shape == shape:
         return grad
+    if not shape:  # a scalar input (a bias, a number): the sum of everything, as a 0-d array
+        total = _add_reduce(grad, None)
+        return total if type(total) is np.ndarray else total.__array__()
     extra = grad.ndim - len(shape)
     if extra < 0:
         return grad  # cannot come from broadcasting; the caller reports the mismatch
     if extra > 0:  # np.add.reduce: np.sum without its Python wrapper
-        grad = np.add.reduce(grad, axis=tuple(range(extra)))
+        grad = _add_reduce(grad, tuple(range(extra)))
     stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
     if stretched:
         grad = np.add.reduce(grad, axis=stretched, keepdims=True)
@@ -75,8 +84,8 @@ def seed_gradient(output, seed):
                 f"or reduce the output to a scalar first (mean, sum)"
             )
         return np.ones(output.value.shape, output.value.dtype)
-    try:
-        seed = np.asarray(seed, dtype=output.value.dtype)
+    try:  # a copy: the caller may reuse their array, and it must not become a gradient
+        seed = np.array(seed, dtype=output.value.dtype)
     except (TypeError, ValueError):
         raise SeedError(f"backward() seed for {output.label!r} is not numeric: {seed!r}") from None
     if seed.shape != output.shape:
@@ -102,7 +111,12 @@ def op_gradients(node, upstream):
     """What an op's backward returns for one node, as a tuple checked to hold one entry per
     input (each still as the op returned it: see `fitted`)."""
     op, inputs = node.op, node.inputs
-    values = [inp._value for inp in inputs]
+    if len(inputs) == 2:  # most ops: spares building a list
+        values = (inputs[0]._value, inputs[1]._value)
+    elif len(inputs) == 1:
+        values = (inputs[0]._value,)
+    else:
+        values = [inp._value for inp in inputs]
     if op.takes_needs:
         grads = op.backward(upstream, node._value, *values, needs=node.needs)
     else:
@@ -125,13 +139,15 @@ def fitted(node, position, grad):
     """The gradient an op returned for input `position`, as an array of that input's shape:
     summed back over broadcast axes, or a clear error."""
     inp = node.inputs[position]
+    shape = inp._value.shape
+    if not shape and isinstance(grad, _NUMPY_NUMBERS):
+        return grad.__array__()  # numpy's ufuncs on 0-d arrays return scalars: the array again
     if grad is None:
         raise OpContractError(
             f"{_backward_of(node)} returned None for input {position} ({inp.label!r}), "
             f"which needs a gradient"
         )
     returned = np.asarray(grad)
-    shape = inp._value.shape
     grad = unbroadcast(returned, shape)
     if grad.shape != shape:
         raise ShapeError(
@@ -176,12 +192,11 @@ class Graph:
             )
         self.output = output
         self.nodes = topological_order(output)
-        self.parameters = [n for n in self.nodes if n.op is None and n.requires_grad]
         self.leaves = [n for n in self.nodes if n.op is None]
+        self.parameters = [n for n in self.leaves if n.requires_grad]
         self._op_nodes = [n for n in self.nodes if n.op is not None]
         self._fresh_as_of = None  # ValueChanges.count when this graph was last known fresh
         self._checked_as_of = None  # ValueChanges.assignments at its last checked replay
-        self._seed = None
         self._labels = None
         self._fused = None
 
@@ -220,9 +235,11 @@ class Graph:
         the first node that holds one.
         """
         checked = self._checked_as_of != ValueChanges.assignments
+        ValueChanges.count += 1
+        stamp = ValueChanges.count
         with quiet():  # a NaN or inf is reported below, naming its node
             for node in self._op_nodes:
-                recompute(node, checked)
+                recompute(node, stamp, checked)
             finite = all_finite(self.output._value)
         return self._finish_forward(checked, finite)
 
@@ -230,16 +247,15 @@ class Graph:
         """Recompute op nodes one at a time, yielding each node once its value is new."""
         checked = self._checked_as_of != ValueChanges.assignments
         for node in self._op_nodes:
-            with quiet():
-                recompute(node, checked)
             ValueChanges.count += 1
+            with quiet():
+                recompute(node, ValueChanges.count, checked)
             yield node
         with quiet():
             finite = all_finite(self.output._value)
         self._finish_forward(checked, finite)
 
     def _finish_forward(self, checked, finite):
-        ValueChanges.count += 1
         if not finite:
             raise NonFiniteError(self._first_non_finite_value())
         if checked:
@@ -269,6 +285,8 @@ class Graph:
         this pass's gradient, however often backward ran before. With accumulate=True the
         leaves add this pass's gradient to what they held (as in PyTorch, for summing over
         several batches). A node used by several ops gets the sum of their contributions.
+        Every leaf owns its gradient array, as in PyTorch (see `receive`): scaling or
+        clipping `w.grad` in place changes no other gradient, and the seed is copied.
 
         fuse=True is for training loops: where an op can take its gradient straight through
         the op that feeds it (log_loss after a sigmoid: ∂L/∂z = σ(z) − y), it does, and
@@ -286,11 +304,10 @@ class Graph:
         with quiet():  # a NaN or inf is reported below, naming its node
             for node in reversed(self._op_nodes):
                 if node.grad is not None and node.requires_grad:
-                    through = fused.get(id(node))
-                    if through is None:
-                        send_gradients(node)
+                    if fused and id(node) in fused:
+                        send_fused_gradient(node, fused[id(node)])
                     else:
-                        send_fused_gradient(node, through)
+                        send_gradients(node)
             finite = self._gradients_finite()
         if not finite:
             raise NonFiniteError(self._first_non_finite_gradient())
@@ -327,17 +344,22 @@ class Graph:
             for leaf in self.leaves:
                 leaf.grad = None
         output = self.output
-        output.grad = seed if output.grad is None else output.grad + seed
+        if output.op is None:  # backward from a leaf: it owns its gradient, as every leaf does
+            receive(output, seed)
+        else:
+            output.grad = seed if output.grad is None else output.grad + seed
 
     def _check_fresh(self):
         for node in self._op_nodes:
-            if node.seen != tuple([inp.version for inp in node.inputs]):
-                changed = [inp.label for inp, seen in zip(node.inputs, node.seen) if inp.version != seen]
-                raise StaleGraphError(
-                    f"backward: {node.op.name} {node.label!r} was computed from an earlier value of "
-                    f"{', '.join(map(repr, changed))}, which has changed since; replay the graph "
-                    f"(Graph(output).forward()) or rebuild it before calling backward()"
-                )
+            stamp = node.stamp
+            for inp in node.inputs:
+                if inp.stamp > stamp:
+                    changed = [inp.label for inp in node.inputs if inp.stamp > stamp]
+                    raise StaleGraphError(
+                        f"backward: {node.op.name} {node.label!r} was computed from an earlier value of "
+                        f"{', '.join(map(repr, changed))}, which has changed since; replay the graph "
+                        f"(Graph(output).forward()) or rebuild it before calling backward()"
+                    )
         self._fresh_as_of = ValueChanges.count
 
     def _fusions(self):
@@ -368,16 +390,22 @@ class Graph:
         return uses
 
     def _unit_seed(self):
-        """∂output/∂output = 1, made once per graph (read-only: gradients are never changed
-        in place, so every pass can start from the same array)."""
+        """∂output/∂output = 1, made once per shape and dtype (read-only: an op node's
+        gradient is never changed in place, and a leaf copies what it receives, so every
+        pass of every graph can start from the same array)."""
         value = self.output._value
-        if self._seed is None or self._seed.shape != value.shape or self._seed.dtype != value.dtype:
-            self._seed = np.ones(value.shape, value.dtype)
-            self._seed.flags.writeable = False
-        return self._seed
+        key = (value.shape, value.dtype)
+        seed = _UNIT_SEEDS.get(key)
+        if seed is None:
+            seed = _UNIT_SEEDS[key] = np.ones(value.shape, value.dtype)
+            seed.flags.writeable = False
+        return seed
 
     def _gradients_finite(self):
-        return all(all_finite(leaf.grad) for leaf in self.parameters if leaf.grad is not None)
+        for leaf in self.parameters:
+            if leaf.grad is not None and not all_finite(leaf.grad):
+                return False
+        return True
 
     def _first_non_finite_gradient(self):
         """Which node's gradient went NaN/inf first, counting from the output back, and which
@@ -402,17 +430,24 @@ class Graph:
             node.grad = None
 
 
-def recompute(node, checked=False):
+def recompute(node, stamp, checked=False):
     """Recompute an op node's value from its inputs' current values (checking them first
-    when `checked`), recording the inputs' versions it was computed from."""
+    when `checked`), stamped `stamp` (ValueChanges.count now: see Node)."""
     inputs = node.inputs
-    values = [inp._value for inp in inputs]
+    if len(inputs) == 2:  # most ops: spares building a list
+        values = (inputs[0]._value, inputs[1]._value)
+    elif len(inputs) == 1:
+        values = (inputs[0]._value,)
+    else:
+        values = [inp._value for inp in inputs]
     if checked and node.op.checks_inputs:
         check_inputs(node.op, inputs, values, node.name)
     value = node.op.forward(*values)
     # numpy returns a scalar, not a 0-d array, from ufuncs on 0-d arrays: keep arrays.
-    node._value = value if type(value) is np.ndarray else np.asarray(value)
-    node.seen = tuple([inp.version for inp in inputs])
+    if type(value) is not np.ndarray:
+        value = value.__array__() if isinstance(value, _NUMPY_NUMBERS) else np.asarray(value)
+    node._value = value
+    node.stamp = stamp
     node.version += 1
 
 
@@ -430,11 +465,32 @@ def send_gradients(node, record=False):
         if type(grad) is not np.ndarray or grad.shape != inp._value.shape:
             grad = fitted(node, position, grad)
         before = inp.grad
-        # A new array, never `+=`: the first contribution may be another node's grad.
-        inp.grad = grad if before is None else before + grad
-        if record:
-            sent.append((position, inp, grad, before, inp.grad))
+        if inp.op is None:
+            if record and before is not None:
+                before = before.copy()  # the leaf adds into its array: keep it as it was
+            receive(inp, grad)
+        elif before is None:
+            inp.grad = grad
+        else:  # a new array, never `+=`: the first contribution may be another node's grad
+            total = before + grad
+            inp.grad = total if type(total) is np.ndarray else total.__array__()
+        if record:  # (a leaf's array takes later contributions in place: record it as it is now)
+            sent.append((position, inp, grad, before, inp.grad.copy() if inp.op is None else inp.grad))
     return sent
+
+
+def receive(leaf, grad):
+    """Add a gradient into a leaf's own gradient array.
+
+    Every leaf owns its gradient, as in PyTorch: the first contribution is copied (an op
+    may send one array to several inputs, as add does, or pass on its own gradient), later
+    ones are added into it in place. So `w.grad *= 0.5` (scaling, clipping) changes w's
+    gradient and nothing else, and a 0-d gradient stays a 0-d array.
+    """
+    if leaf.grad is None:
+        leaf.grad = np.array(grad)
+    else:
+        np.add(leaf.grad, grad, leaf.grad)  # (out= as a keyword costs more)
 
 
 def send_fused_gradient(node, through):
@@ -445,20 +501,28 @@ def send_fused_gradient(node, through):
     grad = node.op.fused_backward(node.grad, through._value, *values[1:])
     if grad.shape != target._value.shape:
         grad = unbroadcast(grad, target._value.shape)
-    before = target.grad
-    target.grad = grad if before is None else before + grad
+    if target.op is None:
+        receive(target, grad)
+    else:
+        target.grad = grad if target.grad is None else target.grad + grad
 
 
 def all_finite(array):
     """True when no element is NaN or inf (call it where numpy is quiet: the sum may overflow).
 
-    The sum is NaN or inf whenever an element is, and costs half of isfinite(...).all() on
-    the small arrays most nodes hold; only a sum that overflowed needs the full check.
+    The sum is NaN or inf whenever an element is, and costs much less than
+    isfinite(...).all(); only a sum that overflowed needs the full check. A few numbers are
+    summed by Python itself, which skips numpy's call overhead (a float32 sum done in
+    Python's float64 cannot overflow).
     """
-    if array.size == 1:  # a cost, a bias: the number itself, without a numpy call
-        return cmath.isfinite(array.item())
-    total = np.add.reduce(array, axis=None)
-    return bool(np.isfinite(total)) or bool(np.isfinite(array).all())
+    if array.size <= _SUMMED_BY_PYTHON:
+        return cmath.isfinite(sum(array.ravel().tolist()) if array.ndim > 1 else
+                              sum(array.tolist()) if array.ndim else array.item())
+    return cmath.isfinite(_add_reduce(array, None)) or bool(np.isfinite(array).all())
+
+
+_SUMMED_BY_PYTHON = 16
+_add_reduce = np.add.reduce  # called with the axis as a positional argument: a keyword costs more
 
 
 def _first_non_finite(array):

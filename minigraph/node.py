@@ -5,8 +5,8 @@ node is made by `apply(op, *inputs)`, which checks the inputs, runs the op's for
 records the edges. Python's arithmetic operators on nodes call the functions in `ops`.
 
 A leaf's value is read-only: give it a new one by assignment (`w.value = ...`), which
-counts as a new version. Every op node remembers the versions of the inputs it was computed
-from, so backward can refuse values that no longer belong together (see Graph.backward).
+counts as a new version. Every node is stamped with when its value was set, so backward
+can refuse values that no longer belong together (see Graph.backward).
 """
 
 import itertools
@@ -19,7 +19,7 @@ from .context import current_scope, is_grad_enabled
 from .display import printable
 from .errors import DomainError
 from .graph import Graph, ValueChanges, all_finite, topological_order
-from .quiet import quiet
+from .quiet import restore, silence
 
 _serials = itertools.count()
 
@@ -28,12 +28,13 @@ class Node:
     """A value in the graph: `value`, `grad`, the `op` that made it and its ordered `inputs`.
 
     `needs[i]` says whether input i needs a gradient; `scope` is the tuple of scope names
-    open when the node was built; `version` counts the changes of its value and `seen`
-    holds its inputs' versions when its value was last computed.
+    open when the node was built; `version` counts the changes of its value and `stamp`
+    says when its value was last set, as ValueChanges.count then: a node whose input has
+    a later stamp was computed from an earlier value of it (see Graph._check_fresh).
     """
 
     __slots__ = ("_value", "grad", "op", "inputs", "needs", "name", "scope", "requires_grad",
-                 "serial", "version", "seen", "_pickle_shallow")
+                 "serial", "version", "stamp", "_pickle_shallow")
     # Makes `ndarray + node` call Node.__radd__ instead of numpy broadcasting over a Node.
     __array_ufunc__ = None
 
@@ -51,7 +52,7 @@ class Node:
         # Creation order; inputs are always older than their users (see topological_order).
         self.serial = next(_serials)
         self.version = 0
-        self.seen = versions(inputs)
+        self.stamp = ValueChanges.count
         self._pickle_shallow = False
 
     @property
@@ -71,24 +72,28 @@ class Node:
         # complex, and a real array put back after them is real again.
         dtype = self._value.dtype if self._value.dtype.kind == "f" and not np.iscomplexobj(data) else None
         array = _as_array(data, dtype, role, self.name)
-        # A parameter owns its array (optimizers update it in place); a constant borrows it.
-        self._value = _read_only(array.copy() if self.requires_grad else array.view())
+        if self.requires_grad:
+            self._value = _movable(_owned(array, data))
+        else:
+            self._value = _read_only(_owned(array, data, borrow=True))
         self.version += 1
         ValueChanges.count += 1
         ValueChanges.assignments += 1
+        self.stamp = ValueChanges.count
 
     def subtract_in_place(self, delta):
-        """value ← value − delta without a new array: what optimizers do to parameters."""
+        """value ← value − delta without a new array: what optimizers do to parameters.
+
+        It writes into the array only the parameter holds (see `_movable`), so the value
+        users see stays read-only and no flag is switched back and forth.
+        """
         if self.op is not None or not self.requires_grad:
             raise TypeError(f"subtract_in_place: {self.label!r} is not a parameter")
-        value = self._value
-        value.flags.writeable = True
-        try:
-            np.subtract(value, delta, out=value)
-        finally:
-            value.flags.writeable = False
+        own = self._value.base
+        np.subtract(own, delta, own)  # (out= as a keyword costs more)
         self.version += 1
         ValueChanges.count += 1
+        self.stamp = ValueChanges.count
 
     @property
     def shape(self):
@@ -141,7 +146,7 @@ class Node:
         unpickled nodes are numbered in that order, so they sort correctly in any process.
         """
         state = (self._value, self.grad, self.op, self.inputs, self.needs, self.name,
-                 self.scope, self.requires_grad, self.version, self.seen)
+                 self.scope, self.requires_grad, self.version, self.stamp)
         if self._pickle_shallow or not self.inputs:
             self._pickle_shallow = False
             return (_unpickled_node, (), state)
@@ -152,14 +157,20 @@ class Node:
 
     def __setstate__(self, state):
         (self._value, self.grad, self.op, self.inputs, self.needs, self.name, self.scope,
-         self.requires_grad, self.version, self.seen) = state[:10]
+         self.requires_grad, self.version, self.stamp) = state[:10]
         self._pickle_shallow = False
+        # Stamps come from the clock of the process that pickled them: move this process's
+        # clock past them, so that a change made here is later than any of them.
+        ValueChanges.count = max(ValueChanges.count, self.stamp)
         if self.op is None:  # arrays come back writeable from pickle and deepcopy
-            self._value = _read_only(self._value)
+            self._value = _movable(self._value) if self.requires_grad else _read_only(self._value)
 
     def __copy__(self):
-        copied = Node(self._value, self.op, self.inputs, self.name, self.requires_grad, self.needs)
-        copied.scope, copied.grad = self.scope, self.grad
+        # A parameter moves in place (subtract_in_place): its copy moves its own array.
+        value = _movable(self._value.copy()) if self.op is None and self.requires_grad else self._value
+        copied = Node(value, self.op, self.inputs, self.name, self.requires_grad, self.needs)
+        copied.scope, copied.version, copied.stamp = self.scope, self.version, self.stamp
+        copied.grad = None if self.grad is None else self.grad.copy()  # each node owns its gradient
         return copied
 
     @property
@@ -223,12 +234,6 @@ class Node:
 
     def mean(self, axis=None, keepdims=False):
         return arrays.mean(self, axis=axis, keepdims=keepdims)
-
-
-def versions(inputs):
-    """The inputs' versions, as an op node records them when its value is computed."""
-    seen = tuple([node.version for node in inputs])
-    return _shared(seen) if len(seen) <= 3 else seen
 
 
 # One tuple object per short pattern, such as (True, False) or (0, 0), shared by all nodes:
@@ -314,6 +319,40 @@ def _read_only(array):
     return array
 
 
+def _movable(array):
+    """A parameter's value: a read-only view of `array`, which only the parameter holds
+    (as the view's base), so that optimizers can move it in place (subtract_in_place)
+    while nobody else can write to it."""
+    return _read_only(array.view())
+
+
+def _owned(array, data, borrow=False):
+    """`array` (made from the caller's `data`) as a leaf may hold it: an array no one else
+    can write to. One np.asarray just made from a list or a number is that already; one
+    that nobody can write to (read-only, as every array it views) is borrowed when `borrow`;
+    any other is copied."""
+    if array is not data and array.flags.owndata:
+        return array
+    if borrow and _nobody_writes(array):
+        return array.view()
+    return array.copy()
+
+
+def _nobody_writes(array):
+    """True when the array and every array it is a view of are read-only, down to memory
+    it owns or a read-only buffer (bytes, a file mapped for reading)."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    if array is None:
+        return True
+    try:
+        return memoryview(array).readonly
+    except TypeError:
+        return False
+
+
 def parameter(data, name=None, dtype=None):
     """A leaf that gets a gradient: weights, biases, anything you will update.
 
@@ -321,17 +360,21 @@ def parameter(data, name=None, dtype=None):
     """
     array = _as_array(data, dtype, "parameter", name)
     _check_finite(array, "parameter", name)
-    return Node(_read_only(array.copy()), name=name, requires_grad=True)
+    return Node(_movable(_owned(array, data)), name=name, requires_grad=True)
 
 
 def constant(data, name=None, dtype=None):
     """A leaf that gets no gradient: inputs and labels.
 
-    The data is not copied: the node holds a read-only view of it.
+    The data is copied, as torch.tensor copies: a constant whose caller edits their array
+    afterwards keeps the values its graph was computed from, so value and gradient always
+    agree. An array nobody can write to is borrowed instead (no copy of a big data set):
+    one made read-only (`X.flags.writeable = False`) that is not a view of a writeable one,
+    or one loaded with np.load(..., mmap_mode="r").
     """
     array = _as_array(data, dtype, "constant", name)
     _check_finite(array, "constant", name)
-    return Node(_read_only(array.view()), name=name)
+    return Node(_read_only(_owned(array, data, borrow=True)), name=name)
 
 
 def as_node(data, like=None, name=None):
@@ -343,6 +386,13 @@ def as_node(data, like=None, name=None):
     if isinstance(data, Node):
         return data
     dtype = None
+    if type(data) is float or type(data) is int:  # not bool, not numpy's numbers
+        dtype = _FLOAT64 if like is None else like._value.dtype
+        largest = _LARGEST.get(dtype)
+        if largest is None:  # like is not a float32 or float64 node
+            dtype, largest = _FLOAT64, _LARGEST[_FLOAT64]
+        if abs(data) <= largest:  # finite and fits: the quick way
+            return Node(_number_array(data, dtype), name=name)
     number = isinstance(data, (int, float)) and not isinstance(data, bool)
     if like is not None and number and like.dtype.kind == "f":
         largest = float(np.finfo(like.dtype).max)
@@ -355,6 +405,26 @@ def as_node(data, like=None, name=None):
     return constant(data, name=name, dtype=dtype)
 
 
+_FLOAT64 = np.dtype(np.float64)
+_LARGEST = {np.dtype(t): float(np.finfo(t).max) for t in (np.float32, np.float64)}
+# {dtype: {number: a read-only 0-d array of it}}: `x + 0.1` in a loop makes one array of 0.1,
+# and each constant holds its own view of it (read-only, as its base is: nobody can write
+# to it). Zero is left out: 0.0 == -0.0 would share one key, and their signs matter.
+_NUMBERS = {dtype: {} for dtype in _LARGEST}
+
+
+def _number_array(number, dtype):
+    """A read-only 0-d array of a finite Python number: a view of one made once per number."""
+    made = _NUMBERS[dtype]
+    base = made.get(number)
+    if base is None:
+        base = _read_only(np.array(number, dtype))
+        if not number or len(made) >= 4096:
+            return base
+        made[number] = base
+    return base.view()
+
+
 def apply(op, *inputs, name=None):
     """Run `op` on the inputs and return the node holding the result.
 
@@ -363,15 +433,24 @@ def apply(op, *inputs, name=None):
     DomainError naming the node. Under `no_grad()` the result is a constant: no edges are
     recorded.
     """
-    values = [node._value for node in inputs]
-    if op.checks_inputs:
-        check_inputs(op, inputs, values, name)
+    if len(inputs) == 2:  # most ops: spares building a list
+        values = (inputs[0]._value, inputs[1]._value)
+    elif len(inputs) == 1:
+        values = (inputs[0]._value,)
+    else:
+        values = [node._value for node in inputs]
+    if op.checks_inputs and not (op.broadcasts and not op.checks_domain and len(values) == 2 and (
+            values[0].shape == values[1].shape or not values[0].shape or not values[1].shape)):
+        check_inputs(op, inputs, values, name)  # (equal shapes, or a scalar, always broadcast)
     if op.can_overflow:
-        with quiet():  # an overflow is reported by check_result, naming the node
+        quiet = silence()  # an overflow is reported by check_result, naming the node
+        try:
             value = op.forward(*values)
             if type(value) is not np.ndarray:
                 value = _forward_result(op, value)
             finite = all_finite(value)
+        finally:
+            restore(quiet)
         if not finite:
             check_result(op, inputs, values, name, value)
     else:
@@ -380,12 +459,26 @@ def apply(op, *inputs, name=None):
             value = _forward_result(op, value)
     if not is_grad_enabled():
         return Node(_read_only(value), name=name)
-    needs = _shared(tuple([node.requires_grad for node in inputs]))
-    return Node(value, op, inputs, name=name, requires_grad=True in needs, needs=needs)
+    if len(inputs) == 1:
+        needs = _ONE_NEEDS[inputs[0].requires_grad]
+    elif len(inputs) == 2:
+        needs = _TWO_NEEDS[inputs[0].requires_grad][inputs[1].requires_grad]
+    else:
+        needs = _shared(tuple([node.requires_grad for node in inputs]))
+    return Node(value, op, inputs, name, True in needs, needs)
+
+
+_NUMPY_NUMBERS = (np.floating, np.complexfloating)
+# needs for one and two inputs, indexed by their requires_grad: one tuple object each, shared.
+_ONE_NEEDS = ((False,), (True,))
+_TWO_NEEDS = (((False, False), (False, True)), ((True, False), (True, True)))
 
 
 def _forward_result(op, value):
-    """An op's forward result as an array (numpy reductions return scalars)."""
+    """An op's forward result as an array (numpy returns scalars from reductions, and from
+    ufuncs on 0-d arrays: those become 0-d arrays again by their cheapest way)."""
+    if isinstance(value, _NUMPY_NUMBERS):
+        return value.__array__()
     array = np.asarray(value)
     if array.dtype.kind not in "fc":
         raise TypeError(

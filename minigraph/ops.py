@@ -57,8 +57,11 @@ class Op:
     # inputs need a gradient (so it can skip computing the others).
     takes_needs = False
 
-    # Set from the class: False when neither check is overridden, so apply skips both.
-    checks_inputs = False
+    # True where check_shapes only asks whether the inputs broadcast together (Elementwise).
+    broadcasts = False
+    # Set from the class: which of the two checks it overrides, so apply calls only those
+    # (checks_inputs: either of them).
+    checks_shapes = checks_domain = checks_inputs = False
     # Execution-only fusion (Graph.backward(fuse=True)): the op class whose output this op
     # can take its gradient straight through, with fused_backward(grad, that op's output,
     # *this op's other inputs) giving the gradient for that op's input.
@@ -67,7 +70,9 @@ class Op:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.takes_needs = "needs" in inspect.signature(cls.backward).parameters
-        cls.checks_inputs = cls.check_shapes is not Op.check_shapes or cls.check_domain is not Op.check_domain
+        cls.checks_shapes = cls.check_shapes is not Op.check_shapes
+        cls.checks_domain = cls.check_domain is not Op.check_domain
+        cls.checks_inputs = cls.checks_shapes or cls.checks_domain
 
     def check_shapes(self, *values):
         """A sentence saying why these shapes do not fit, or None."""
@@ -92,11 +97,17 @@ class Elementwise(Op):
     """An op on arrays whose shapes broadcast together."""
 
     elementwise = True
+    broadcasts = True  # apply skips check_shapes where two shapes are equal or one is ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass with a check_shapes of its own may refuse equal shapes: ask it always.
+        cls.broadcasts = cls.check_shapes is Elementwise.check_shapes
 
     def check_shapes(self, *values):
         shapes = [value.shape for value in values]
         if shapes.count(shapes[0]) == len(shapes):
-            return None  # the common case, and np.broadcast_shapes costs microseconds
+            return None
         try:
             np.broadcast_shapes(*shapes)
         except ValueError:
@@ -105,10 +116,16 @@ class Elementwise(Op):
 
 
 def _binary(op, a, b, name):
-    if type(a) is Node and type(b) is Node:
-        return apply(op, a, b, name=name)
-    like = a if isinstance(a, Node) else b if isinstance(b, Node) else None
-    return apply(op, as_node(a, like), as_node(b, like), name=name)
+    """apply(op, a, b) where either may be a number or an array: it becomes a constant, of
+    the other's dtype if it is a Python number and the other a node."""
+    if isinstance(a, Node):
+        if not isinstance(b, Node):
+            b = as_node(b, a)
+    elif isinstance(b, Node):
+        a = as_node(a, b)
+    else:
+        a, b = as_node(a), as_node(b)
+    return apply(op, a, b, name=name)
 
 
 class MatMul(Op):

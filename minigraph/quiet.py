@@ -3,9 +3,12 @@ inf itself (naming the node) or where an overflow gives the right answer (sigmoi
 
 `np.errstate(all="ignore")` builds its settings on every use, about a microsecond, and the
 hot loops enter it once per node or per pass. `quiet()` sets numpy's own context variable
-(the one np.errstate sets) to settings built once. A numpy without that variable gets
-np.errstate itself.
+(the one np.errstate sets) to settings built once; the per-node paths call `silence()` and
+`restore(token)` themselves, which spares the `with` statement's two method calls. A numpy
+without that variable gets np.errstate itself.
 """
+
+import functools
 
 import numpy as np
 
@@ -13,25 +16,29 @@ try:
     from numpy._core.umath import _extobj_contextvar, _make_extobj
 except ImportError:  # numpy < 2: no context variable to set directly
     _extobj_contextvar = None
-    _IGNORE_ALL = None
+
+if _extobj_contextvar is not None:
+    silence = functools.partial(_extobj_contextvar.set, _make_extobj(all="ignore"))
+    silence.__doc__ = "Switch numpy's warnings off here; give what it returns to `restore`."
+    restore = _extobj_contextvar.reset
 else:
-    _IGNORE_ALL = _make_extobj(all="ignore")
+    def silence():
+        """Switch numpy's warnings off here; give what it returns to `restore`."""
+        errstate = np.errstate(all="ignore")
+        errstate.__enter__()
+        return errstate
+
+    def restore(errstate):
+        errstate.__exit__(None, None, None)
 
 
 class quiet:  # noqa: N801 (used like np.errstate: `with quiet():`)
     """`with quiet():` is `with np.errstate(all="ignore"):`, at a third of the cost."""
 
-    __slots__ = ("_token", "_errstate")
+    __slots__ = ("_token",)
 
     def __enter__(self):
-        if _extobj_contextvar is None:
-            self._errstate = np.errstate(all="ignore")
-            self._errstate.__enter__()
-        else:
-            self._token = _extobj_contextvar.set(_IGNORE_ALL)
+        self._token = silence()
 
     def __exit__(self, *exc_info):
-        if _extobj_contextvar is None:
-            self._errstate.__exit__(*exc_info)
-        else:
-            _extobj_contextvar.reset(self._token)
+        restore(self._token)

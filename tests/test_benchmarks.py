@@ -53,3 +53,25 @@ def test_every_figure_the_docs_quote_is_in_the_measured_table(page, section):
     missing = [f"{value:.{places}f}" for value, places in quoted
                if not any(abs(m - value) <= 0.5 * 10**-places + 1e-12 for m in measured)]
     assert not missing, f"{page} quotes figures that benchmarks/RESULTS.md does not hold: {missing}"
+
+
+def test_instruction_counts_run_quick_and_flag_a_workload_that_grew(monkeypatch):
+    """count_instructions.py runs every workload in-process on tiny sizes (no valgrind needed),
+    the committed baseline names only workloads that exist, and a count 5 % over it is
+    reported as a regression while one within 5 % is not."""
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "count_instructions.py"), "--quick"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import count_instructions
+
+    keys = {w.key for w in count_instructions.workloads()}
+    baseline = count_instructions.load_baseline()
+    assert baseline and set(baseline) <= keys | {k for k in baseline if "PyTorch" in k or "micrograd" in k}
+    grown = {key: value * 1.06 for key, value in baseline.items()}
+    lines = count_instructions.regressions(grown, baseline)
+    assert len(lines) == len(baseline) and all(line.startswith("REGRESSION: ") for line in lines)
+    assert count_instructions.regressions({key: value * 1.04 for key, value in baseline.items()}, baseline) == []
+    selected = [w for w in count_instructions.workloads() if w.key in baseline]
+    rows = count_instructions.rows(selected, {w.key: grown[w.key] for w in selected}, baseline)
+    assert all(count_instructions.REGRESSION_MARK in row.note for row in rows)

@@ -420,3 +420,36 @@ def test_fusion_does_not_apply_where_the_labels_need_a_gradient_too():
     np.testing.assert_array_equal(z.grad, plain[0])
     np.testing.assert_array_equal(y.grad, plain[1])
     assert p.grad is not None
+
+
+def test_every_leaf_owns_its_gradient_array():
+    a, b = mg.parameter([1.0, 2.0], name="a"), mg.parameter([3.0, 4.0], name="b")
+    mg.sum(a + b).backward()  # add sends the same gradient to both inputs
+    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    a.grad *= 0.5  # gradient scaling, as training code does, touches a alone
+    np.testing.assert_array_equal(a.grad, [0.5, 0.5])
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+    p = mg.parameter(2.0, name="p")
+    p.backward()  # the output itself is the leaf: it must not hold the graph's unit seed
+    p.grad *= 3.0
+    p.backward()
+    assert p.grad == 1.0
+
+
+def test_backward_copies_the_callers_seed():
+    p = mg.parameter([1.0, 2.0, 3.0], name="p")
+    seed = np.ones(3)
+    (p + 1).backward(seed)
+    seed[:] = 100
+    np.testing.assert_array_equal(p.grad, [1.0, 1.0, 1.0])
+    p.backward(seed)  # p is the output and the leaf
+    seed[:] = 7
+    np.testing.assert_array_equal(p.grad, [100.0, 100.0, 100.0])
+
+
+def test_accumulated_gradient_of_a_scalar_parameter_stays_a_0d_array():
+    w = mg.parameter(3.0, name="w")
+    cost = w * 2.0
+    cost.backward()
+    cost.backward(accumulate=True)
+    assert type(w.grad) is np.ndarray and w.grad.shape == () and w.grad == 4.0

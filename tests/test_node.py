@@ -23,12 +23,12 @@ def test_operators_accept_numbers_and_arrays_on_either_side():
     assert (m @ x.value.reshape(2, 1)).shape == (m @ mg.constant(x.value.reshape(2, 1))).shape
 
 
-def test_parameter_copies_and_constant_does_not():
+def test_parameter_and_constant_copy_the_callers_data():
     data = np.ones(3)
     p, c = mg.parameter(data), mg.constant(data)
     p.value = p.value + 1
     assert data[0] == 1.0 and p.value[0] == 2.0
-    assert np.shares_memory(c.value, data) and data.flags.writeable  # a read-only view of it
+    assert not np.shares_memory(c.value, data) and data.flags.writeable  # as torch.tensor copies
 
 
 def test_float64_by_default_and_float32_kept_end_to_end():
@@ -112,3 +112,27 @@ def test_replayed_scalar_values_stay_arrays():
     graph = mg.Graph(out)
     graph.forward()
     assert all(type(node.value) is np.ndarray for node in graph.nodes)
+
+
+def test_a_constant_does_not_follow_later_edits_of_the_callers_array():
+    arr = np.array([1.0, 2.0])
+    w = mg.parameter([1.0, 1.0], name="w")
+    k = mg.constant(arr, name="k")
+    cost = mg.sum(w * k)
+    arr[0] = 100.0
+    cost.backward()
+    assert cost.value == 3.0
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])  # the value and its gradient agree
+    k.value = arr  # assignment copies too
+    arr[1] = -5.0
+    assert k.value.tolist() == [100.0, 2.0]
+
+
+def test_a_constant_borrows_an_array_nobody_can_write_to():
+    data = np.ones((2, 3))
+    data.flags.writeable = False
+    assert np.shares_memory(mg.constant(data).value, data)  # no copy of read-only data
+    writeable = np.arange(6.0)
+    view = writeable[:]
+    view.flags.writeable = False  # read-only, but its base can still be written
+    assert not np.shares_memory(mg.constant(view).value, writeable)
