@@ -15,12 +15,15 @@ import sys
 
 import numpy as np
 
-from .display import MAX_SHOWN, format_block, format_number, format_shape, side_by_side, text_width
+from .display import MAX_SHOWN, format_block, format_shape, side_by_side, text_width
 from .errors import SeedError
 from .formulas import Term, arithmetic, fill, input_names, templates
+from .worked import MINUS, addition as worked_addition, elementwise_backward as worked_element
 from .graph import as_graph, seed_gradient
 from .quiet import quiet
 
+# The narration prints arrays of up to 64 elements (8×8) in full, larger ones by their corners.
+NARRATED = 64
 # An equation whose parts all fit on one line stays on one line up to this width.
 LINE_WIDTH = 100
 ORDINALS = ("1st", "2nd", "3rd")
@@ -38,15 +41,18 @@ class ForwardStep:
     graph: object
 
     def describe(self, max_shown=MAX_SHOWN):
+        """The step's lines: a leaf and its value; an op as written in Python, the worked
+        element its op shows (every input's value was printed at its own step), its value."""
         node, label = self.node, self.graph.label
         if node.op is None:
             return side_by_side(f"{label(node)} is a {node.kind} ({format_shape(node.shape)}): ",
-                                format_block(self.value, max_shown, shape=False))
-        arguments = ", ".join(label(inp) for inp in node.inputs)
-        lines = [f"{label(node)} = {node.op}({arguments})"]
-        for inp, value in zip(node.inputs, self.input_values):
-            lines += side_by_side(f"    in:  {label(inp)} = ", format_block(value, max_shown))
-        lines += side_by_side(f"    out: {label(node)} = ", format_block(self.value, max_shown))
+                                block(self.value, max_shown))
+        labels = [label(inp) for inp in node.inputs]
+        lines = [f"{label(node)} = {node.op.expression(*labels)}"]
+        with quiet():
+            worked = node.op.worked_forward(labels + [label(node)], self.value, *self.input_values)
+        lines += [f"    {line}" for line in worked or ()]
+        lines += side_by_side(f"    out: {label(node)} = ", block(self.value, max_shown))
         return lines
 
 
@@ -86,14 +92,16 @@ class BackwardStep:
 
     def describe(self, max_shown=MAX_SHOWN):
         node, label = self.node, self.graph.label
-        arguments = ", ".join(label(inp) for inp in node.inputs)
-        lines = side_by_side(f"{label(node)} = {node.op}({arguments}): upstream "
-                             f"{self._d(node)} = ", format_block(self.upstream, max_shown))
+        labels = [label(inp) for inp in node.inputs]
+        lines = side_by_side(f"{label(node)} = {node.op.expression(*labels)}: upstream "
+                             f"g = {self._d(node)} = ", block(self.upstream, max_shown))
         names = input_names(node.op, len(node.inputs))
         kind = "derivatives" if node.op.elementwise else "sends"
         words = templates(node.op, kind, len(node.inputs))
-        if words is None and node.op.formula:
+        worked = self._worked(labels + [label(node)])
+        if words is None and node.op.formula and not worked:
             lines.append(f"    local: {node.op.formula}")
+        lines += [f"    {line}" for line in worked]
         terms = self._terms(names)
         sent = {c.position: c for c in self.contributions}
         for position, inp in enumerate(node.inputs):
@@ -108,6 +116,17 @@ class BackwardStep:
 
     def _d(self, node):
         return f"∂{self.of}/∂{self.graph.label(node)}"
+
+    def _worked(self, labels):
+        """The op's worked element of each input's gradient (g: the upstream gradient),
+        leaving out the lines for inputs that take none (they begin 'to <label>')."""
+        node = self.node
+        if node.op.elementwise:
+            return []  # worked out per input from its local derivative (see _contribution)
+        with quiet():
+            lines = node.op.worked_backward(labels, self.upstream, node.value, *self.input_values) or []
+        idle = [label for label, needed in zip(labels, node.needs) if not needed]
+        return [line for line in lines if not any(_about(line, label) for label in idle)]
 
     def _ordinal(self, position):
         """' (2nd input)' where the op takes the same node twice, as in x * x."""
@@ -133,6 +152,9 @@ class BackwardStep:
         if c.local is not None:  # elementwise: the local derivative, then upstream × local
             formula = "" if template is None else fill(template, terms, self.node.op)[0]
             lines += _equation(f"local ∂{node}/∂{inp}", formula, None, _compact(c.local), max_shown)
+            names = input_names(self.node.op, len(self.node.inputs))
+            lines.append(worked_element(template, names, inp, self.upstream, self.node.value,
+                                        self.input_values, c.local))
             product = f"{self._d(self.node)} × ∂{node}/∂{inp}"
             if c.product.shape == c.sent.shape:
                 lines += _equation(lhs, product, None, c.sent, max_shown)
@@ -154,7 +176,7 @@ class BackwardStep:
                   f"{format_shape(c.product.shape)}, so the product is summed back:")
         addition = None
         if c.sent.size == 1 and c.product.size <= max_shown:  # a scalar: show the addition
-            addition = [_addition(c.product.ravel())]
+            addition = [worked_addition(c.product.ravel())]
         return [reason] + _equation(lhs, "", addition, c.sent, max_shown)
 
     def _adding_up(self, c, max_shown):
@@ -171,6 +193,18 @@ class BackwardStep:
         return [f"{said}: {equation[0]}"] if len(equation) == 1 else [f"{said}:"] + equation
 
 
+def _about(line, label):
+    """Whether a worked line is about the input called `label` ('to x[0, 1]: …')."""
+    return line.startswith((f"to {label}[", f"to {label}:", f"to {label} ")) or any(
+        line.startswith(f"to {side} ") and f" of {label}:" in line.split(":")[0] + ":" for side in ("row", "column"))
+
+
+def block(value, max_shown):
+    """A value as the narration prints it: in full up to `max_shown` elements, else its
+    corners; negative numbers with the minus sign (U+2212) the worked lines use."""
+    return format_block(value, max_shown, minus=MINUS, elide=True)
+
+
 def _why_no_gradient(node):
     if node.op is None:
         return "is a constant"
@@ -181,14 +215,6 @@ def _compact(local):
     """A local derivative equal at every element (1 for add) as that one number."""
     flat = np.ravel(local)
     return flat[:1].reshape(()) if flat.size > 1 and (flat == flat[0]).all() else local
-
-
-def _addition(values):
-    """'0.1674 − 0.1658 − 0.1659': the terms of a sum, signs folded in."""
-    text = format_number(values[0])
-    for value in values[1:]:
-        text += f" − {format_number(-value)}" if value < 0 else f" + {format_number(value)}"
-    return text
 
 
 def _same(shown, result):
@@ -207,7 +233,7 @@ def _equation(lhs, formula, pieces, result, max_shown):
     worked = None if pieces is None else arithmetic(pieces, max_shown)
     if worked is not None:
         parts.append(side_by_side(*worked))
-    result = format_block(result, max_shown)
+    result = block(result, max_shown)
     if not parts or not _same(parts[-1], result):
         parts.append(result)
     if all(len(part) == 1 for part in parts):
@@ -285,7 +311,7 @@ def _local_derivatives(node, values):
     ]
 
 
-def explain(output, seed=None, *, file=None, max_shown=MAX_SHOWN):
+def explain(output, seed=None, *, file=None, max_shown=NARRATED):
     """Print a numbered narration of the forward pass, then of one backward pass.
 
     Forward replays the graph from its leaves' current values. Backward starts from 1 for a
@@ -299,8 +325,10 @@ def explain(output, seed=None, *, file=None, max_shown=MAX_SHOWN):
     Where a node feeds several ops its contributions are numbered ("1 of 2") and the last
     one shows the completed sum.
 
-    Arrays of up to `max_shown` elements are printed in full, matrices row by row; larger
-    ones as shape, mean, min and max (the CLI's `minigraph trace --max-shown N`).
+    Every op works out one element with its numbers (see `Op.worked_forward`); in backward,
+    g is the gradient arriving at the op. Arrays of up to `max_shown` elements are printed
+    in full, matrices row by row; larger ones by their corners, the rest elided (the CLI's
+    `minigraph trace --max-shown N`).
     """
     if isinstance(max_shown, bool) or not isinstance(max_shown, numbers.Integral):
         raise TypeError(f"explain: max_shown must be a whole number, got {max_shown!r}")
@@ -332,7 +360,7 @@ def explain(output, seed=None, *, file=None, max_shown=MAX_SHOWN):
     if parameters:
         print("\nGradients of the parameters, now in their .grad:", file=file)
         for p in parameters:
-            for line in side_by_side(f"    ∂{of}/∂{graph.label(p)} = ", format_block(p.grad, max_shown)):
+            for line in side_by_side(f"    ∂{of}/∂{graph.label(p)} = ", block(p.grad, max_shown)):
                 print(line, file=file)
 
 

@@ -114,7 +114,7 @@ def test_tiny_two_layer_example_gradients_are_the_courses_formulas():
     p = course_initial_parameters(1, 2, 2)
     _, history = hand_written_two_layer_network(X, Y, p, learning_rate=1.0, iterations=1)
     for name in ("W1", "b1", "W2", "b2"):  # with learning rate 1, the step is the gradient
-        label = f"layer{name[1]}/{name[0]}"
+        label = f"layer{name[1]}.{name[0]}"
         np.testing.assert_allclose(node[label].value, p[name], rtol=1e-15)
         np.testing.assert_allclose(node[label].grad, p[name] - history[0][name], rtol=1e-9, atol=1e-18)
 
@@ -125,7 +125,7 @@ def test_tiny_mlp_example_gradients_are_backpropagation_written_out():
     graph = mg.Graph(cost)
     node = {graph.label(n): n for n in graph.nodes}
     X, labels = node["X"].value, node["y"].value.astype(int)
-    W1, b1, W2, b2 = (node[label].value for label in ("layer1/W", "layer1/b", "layer2/W", "layer2/b"))
+    W1, b1, W2, b2 = (node[label].value for label in ("layer1.W", "layer1.b", "layer2.W", "layer2.b"))
     Z1 = W1 @ X + b1
     A1 = relu(Z1)
     Z2 = W2 @ A1 + b2
@@ -133,8 +133,8 @@ def test_tiny_mlp_example_gradients_are_backpropagation_written_out():
     dZ2 = (P - np.eye(3)[labels].T) / X.shape[1]
     dZ1 = (W2.T @ dZ2) * (Z1 > 0)
     np.testing.assert_allclose(float(cost.value), -np.mean(np.log(P[labels, range(4)])), rtol=1e-12)
-    for label, expected in [("layer2/W", dZ2 @ A1.T), ("layer2/b", dZ2.sum(axis=1, keepdims=True)),
-                            ("layer1/W", dZ1 @ X.T), ("layer1/b", dZ1.sum(axis=1, keepdims=True))]:
+    for label, expected in [("layer2.W", dZ2 @ A1.T), ("layer2.b", dZ2.sum(axis=1, keepdims=True)),
+                            ("layer1.W", dZ1 @ X.T), ("layer1.b", dZ1.sum(axis=1, keepdims=True))]:
         np.testing.assert_allclose(node[label].grad, expected, rtol=1e-9, atol=1e-15, err_msg=label)
 
 
@@ -181,11 +181,11 @@ def test_two_layer_network_graph_has_one_scope_per_layer(zeros_and_ones):
     X_train, _, y_train, _ = zeros_and_ones
     graph = TwoLayerNetwork(iterations=2, random_state=0).fit(X_train, y_train).graph_
     labels = {graph.label(node) for node in graph.nodes}
-    assert {"layer1/W", "layer1/b", "layer1/z", "layer1/tanh", "layer2/W", "layer2/z", "layer2/sigmoid",
+    assert {"layer1.W", "layer1.b", "layer1.z", "layer1.a", "layer2.W", "layer2.z", "layer2.ŷ",
             "cost"} <= labels
     assert {node.scope for node in graph.nodes} == {(), ("layer1",), ("layer2",)}
     # Consistent with the final parameters: drawn or stepped through, it shows the trained model.
-    W1 = next(node for node in graph.parameters if graph.label(node) == "layer1/W")
+    W1 = next(node for node in graph.parameters if graph.label(node) == "layer1.W")
     assert W1.grad is not None
 
 
@@ -366,7 +366,7 @@ def test_mlp_graph_draws_one_scope_per_layer_and_holds_the_last_batch(ten_digits
     graph = model.graph_
     assert {node.scope for node in graph.nodes} == {(), ("layer1",), ("layer2",), ("layer3",)}
     labels = {graph.label(node) for node in graph.nodes}
-    assert {"layer1/W", "layer1/relu", "layer3/z", "cross_entropy", "L2", "m", "cost"} <= labels
+    assert {"layer1.W", "layer1.a", "layer3.z", "cross_entropy", "L2", "m", "cost"} <= labels
     x = next(leaf for leaf in graph.leaves if leaf.name == "X")
     assert x.shape == (64, 27)  # the last batch of the epoch: 1,527 = 15 × 100 + 27
     assert all(node.grad is not None for node in graph.parameters)
