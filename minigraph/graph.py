@@ -326,6 +326,10 @@ class Graph:
         if not accumulate:
             for leaf in self.leaves:
                 leaf.grad = None
+                leaf.passes = 1
+        else:  # the narration says how many passes a leaf's gradient is the sum of
+            for leaf in self.leaves:
+                leaf.passes = getattr(leaf, "passes", 0) + 1 if leaf.grad is not None else 1
         output = self.output
         output.grad = seed if output.grad is None else output.grad + seed
 

@@ -33,7 +33,7 @@ class Node:
     """
 
     __slots__ = ("_value", "grad", "op", "inputs", "needs", "name", "scope", "requires_grad",
-                 "serial", "version", "seen", "_pickle_shallow")
+                 "serial", "version", "seen", "_pickle_shallow", "passes")
     # Makes `ndarray + node` call Node.__radd__ instead of numpy broadcasting over a Node.
     __array_ufunc__ = None
 
@@ -53,6 +53,7 @@ class Node:
         self.version = 0
         self.seen = versions(inputs)
         self._pickle_shallow = False
+        self.passes = 0  # a leaf: how many backward passes its grad sums (Graph.backward)
 
     @property
     def value(self):

@@ -342,6 +342,13 @@ def explain(output, seed=None, *, file=None, max_shown=NARRATED):
     except SeedError as exc:
         raise SeedError(f"explain: {exc}") from None
     out = graph.label(graph.output)
+    summed = {graph.label(p): p.passes for p in graph.parameters
+              if p.grad is not None and getattr(p, "passes", 1) > 1}
+    if summed:
+        held = ", ".join(f"{label} the sum of {passes}" for label, passes in summed.items())
+        print(f"Before this narration the parameters held gradients summed over several passes "
+              f"(backward(accumulate=True)): {held}. This narrates one pass, and leaves that one "
+              f"pass's gradients in .grad.\n", file=file)
     print(f"Forward pass: {len(graph.nodes)} nodes, each after its inputs", file=file)
     number = 0
     for step in forward_steps(graph):

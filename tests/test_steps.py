@@ -248,3 +248,15 @@ def test_a_bad_seed_prints_nothing_and_raises(seed, message):
     with pytest.raises(mg.SeedError, match=message):
         mg.explain(mg.matmul(v.T, v, name="p"), seed, file=text)
     assert text.getvalue() == ""
+
+
+def test_after_accumulated_passes_the_narration_says_it_shows_one():
+    cost = tiny_example()
+    for _ in range(3):
+        cost.backward(accumulate=True)
+    w = next(p for p in mg.Graph(cost).parameters if p.name == "w")
+    assert w.passes == 3
+    text = narration(cost)
+    assert text.startswith("Before this narration the parameters held gradients summed over several passes "
+                           "(backward(accumulate=True)): w the sum of 3, b the sum of 3. This narrates one pass")
+    assert w.passes == 1 and "Before this narration" not in narration(cost)
