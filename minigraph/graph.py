@@ -10,6 +10,7 @@ import operator
 
 import numpy as np
 
+from .assistant import stall_warning
 from .checks import check_inputs
 from .display import unique_labels
 from .errors import NonFiniteError, OpContractError, SeedError, ShapeError, StaleGraphError
@@ -273,9 +274,13 @@ class Graph:
         fuse=True is for training loops: where an op can take its gradient straight through
         the op that feeds it (log_loss after a sigmoid: ∂L/∂z = σ(z) − y), it does, and
         the node in between gets no gradient in this pass. The parameters' gradients are
-        the same to rounding (they differ only where σ(z) rounds to 0 or 1, and there the
-        fused one is the better: it does not vanish). Values are never fused, and pictures
-        and steps always run the graph as written: draw after a plain backward().
+        the same to rounding for z between about −36 and 36.7 in float64 (−15.9 and 16.6
+        in float32); outside, the plain chain goes wrong and the fused σ(z) − y does not:
+        above, σ(z) rounds to exactly 1 and the plain gradient is exactly 0; below ln ε
+        (−36.04, −15.94), σ(z) is under log_loss's clip ε and the plain gradient shrinks
+        by σ(z)/ε toward 0 (see `log_loss`). A parameter gradient exactly 0 while the cost is
+        not raises a StalledGradientWarning that says so. Values are never fused, and
+        pictures and steps always run the graph as written: draw after a plain backward().
 
         Raises StaleGraphError if a leaf changed since the values were computed (replay
         with forward() first), and NonFiniteError naming the first node whose gradient
@@ -294,6 +299,7 @@ class Graph:
             finite = self._gradients_finite()
         if not finite:
             raise NonFiniteError(self._first_non_finite_gradient())
+        stall_warning(self)  # a gradient exactly 0 while the cost is not: say so (assistant)
 
     def backward_steps(self, seed=None, accumulate=False):
         """Run backward one op node at a time, yielding what each step did.

@@ -19,6 +19,7 @@ from .display import MAX_SHOWN, format_block, format_shape, side_by_side, text_w
 from .errors import SeedError
 from .formulas import Term, arithmetic, fill, input_names, templates
 from .worked import MINUS, addition as worked_addition, elementwise_backward as worked_element
+from .assistant import diagnose
 from .graph import as_graph, seed_gradient
 from .quiet import quiet
 
@@ -369,6 +370,11 @@ def explain(output, seed=None, *, file=None, max_shown=NARRATED):
         for p in parameters:
             for line in side_by_side(f"    ∂{of}/∂{graph.label(p)} = ", block(p.grad, max_shown)):
                 print(line, file=file)
+    findings = diagnose(graph)
+    if findings:
+        print("\nThe teaching assistant notices:", file=file)
+        for finding in findings:
+            print(f"  - {finding}", file=file)
 
 
 def _print_step(step, max_shown, file):

@@ -11,10 +11,17 @@ scikit-learn's binary-only tag.
 import numpy as np
 
 import minigraph as mg
+from minigraph.assistant import diagnose
 
 
 class GraphClassifier:
-    """Mixin for a classifier trained through a minigraph graph kept as `graph_`."""
+    """Mixin for a classifier trained through a minigraph graph kept as `graph_`, with what
+    the teaching assistant noticed in it after training as `diagnosis_` (sentences; empty
+    when all is well: see minigraph.assistant)."""
+
+    def _keep_graph(self, graph):
+        self.graph_ = graph
+        self.diagnosis_ = [finding.sentence for finding in diagnose(graph)]
 
     def __getstate__(self):
         # A copy: object.__getstate__ hands back the instance's own __dict__.

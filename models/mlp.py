@@ -214,7 +214,7 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         # Leave the graph consistent with the final parameters, for drawing and stepping.
         graph.forward()
         graph.backward()
-        self.graph_ = graph
+        self._keep_graph(graph)
         self.n_layers_ = len(sizes)
         self.n_outputs_ = len(self.classes_)
         return self

@@ -128,7 +128,7 @@ class TwoLayerNetwork(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
 
         self._descend(graph, optimizer)
 
-        self.graph_ = graph
+        self._keep_graph(graph)
         self.parameters_ = {
             "W1": layer1.W.value.copy(), "b1": layer1.b.value.copy(),
             "W2": layer2.W.value.copy(), "b2": layer2.b.value.copy(),
