@@ -44,6 +44,7 @@ class Finding:
     kind: str  # 'saturated', 'dead', 'vanishing', 'exploding' or 'stalled'
     sentence: str
     nodes: list  # the labels of the nodes it is about
+    fusion_cures: bool = False  # a stall that backward(fuse=True) does not have
 
     def __str__(self):
         return self.sentence
@@ -176,7 +177,8 @@ def _stalled(graph):
     if not stuck:
         return []
     labels = [graph.label(p) for p in stuck]
-    return [Finding("stalled", stall_sentence(graph, labels)[0], labels)]
+    sentence, curable = stall_sentence(graph, labels)
+    return [Finding("stalled", sentence, labels, curable)]
 
 
 def stalled_parameters(graph):

@@ -8,10 +8,12 @@ full-batch training loop, the probabilities through a sigmoid, the prediction an
 scikit-learn's binary-only tag.
 """
 
+import warnings
+
 import numpy as np
 
 import minigraph as mg
-from minigraph.assistant import diagnose
+from minigraph.assistant import StalledGradientWarning, diagnose
 
 
 class GraphClassifier:
@@ -19,9 +21,13 @@ class GraphClassifier:
     the teaching assistant noticed in it after training as `diagnosis_` (sentences; empty
     when all is well: see minigraph.assistant)."""
 
+    # Binary models train with backward(fuse=True): a stall of the plain chain is no stall of theirs.
+    _trains_fused = False
+
     def _keep_graph(self, graph):
         self.graph_ = graph
-        self.diagnosis_ = [finding.sentence for finding in diagnose(graph)]
+        self.diagnosis_ = [finding.sentence for finding in diagnose(graph)
+                           if not (self._trains_fused and finding.fusion_cures)]
 
     def __getstate__(self):
         # A copy: object.__getstate__ hands back the instance's own __dict__.
@@ -32,6 +38,8 @@ class GraphClassifier:
 
 class BinaryGraphClassifier(GraphClassifier):
     """Mixin for a two-class GraphClassifier with a one-score `decision_function`."""
+
+    _trains_fused = True
 
     def _descend(self, graph, optimizer):
         """`iterations` steps of full-batch gradient descent by replay, recording
@@ -48,9 +56,12 @@ class BinaryGraphClassifier(GraphClassifier):
             graph.backward(fuse=True)  # dz = ŷ − y into the output layer, as the course computes it
             optimizer.step()
         # Consistent with the final parameters, for drawing and stepping: a plain pass, so
-        # every node of the graph as written holds its gradient.
+        # every node of the graph as written holds its gradient. Training ran fused, so a
+        # plain-chain stall here is not the model's (see minigraph.assistant).
         graph.forward()
-        graph.backward()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StalledGradientWarning)
+            graph.backward()
 
     def predict_proba(self, X):
         """Columns: probability of classes_[0], then of classes_[1]."""
