@@ -216,17 +216,17 @@ def stall_warning(graph):
     the float32 lesson, which log_loss_with_logits or fuse=True cures. (A zero gradient
     from all-zero data or weights is left to `diagnose`: it is often meant.)
 
-    Called by Graph.backward on every pass, so the common case, every gradient non-zero
-    somewhere, costs one count_nonzero per parameter."""
-    for leaf in graph.parameters:
-        grad = leaf.grad
-        if grad is not None and grad.size and not np.count_nonzero(grad):
-            stuck = stalled_parameters(graph)
-            if stuck:
-                sentence, curable = stall_sentence(graph, [graph.label(p) for p in stuck])
-                if curable:
-                    warnings.warn(sentence, StalledGradientWarning, stacklevel=_callers_level())
-            return
+    Called by Graph.backward on every pass, so it looks at one parameter, the first (such
+    a stall cuts every path back from the loss, so it zeroes them all), and the common case,
+    a gradient non-zero somewhere, costs one count_nonzero."""
+    first = graph.parameters[0].grad if graph.parameters else None
+    if first is None or np.count_nonzero(first):
+        return
+    stuck = stalled_parameters(graph)
+    if stuck:
+        sentence, curable = stall_sentence(graph, [graph.label(p) for p in stuck])
+        if curable:
+            warnings.warn(sentence, StalledGradientWarning, stacklevel=_callers_level())
 
 
 def _callers_level():
