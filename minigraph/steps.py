@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from .display import MAX_SHOWN, format_block, format_shape, side_by_side, text_width
+from .display import MAX_SHOWN, format_block, format_shape, scope_path, side_by_side, text_width
 from .errors import SeedError
 from .formulas import Term, arithmetic, fill, input_names, templates
 from .worked import MINUS, addition as worked_addition, elementwise_backward as worked_element
@@ -91,11 +91,16 @@ class BackwardStep:
     graph: object
     of: str  # what the gradients are of: the output's label, or L when backward had a seed
 
-    def describe(self, max_shown=MAX_SHOWN):
+    def describe(self, max_shown=MAX_SHOWN, repeat_upstream=True):
+        """The step's lines. With repeat_upstream=False (a narration read top to bottom) an
+        upstream gradient of several lines is not printed again: the step that sent it did."""
         node, label = self.node, self.graph.label
         labels = [label(inp) for inp in node.inputs]
+        upstream = block(self.upstream, max_shown)
+        if len(upstream) > 1 and not repeat_upstream and node is not self.output:
+            upstream = ["as worked out above"]
         lines = side_by_side(f"{label(node)} = {node.op.expression(*labels)}: upstream "
-                             f"g = {self._d(node)} = ", block(self.upstream, max_shown))
+                             f"g = {self._d(node)} = ", upstream)
         names = input_names(node.op, len(node.inputs))
         kind = "derivatives" if node.op.elementwise else "sends"
         words = templates(node.op, kind, len(node.inputs))
@@ -157,10 +162,14 @@ class BackwardStep:
             lines.append(worked_element(template, names, inp, self.upstream, self.node.value,
                                         self.input_values, c.local))
             product = f"{self._d(self.node)} × ∂{node}/∂{inp}"
+            # g × 1 is g: a matrix is not printed again where the local derivative is 1.
+            unchanged = len(block(c.product, max_shown)) > 1 and np.array_equal(c.product, self.upstream)
             if c.product.shape == c.sent.shape:
-                lines += _equation(lhs, product, None, c.sent, max_shown)
+                lines += [f"{lhs} = {product} = g × 1 = g"] if unchanged else _equation(
+                    lhs, product, None, c.sent, max_shown)
             else:
-                lines += _equation(product, "", None, c.product, max_shown)
+                lines += [f"{product} = g × 1 = g"] if unchanged else _equation(
+                    product, "", None, c.product, max_shown)
                 lines += self._summed_back(c, lhs, max_shown)
         elif template is not None:  # matmul, sums, transposes: the product, with its factors
             formula, pieces = fill(template, terms, self.node.op)
@@ -312,7 +321,11 @@ def _local_derivatives(node, values):
     ]
 
 
-def explain(output, seed=None, *, file=None, max_shown=NARRATED):
+# Above this many nodes, explain folds every scope (layer) into one line a pass by default.
+FOLD_ABOVE = 40
+
+
+def explain(output, seed=None, *, file=None, max_shown=NARRATED, collapse=None):
     """Print a numbered narration of the forward pass, then of one backward pass.
 
     Forward replays the graph from its leaves' current values. Backward starts from 1 for a
@@ -330,6 +343,12 @@ def explain(output, seed=None, *, file=None, max_shown=NARRATED):
     g is the gradient arriving at the op. Arrays of up to `max_shown` elements are printed
     in full, matrices row by row; larger ones by their corners, the rest elided (the CLI's
     `minigraph trace --max-shown N`).
+
+    Scopes fold: `collapse` names the top-level scopes (`mg.scope("layer1")`) to narrate as
+    one line in each pass (True: every scope; False: none). By default every scope folds
+    when the graph has more than 40 nodes; pass collapse=False to unfold them.
+
+    After the gradients, the teaching assistant (`minigraph.assistant`) says what it notices.
     """
     if isinstance(max_shown, bool) or not isinstance(max_shown, numbers.Integral):
         raise TypeError(f"explain: max_shown must be a whole number, got {max_shown!r}")
@@ -350,11 +369,17 @@ def explain(output, seed=None, *, file=None, max_shown=NARRATED):
         print(f"Before this narration the parameters held gradients summed over several passes "
               f"(backward(accumulate=True)): {held}. This narrates one pass, and leaves that one "
               f"pass's gradients in .grad.\n", file=file)
+    folded = _folded_scopes(graph, collapse)
     print(f"Forward pass: {len(graph.nodes)} nodes, each after its inputs", file=file)
     number = 0
+    last = {node.scope[:1]: node for node in graph.nodes if node.scope[:1] in folded}
     for step in forward_steps(graph):
         number = step.number
-        _print_step(step, max_shown, file)
+        scope = step.node.scope[:1]
+        if scope not in folded:
+            _print_step(step, max_shown, file)
+        elif last[scope] is step.node:
+            _print_folded(graph, scope, number, "forward", max_shown, file)
     if seed is None:
         print(f"\nBackward pass: from ∂{out}/∂{out} = 1 back to the parameters, one op at a time",
               file=file)
@@ -362,8 +387,16 @@ def explain(output, seed=None, *, file=None, max_shown=NARRATED):
         print(f"\nBackward pass: from the seed ∂L/∂{out}, where L = Σ seed·{out}, back to the "
               f"parameters, one op at a time", file=file)
     of = out if seed is None else "L"
+    first = {}
+    for node in graph.nodes:
+        if node.op is not None and node.requires_grad and node.scope[:1] in folded:
+            first.setdefault(node.scope[:1], node)
     for step in backward_steps(graph, seed, start=number + 1):
-        _print_step(step, max_shown, file)
+        scope = step.node.scope[:1]
+        if scope not in folded:
+            _print_step(step, max_shown, file)
+        elif first[scope] is step.node:
+            _print_folded(graph, scope, step.number, "backward", max_shown, file, of)
     parameters = [p for p in graph.parameters if p.grad is not None]
     if parameters:
         print("\nGradients of the parameters, now in their .grad:", file=file)
@@ -377,8 +410,50 @@ def explain(output, seed=None, *, file=None, max_shown=NARRATED):
             print(f"  - {finding}", file=file)
 
 
+def _folded_scopes(graph, collapse):
+    """The top-level scopes (1-tuples) explain folds: see `explain`'s `collapse`."""
+    scopes = {node.scope[:1] for node in graph.nodes if node.scope}
+    if collapse is None:
+        collapse = len(graph.nodes) > FOLD_ABOVE
+    if collapse is True or collapse is False:
+        return scopes if collapse else set()
+    names = {collapse} if isinstance(collapse, str) else set(collapse)
+    unknown = names - {scope[0] for scope in scopes}
+    if unknown:
+        known = ", ".join(sorted(scope[0] for scope in scopes)) or "none"
+        raise ValueError(f"explain: collapse names no scope {sorted(unknown)!r} of this graph; its "
+                         f"top-level scopes are: {known}")
+    return {(name,) for name in names}
+
+
+def _print_folded(graph, scope, number, phase, max_shown, file, of=None):
+    """One line for a folded scope: what leaves it (forward) or what it sends back and
+    which of its parameters get gradients (backward)."""
+    inside = [node for node in graph.nodes if node.scope[:1] == scope]
+    members = {id(node) for node in inside}
+    name = scope_path(scope)
+    if phase == "forward":
+        leaving = [node for node in inside if node is graph.output or any(
+            id(inp) in members and id(user) not in members
+            for user in graph.nodes for inp in user.inputs if inp is node)]
+        shown = "; ".join(f"{graph.label(node)} = {_one_line(node.value, max_shown)}" for node in leaving)
+        print(f"{number:3d}. {name} ({len(inside)} nodes, folded: collapse=False unfolds it): {shown}", file=file)
+        return
+    entering = [inp for node in inside for inp in node.inputs if id(inp) not in members and inp.grad is not None]
+    parameters = [graph.label(node) for node in inside if node.op is None and node.requires_grad]
+    sent = ", ".join(dict.fromkeys(f"∂{of}/∂{graph.label(inp)}" for inp in entering)) or "nothing further"
+    print(f"{number:3d}. {name} (folded): sends {sent} back; its parameters "
+          f"{', '.join(parameters) or '(none)'} get their gradients", file=file)
+
+
+def _one_line(value, max_shown):
+    lines = block(value, max_shown)
+    return lines[0] if len(lines) == 1 else f"a {format_shape(np.shape(value))} array"
+
+
 def _print_step(step, max_shown, file):
-    first, *rest = step.describe(max_shown)
+    first, *rest = step.describe(max_shown) if isinstance(step, ForwardStep) else step.describe(
+        max_shown, repeat_upstream=False)
     print(f"{step.number:3d}. {first}", file=file)
     for line in rest:
         print(f"     {line}", file=file)

@@ -260,3 +260,16 @@ def test_after_accumulated_passes_the_narration_says_it_shows_one():
     assert text.startswith("Before this narration the parameters held gradients summed over several passes "
                            "(backward(accumulate=True)): w the sum of 3, b the sum of 3. This narrates one pass")
     assert w.passes == 1 and "Before this narration" not in narration(cost)
+
+
+def test_scopes_fold_to_one_line_a_pass_and_unfold_on_request():
+    from minigraph.models import tiny_mlp_example
+
+    folded = narration(tiny_mlp_example(), collapse=True)
+    assert "  9. layer1 (5 nodes, folded: collapse=False unfolds it): layer1.a = a 3×4 array\n" in folded
+    assert " 18. layer1 (folded): sends nothing further back; its parameters layer1.W, layer1.b get their gradients" in folded
+    assert "layer1.matmul =" not in folded
+    unfolded = narration(tiny_mlp_example())  # 12 nodes: small enough to unfold by default
+    assert "layer1.matmul = layer1.W @ X" in unfolded and "folded" not in unfolded
+    with pytest.raises(ValueError, match=r"collapse names no scope \['layer9'\] of this graph; its top-level scopes are: layer1, layer2"):
+        narration(tiny_mlp_example(), collapse={"layer9"})
