@@ -20,6 +20,7 @@ import string
 import numpy as np
 
 from .display import format_number
+from .formulas import _transposed as formulas_transposed
 
 MINUS = "−"
 # A sum of more terms than this is written by its first two terms, its last, and its count.
@@ -83,10 +84,10 @@ def dot(left, right):
 
 
 def transposed(label):
-    """wᵀ for w, w for wᵀ, (layer1.W)ᵀ where a bare ᵀ would bind to part of the label."""
+    """wᵀ for w and w for wᵀ, as the narration's templates write them (formulas)."""
     if label.endswith("ᵀ") and not label.endswith(")ᵀ"):
         return label[:-1]
-    return f"{label}ᵀ" if label.isidentifier() or label.replace(".", "").isalnum() and "." not in label else f"({label})ᵀ"
+    return formulas_transposed(label)
 
 
 def row(values):

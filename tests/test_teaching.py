@@ -76,6 +76,8 @@ def equations(text):
             start = line.rindex(" = ") + 3
         else:
             start = equals + 3
+        if lines[last][start:] == "g":  # g × 1 = g: the upstream gradient, unchanged
+            continue
         found[match.group(2)] = read_block(lines, last, start)[0]
     return found
 
