@@ -5,11 +5,13 @@ not imported from the package: they are what the graph must reproduce.
 """
 
 import pickle
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -449,6 +451,16 @@ def run_demo(*args):
                           capture_output=True, text=True, timeout=600)
 
 
+def assert_gap_printed(lines, model, X_train, y_train, X_test, y_test, step):
+    """The demo's generalisation line: the final parameters' costs and accuracies, by hand."""
+    (line,) = [line for line in lines if line.startswith(f"after the last {step}: cost ")]
+    costs = [float(v) for v in re.findall(r"cost (\S+) on the training images, (\S+) on the test", line)[0]]
+    by_hand = [log_loss(y, model.predict_proba(X), labels=model.classes_) for X, y in ((X_train, y_train), (X_test, y_test))]
+    np.testing.assert_allclose(costs, by_hand, atol=6e-5)  # printed to 4 decimals
+    train, test = 100 * model.score(X_train, y_train), 100 * model.score(X_test, y_test)
+    assert line.endswith(f"accuracy {train:.2f} % and {test:.2f} %: a generalisation gap of {train - test:.2f} points")
+
+
 @pytest.mark.needs_dot
 def test_demo_two_layer_prints_every_hundredth_cost_beside_scikit_learn_and_writes_the_pictures(tmp_path):
     result = run_demo("--model", "two-layer", "--iterations", "300", "--learning-rate", "1.2", "--out", str(tmp_path))
@@ -461,6 +473,7 @@ def test_demo_two_layer_prints_every_hundredth_cost_beside_scikit_learn_and_writ
     assert (f"minigraph     train accuracy {100 * model.score(X_train, y_train):6.2f} %   "
             f"test accuracy {100 * model.score(X_test, y_test):6.2f} %") in lines
     assert any(line.startswith("scikit-learn  train accuracy") and "MLPClassifier((4,), tanh" in line for line in lines)
+    assert_gap_printed(lines, model, X_train, y_train, X_test, y_test, "iteration")
     assert (tmp_path / "cost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = (tmp_path / "graph.svg").read_text()
     assert "parameter · 4×64" in svg and "parameter · 1×4" in svg  # W1 and W2, trained
@@ -483,6 +496,7 @@ def test_demo_mlp_prints_the_epoch_costs_beside_scikit_learn(tmp_path):
         f"mean cost in epoch {e:3d}: {model.loss_curve_[e]:.6f}" for e in (0, 10, 11)]
     assert f"test accuracy {100 * model.score(X_test, y_test):6.2f} %" in result.stdout
     assert "MLPClassifier((16, 8), relu, momentum, 12 epochs of batches of 100)" in result.stdout
+    assert_gap_printed(result.stdout.splitlines(), model, X_train, y_train, X_test, y_test, "epoch")
     assert all((tmp_path / name).stat().st_size > 0 for name in ("cost.png", "graph.svg", "backprop.html"))
 
 
@@ -503,3 +517,25 @@ def test_demo_refuses_what_the_chosen_lesson_does_not_take(arguments, message, t
     assert exit.value.code == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error, error
+
+
+def test_validation_curves_are_the_cost_and_accuracy_at_each_steps_parameters(zeros_and_ones, ten_digits):
+    X_train, X_test, y_train, y_test = zeros_and_ones
+    model = TwoLayerNetwork(iterations=5, learning_rate=0.5, random_state=0).fit(
+        X_train, y_train, validation_data=(X_test, y_test))
+    curves = model.curves_
+    assert len(curves["train_cost"]) == 6  # before each of the 5 updates, and after the last
+    np.testing.assert_allclose(curves["train_cost"][:5], model.cost_history_, rtol=1e-9)
+    final = [log_loss(y, model.predict_proba(X), labels=model.classes_) for X, y in ((X_train, y_train), (X_test, y_test))]
+    np.testing.assert_allclose([curves["train_cost"][-1], curves["validation_cost"][-1]], final, rtol=1e-9)
+    assert curves["validation_accuracy"][-1] == model.score(X_test, y_test)
+    X_train, X_test, y_train, y_test = ten_digits
+    mlp_model = MLPClassifier(hidden_layer_sizes=(8,), epochs=2, batch_size=200, random_state=0).fit(
+        X_train, y_train, validation_data=(X_test, y_test))
+    assert len(mlp_model.curves_["validation_cost"]) == 2
+    np.testing.assert_allclose(mlp_model.curves_["validation_cost"][-1], log_loss(y_test, mlp_model.predict_proba(X_test)),
+                               rtol=1e-9)
+    assert mlp_model.curves_["train_accuracy"][-1] == mlp_model.score(X_train, y_train)
+    assert MLPClassifier(epochs=1).fit(X_train[:50], y_train[:50]).curves_ is None
+    with pytest.raises(ValueError, match=r"validation_data: labels \[42\] are not among the training classes"):
+        MLPClassifier(epochs=1).fit(X_train, y_train, validation_data=(X_test[:1], [42]))
