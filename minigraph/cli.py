@@ -11,7 +11,7 @@ import warnings
 
 from .cli_demo import add_network_demo_options, run_network_demo, settle_demo_options
 from .display import MAX_SHOWN
-from .steps import NARRATED
+from .narration import NARRATED
 from .errors import DotNotFoundError
 
 # Mistakes a user can fix: bad parameters or data (ValueError, which scikit-learn's

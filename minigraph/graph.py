@@ -187,7 +187,7 @@ class Graph:
         self._fused = None
 
     def label(self, node):
-        """The node's label in this graph: unique, scoped ('layer1/z', 'matmul₂')."""
+        """The node's label in this graph: unique, scoped ('layer1.z', 'matmul₂'; see display.unique_labels)."""
         if self._labels is None:
             self._labels = unique_labels(self.nodes)
         return self._labels[id(node)]

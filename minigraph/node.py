@@ -53,7 +53,8 @@ class Node:
         self.version = 0
         self.seen = versions(inputs)
         self._pickle_shallow = False
-        self.passes = 0  # a leaf: how many backward passes its grad sums (Graph.backward)
+        # `passes` (a leaf: how many backward passes its grad sums) is set by Graph.backward
+        # only, so building a node costs nothing more; read it with getattr(node, "passes", 0).
 
     @property
     def value(self):

@@ -8,7 +8,7 @@ lines of text such as
     matmul[0, 2] = row 0 of wᵀ · column 2 of x = 0.01·0.4 + 0.01·0.5 = 0.009
 
 `labels` are the inputs' labels in input order followed by the output's. The narration
-(steps.explain) prints these lines under each step; an op without them just shows its
+(narration.explain) prints these lines under each step; an op without them just shows its
 arrays. This module holds the pieces ops build those lines from: numbers written with one
 minus sign (U+2212), indices, sums and dot products shortened to their first and last terms
 and their count when long, and the generic worked element of an elementwise op, filled in
