@@ -14,6 +14,7 @@ class Softplus(mg.Op):
     name = "softplus"
     formula = "∂ ln(1+eˣ)/∂x = σ(x)"
     derivatives = ("σ({x})",)  # the local derivative in words, for the narration
+    element_formula = "ln(1 + e^{x})"  # one output element from its input's, worked out with numbers
     elementwise = True  # output i depends only on input i: the narration shows the numbers
 
     def forward(self, x):

@@ -32,7 +32,8 @@ from .gradcheck import GradientCheckError, check_gradients
 from .optim import SGD, Adam, AdamW
 from . import data, layers
 from .render import draw, render, to_dot
-from .steps import backward_steps, explain, forward_steps
+from .steps import backward_steps, forward_steps
+from .narration import explain
 from .player import save_steps_html
 
 __all__ = [

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from . import worked
 from .checks import first_bad
 from .node import apply, as_node
 from .ops import ALL, Elementwise, Op, _binary
@@ -16,6 +17,7 @@ from .quiet import restore, silence
 
 class Exp(Op):
     name = "exp"
+    element_formula = "e^{a}"
     formula = "∂eᵃ/∂a = eᵃ"
     derivatives = ("e^{a}",)
     elementwise = True
@@ -37,6 +39,7 @@ def exp(a, name=None):
 
 class Log(Op):
     name = "log"
+    element_formula = "ln {a}"
     formula = "∂ln a/∂a = 1/a"
     derivatives = ("1/{a}",)
     elementwise = True
@@ -69,6 +72,8 @@ def log(a, name=None):
 
 class Tanh(Op):
     name = "tanh"
+    element_formula = "tanh {a}"
+    role = "activation"
     formula = "∂tanh a/∂a = 1 − tanh²a"
     derivatives = ("1 − {out}²",)
     elementwise = True
@@ -91,6 +96,8 @@ def tanh(a, name=None):
 
 class Relu(Op):
     name = "relu"
+    element_formula = "max({a}, 0)"
+    role = "activation"
     formula = "∂relu(a)/∂a = 1 if a > 0 else 0"
     derivatives = ("1 where {a} > 0, else 0",)
     elementwise = True
@@ -126,6 +133,8 @@ def stable_sigmoid(z):
 
 class Sigmoid(Op):
     name = "sigmoid"
+    element_formula = "1/(1 + e^−{z})"
+    role = "probability"
     formula = "∂σ/∂z = σ(z)·(1−σ(z))"
     derivatives = ("{out}·(1−{out})",)
     elementwise = True
@@ -179,6 +188,9 @@ class AlongAxis(Op):
     def __str__(self):
         return f"{self.name} axis={self.axis}"
 
+    def keywords(self):
+        return [f"axis={self.axis!r}"]
+
     def check_shapes(self, z):
         if isinstance(self.axis, bool) or not isinstance(self.axis, numbers.Integral):
             return f"axis must be one whole number, got {self.axis!r}"
@@ -188,10 +200,29 @@ class AlongAxis(Op):
             return f"there is nothing to normalise over: axis {self.axis} of {z.shape} is empty"
         return None
 
+    def worked_slice(self, z):
+        """The worked slice along the axis (the last sample), its name-to-be and e^z of it.
+
+        e^z is shown unshifted when it cannot overflow; otherwise minus the largest z,
+        which leaves every ratio unchanged (the forward pass always shifts)."""
+        axis = self.axis % z.ndim
+        position = worked.last(z.shape)
+        picked = z[worked.along(position, axis, z.shape[axis])]
+        shift = 0.0 if np.abs(picked).max() < 80 else picked.max()
+        return axis, position, picked, shift, np.exp(picked - shift)
+
+    def exp_sum_lines(self, label, z):
+        axis, position, picked, shift, e = self.worked_slice(z)
+        where = worked.slice_name(label, position, axis, z.ndim)
+        exponent = "e^z" if shift == 0 else f"e^(z − {worked.number(shift)})"
+        return axis, position, e, [f"{where}: z = {worked.row(picked)}, {exponent} = {worked.row(e)}, "
+                                   f"Σ {exponent} = {worked.addition(e)} = {worked.number(e.sum())}"]
+
 
 class Softmax(AlongAxis):
     name = "softmax"
-    formula = "pᵢ = e^zᵢ / Σₖ e^zₖ;  ∂L/∂zᵢ = pᵢ·(Gᵢ − Σₖ Gₖ·pₖ)"
+    role = "probability"
+    formula = "pᵢ = e^zᵢ / Σₖ e^zₖ;  ∂L/∂zᵢ = pᵢ·(gᵢ − Σₖ gₖ·pₖ), g = ∂L/∂p"
     # Analytic, but the complex division in e^z / Σe^z mixes real parts into the imaginary
     # one, so the complex step is accurate only to ε of the terms, not of a tiny derivative
     # (at z = [-14, 8] it is off by 2e-6 relative). Central differences check it instead.
@@ -199,6 +230,27 @@ class Softmax(AlongAxis):
 
     def forward(self, z):
         return softmax_of(z, self.axis)
+
+    def worked_forward(self, labels, out, z):
+        Z, O = labels
+        axis, position, e, lines = self.exp_sum_lines(Z, z)
+        p = out[worked.along(position, axis, z.shape[axis])]
+        return lines + [f"{worked.slice_name(O, position, axis, z.ndim)} = e^z / Σ = {worked.row(e)} / "
+                        f"{worked.number(e.sum())} = {worked.row(p)} (adds up to 1)"]
+
+    def worked_backward(self, labels, grad, out, z):
+        Z, O = labels
+        axis = self.axis % z.ndim
+        position = worked.last(z.shape)
+        picked = worked.along(position, axis, z.shape[axis])
+        p, g = out[picked], grad[picked]
+        s = np.add.reduce(g * p)
+        sent = self.backward(grad, out, z)[0]
+        k = position[axis]
+        return [f"with p = {O} and g = the gradient arriving at it, along {worked.slice_name(O, position, axis, z.ndim)}: "
+                f"Σₖ gₖ·pₖ = {worked.dot(g, p)} = {worked.number(s)}",
+                f"to {worked.at(Z, position)}: pᵢ·(gᵢ − Σₖ gₖ·pₖ) = {worked.operand(p[k])}·({worked.operand(g[k])} − "
+                f"{worked.operand(s)}) = {worked.number(sent[position])}"]
 
     def backward(self, grad, out, z):
         # The Jacobian diag(p) − p pᵀ, applied to G without building it.
@@ -213,10 +265,31 @@ def softmax(z, axis=0, name=None):
 
 class LogSoftmax(AlongAxis):
     name = "log_softmax"
-    formula = "log pᵢ = zᵢ − log Σₖ e^zₖ;  ∂L/∂zᵢ = Gᵢ − pᵢ·Σₖ Gₖ"
+    formula = "log pᵢ = zᵢ − log Σₖ e^zₖ;  ∂L/∂zᵢ = gᵢ − pᵢ·Σₖ gₖ, g = ∂L/∂log p"
 
     def forward(self, z):
         return log_softmax_of(z, self.axis)
+
+    def worked_forward(self, labels, out, z):
+        Z, O = labels
+        axis, position, e, lines = self.exp_sum_lines(Z, z)
+        _, _, picked, shift, _ = self.worked_slice(z)
+        log_sum = np.log(e.sum()) + shift
+        return lines + [f"{worked.at(O, position)} = z − ln Σ e^z = {worked.operand(z[position])} − "
+                        f"{worked.operand(log_sum)} = {worked.number(out[position])}"]
+
+    def worked_backward(self, labels, grad, out, z):
+        Z, O = labels
+        axis = self.axis % z.ndim
+        position = worked.last(z.shape)
+        picked = worked.along(position, axis, z.shape[axis])
+        g = grad[picked]
+        p = np.exp(out[position])
+        sent = self.backward(grad, out, z)[0]
+        return [f"with p = e^{O} (softmax) and g = the gradient arriving at {O}, along "
+                f"{worked.slice_name(O, position, axis, z.ndim)}: Σₖ gₖ = {worked.addition(g)} = {worked.number(g.sum())}",
+                f"to {worked.at(Z, position)}: gᵢ − pᵢ·Σₖ gₖ = {worked.operand(grad[position])} − "
+                f"{worked.operand(p)}·{worked.operand(g.sum())} = {worked.number(sent[position])}"]
 
     def backward(self, grad, out, z):
         return (grad - np.exp(out) * np.add.reduce(grad, axis=self.axis, keepdims=True),)
@@ -229,6 +302,8 @@ def log_softmax(z, axis=0, name=None):
 
 class Maximum(Elementwise):
     name = "maximum"
+    element_formula = "max({a}, {b})"
+    derivatives = ("1 where {a} > {b}, ½ where {a} = {b}, else 0", "1 where {b} > {a}, ½ where {a} = {b}, else 0")
     formula = "∂max(a,b)/∂a = 1 where a > b, ½ where a = b, 0 where a < b (and likewise for b)"
     can_overflow = False
 
@@ -255,6 +330,7 @@ def maximum(a, b, name=None):
 
 class LeakyRelu(Op):
     name = "leaky_relu"
+    role = "activation"
     formula = "∂leaky_relu(a)/∂a = 1 if a > 0 else slope"
     elementwise = True
     can_overflow = False  # the slope lies in [0, 1], so |output| ≤ |input|
@@ -264,6 +340,17 @@ class LeakyRelu(Op):
 
     def __str__(self):
         return f"leaky_relu {self.slope:g}"
+
+    def keywords(self):
+        return [f"slope={self.slope:g}"]
+
+    @property
+    def derivatives(self):
+        return (f"1 where {{a}} > 0, else {self.slope:g}",)
+
+    @property
+    def element_formula(self):
+        return f"{{a}} if {{a}} > 0 else {self.slope:g}·{{a}}"
 
     def forward(self, a):
         return np.where(a > 0, a, self.slope * a)

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from . import worked
 from .errors import ShapeError
 from .node import apply, as_node
 from .ops import Op
@@ -39,6 +40,9 @@ class Transpose(Op):
     def __init__(self, axes=None):
         self.axes = axes
 
+    def keywords(self):
+        return [] if self.axes is None else [f"axes={self.axes!r}"]
+
     @property
     def sends(self):
         """The gradient flipped back: Gᵀ, or its axes put back in their order."""
@@ -56,6 +60,27 @@ class Transpose(Op):
 
     def forward(self, a):
         return a.transpose(self.axes)
+
+    def worked_forward(self, labels, out, a):
+        A, O = labels
+        position = worked.last(out.shape)
+        back = self._inverse(position)
+        return [f"{worked.at(O, position)} = {worked.at(A, back)} = {worked.number(a[back])} (the axes swapped)"]
+
+    def worked_backward(self, labels, grad, out, a):
+        A, _ = labels
+        position = worked.last(a.shape)
+        there = tuple(position[axis] for axis in (self.axes or range(a.ndim)[::-1]))
+        return [f"to {worked.at(A, position)}: g{worked.index(there)} = {worked.number(grad[there])}"]
+
+    def _inverse(self, position):
+        """Where element `position` of the output comes from in the input."""
+        if self.axes is None:
+            return position[::-1]
+        source = [0] * len(position)
+        for out_axis, in_axis in enumerate(axis % len(position) for axis in self.axes):
+            source[in_axis] = position[out_axis]
+        return tuple(source)
 
     def backward(self, grad, out, a):
         if self.axes is None:
@@ -82,6 +107,9 @@ class Sum(Op):
     def __str__(self):
         return self.name if self.axis is None else f"{self.name} axis={self.axis}"
 
+    def keywords(self):
+        return ([] if self.axis is None else [f"axis={self.axis!r}"]) + (["keepdims=True"] if self.keepdims else [])
+
     def check_shapes(self, a):
         axes = _axes(self.axis, a.ndim, "axis")
         return axes if isinstance(axes, str) else None
@@ -89,6 +117,42 @@ class Sum(Op):
     def forward(self, a):
         # np.add.reduce is np.sum without its Python wrapper, a few µs a call.
         return np.asarray(np.add.reduce(a, axis=self.axis, keepdims=self.keepdims))
+
+    def worked_forward(self, labels, out, a):
+        A, O = labels
+        position, terms = self._summed(out, a)
+        what = f"the {terms.size} elements of {A}" if self.axis is None else f"{terms.size} elements of {A}"
+        line = f"{worked.at(O, position)} = sum of {what} = {worked.addition(terms)}"
+        return [self._finish(line, terms, out[position])]
+
+    def _finish(self, line, terms, result):
+        return f"{line} = {worked.number(result)}"
+
+    def worked_backward(self, labels, grad, out, a):
+        A, _ = labels
+        position = worked.last(a.shape)
+        spread = self.backward(grad, out, a)[0]
+        return [f"to {worked.at(A, position)}: {self._share(grad, out, a)} = {worked.number(spread[position])}"]
+
+    def _share(self, grad, out, a):
+        return "g, as every summed element gets it"
+
+    def _summed(self, out, a):
+        """The worked output element and the elements of `a` that made it."""
+        position = worked.last(out.shape)
+        if self.axis is None:
+            return position, np.ravel(a)
+        axes = _axes(self.axis, a.ndim, "axis")
+        kept = iter(position) if self.keepdims else None
+        selector, rest = [], list(position)
+        for axis in range(a.ndim):
+            if axis in axes:
+                selector.append(slice(None))
+                if self.keepdims:
+                    next(kept)
+            else:
+                selector.append(next(kept) if self.keepdims else rest.pop(0))
+        return position, np.ravel(a[tuple(selector)])
 
     def backward(self, grad, out, a):
         return (self._spread(grad, a),)
@@ -118,6 +182,19 @@ class Mean(Sum):
         total = super().forward(a)
         return total / self.count(a, total)
 
+    def worked_forward(self, labels, out, a):
+        A, O = labels
+        position, terms = self._summed(out, a)
+        what = f"the {terms.size} elements of {A}" if self.axis is None else f"{terms.size} elements of {A}"
+        total = np.add.reduce(terms)
+        return [f"{worked.at(O, position)} = (sum of {what}) / n = ({worked.addition(terms)}) / {terms.size} "
+                f"= {worked.number(total)} / {terms.size} = {worked.number(out[position])}"]
+
+    def _share(self, grad, out, a):
+        n = self.count(a, out)
+        g = worked.number(np.ravel(grad)[-1])
+        return f"g / n = {g} / {n}, as each of the n = {n} averaged elements gets it"
+
     def backward(self, grad, out, a):
         return (self._spread(grad / self.count(a, out), a),)
 
@@ -143,6 +220,9 @@ class Reshape(Op):
     def __str__(self):
         return f"reshape {self.shape}"
 
+    def keywords(self):
+        return [repr(self.shape)]
+
     def check_shapes(self, a):
         # Checked on every replay with a new batch, so a (features, m) → (-1,) flatten follows m.
         known = math.prod(side for side in self.shape if side != -1)
@@ -155,6 +235,20 @@ class Reshape(Op):
 
     def forward(self, a):
         return a.reshape(self.shape)
+
+    def worked_forward(self, labels, out, a):
+        A, O = labels
+        position = worked.last(out.shape)
+        source = np.unravel_index(np.ravel_multi_index(position, out.shape), a.shape)
+        return [f"the same {a.size} numbers, read in row-major order: {worked.at(O, position)} = "
+                f"{worked.at(A, source)} = {worked.number(out[position])}"]
+
+    def worked_backward(self, labels, grad, out, a):
+        A, _ = labels
+        position = worked.last(a.shape)
+        there = np.unravel_index(np.ravel_multi_index(position, a.shape), out.shape)
+        return [f"to {worked.at(A, position)}: g{worked.index(there)} (g reshaped back to "
+                f"{worked.shape_text(a.shape)}) = {worked.number(grad[there])}"]
 
     def backward(self, grad, out, a):
         return (grad.reshape(a.shape),)

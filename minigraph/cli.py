@@ -13,6 +13,7 @@ import warnings
 from . import __version__
 from .cli_demo import add_network_demo_options, run_network_demo, settle_demo_options, small_split_warnings
 from .display import MAX_SHOWN
+from .narration import NARRATED
 from .errors import DotNotFoundError
 
 # Mistakes a user can fix: bad parameters or data (ValueError, which scikit-learn's
@@ -190,7 +191,7 @@ def add_trace_command(commands):
                     "The output must be a scalar (a cost).",
     )
     add_model_options(trace)
-    trace.add_argument("--max-shown", type=int, default=MAX_SHOWN, metavar="N",
+    trace.add_argument("--max-shown", type=int, default=NARRATED, metavar="N",
                        help="print arrays of up to N elements in full, larger ones as shape, mean, "
                             "min and max (default: %(default)s)")
 

@@ -1,9 +1,11 @@
 """`minigraph demo --model two-layer | mlp`: lessons 2 and 3 from the command line.
 
-Each lesson trains its model with a progress bar, prints the cost as the course does and
-the accuracies beside scikit-learn's MLPClassifier with the same layers, and writes the
-cost curve, the trained graph (one box per layer) and a step player of the first training
-step on a few images. `cli.py` parses the options; this module checks and runs them.
+Each lesson trains its model with a progress bar, prints the cost as the course does, the
+accuracies beside scikit-learn's MLPClassifier with the same layers, the gap between the
+training and the held-out test images (generalisation) and what the teaching assistant
+noticed, and writes the learning curves (cost and accuracy per step on both sets), the
+trained graph (one box per layer) and a step player of the first training step on a few
+images. `cli.py` parses the options; this module checks and runs them.
 """
 
 import pathlib
@@ -88,11 +90,15 @@ def run_network_demo(args):
     print(f"{len(X_train)} train / {len(X_test)} test images of {X_train.shape[1]} pixels; {lesson.settings}")
 
     progress = None if args.no_progress else (lambda steps: tqdm(steps, desc="training", file=sys.stderr))
-    model = lesson.model(progress).fit(X_train, y_train)
+    # The held-out test images are the validation curve: how well what is learnt generalises.
+    model = lesson.model(progress).fit(X_train, y_train, validation_data=(X_test, y_test))
     for line in lesson.cost_lines(model):
         print(line)
     print(f"minigraph     train accuracy {100 * model.score(X_train, y_train):6.2f} %   "
           f"test accuracy {100 * model.score(X_test, y_test):6.2f} %")
+    print(generalisation_gap(model.curves_, lesson.step_name))
+    for sentence in model.diagnosis_:
+        print(f"teaching assistant: {sentence}")
     reference, note = lesson.reference()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -103,8 +109,8 @@ def run_network_demo(args):
         print(warning)
 
     out.mkdir(parents=True, exist_ok=True)
-    write_cost_curve(out / "cost.png", lesson.costs(model), lesson.step_name, f"minigraph {lesson.title}: cost")
-    print(f"wrote {out / 'cost.png'}")
+    write_learning_curves(out / "cost.png", model.curves_, lesson.step_name, f"minigraph {lesson.title}")
+    print(f"wrote {out / 'cost.png'} (cost and accuracy per {lesson.step_name}, training and test images)")
     mg.render(model.graph_, out / "graph.svg")
     print(f"wrote {out / 'graph.svg'} (the trained graph, one box per layer, values and gradients)")
     first = slice(0, STEP_PLAYER_SAMPLES)
@@ -115,15 +121,29 @@ def run_network_demo(args):
     return 0
 
 
-def write_cost_curve(path, costs, step_name, title):
+def generalisation_gap(curves, step_name):
+    """One line: the last step's training and test cost and accuracy, and the gap between."""
+    train, test = curves["train_accuracy"][-1], curves["validation_accuracy"][-1]
+    return (f"after the last {step_name}: cost {curves['train_cost'][-1]:.4f} on the training images, "
+            f"{curves['validation_cost'][-1]:.4f} on the test images; accuracy {100 * train:.2f} % and "
+            f"{100 * test:.2f} %: a generalisation gap of {100 * (train - test):.2f} points")
+
+
+def write_learning_curves(path, curves, step_name, title):
+    """Cost and accuracy per step, on the training and the held-out test images, side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 4))
-    axes.plot(range(len(costs)), costs)
-    axes.set(xlabel=step_name, ylabel="cost", title=title)
+    figure, (cost, accuracy) = plt.subplots(1, 2, figsize=(10, 4))
+    steps = range(len(curves["train_cost"]))
+    for axes, what in ((cost, "cost"), (accuracy, "accuracy")):
+        scale = 100 if what == "accuracy" else 1
+        axes.plot(steps, [scale * v for v in curves[f"train_{what}"]], label="training images")
+        axes.plot(steps, [scale * v for v in curves[f"validation_{what}"]], label="test images (held out)")
+        axes.set(xlabel=step_name, ylabel="accuracy (%)" if what == "accuracy" else "cost", title=f"{title}: {what}")
+        axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -150,10 +170,6 @@ class TwoLayerLesson:
 
         return TwoLayerNetwork(hidden_units=self.hidden, learning_rate=self.args.learning_rate,
                                iterations=self.args.iterations, random_state=self.args.seed, progress=progress)
-
-    @staticmethod
-    def costs(model):
-        return model.cost_history_
 
     def cost_lines(self, model):
         return [f"cost after iteration {i:4d}: {model.cost_history_[i]:.6f}"
@@ -212,10 +228,6 @@ class MLPLesson:
         a = self.args
         return MLPClassifier(hidden_layer_sizes=a.hidden, optimizer=a.optimizer, learning_rate=a.learning_rate,
                              batch_size=a.batch_size, epochs=a.epochs, random_state=a.seed, progress=progress)
-
-    @staticmethod
-    def costs(model):
-        return model.loss_curve_
 
     def cost_lines(self, model):
         epochs = list(range(0, self.args.epochs, 10))

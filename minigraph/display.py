@@ -46,22 +46,30 @@ def format_number(number, precision=PRECISION):
     return f"{number + 0:.{precision}g}"  # + 0 turns -0.0 into 0.0
 
 
-def format_block(value, max_shown=MAX_SHOWN, precision=PRECISION, shape=True):
+def format_block(value, max_shown=MAX_SHOWN, precision=PRECISION, shape=True, minus="-", elide=False):
     """The lines that show `value`: a number, a row, or a matrix one row per line.
 
     Columns are aligned on their decimal points, as numpy prints them. An array of more
     than `max_shown` elements is one line of summary ('2×348: mean …, min …, max …'; without
-    the shape when `shape` is False).
+    the shape when `shape` is False), or with elide=True its corners, the rest elided
+    ('[[0.1 0.2 0.3 … 0.9]', ..., as numpy prints a big array), so that no summary ever
+    stands in an equation as if it were a number. `minus` is the sign negative numbers
+    are written with (the narration's is U+2212).
     """
     value = np.asarray(value)
     if value.size == 1:
-        return [format_number(value.item(), precision)]
+        return [format_number(value.item(), precision).replace("-", minus)]
     if value.size == 0:
         return [f"empty {format_shape(value.shape)}"]
+    if value.size > max_shown and elide:
+        edge = max(1, min(3, int(max_shown**0.5) // 2))  # 3 at each end of a side, fewer for tiny limits
+        text = np.array2string(value, threshold=0, edgeitems=edge, separator=" ", max_line_width=10**6,
+                               formatter={"all": lambda v: format_number(v, precision)})
+        return [line.replace("...", "…").replace("-", minus) for line in text.splitlines() if line.strip()]
     if value.size > max_shown:
         summary = summarize(value, precision)
         return [f"{format_shape(value.shape)}: {summary}" if shape else summary]
-    cells = np.array([format_number(v, precision) for v in value.ravel()]).reshape(value.shape)
+    cells = np.array([format_number(v, precision).replace("-", minus) for v in value.ravel()]).reshape(value.shape)
     return _nested_rows(_aligned_columns(cells))
 
 
@@ -129,22 +137,43 @@ def _escaped(char):
 
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+# Joins a scope path and a name: 'layer1.z', as PyTorch's named_parameters writes it. A '/'
+# would read as division inside a derivative (∂layer2/z).
+SCOPE_SEPARATOR = "."
+
+
+def scope_path(parts):
+    """'layer1.linear' for the scope ('layer1', 'linear')."""
+    return SCOPE_SEPARATOR.join(printable(part) for part in parts)
 
 
 def unique_labels(nodes):
-    """A short label for each node (keyed by id(node)), unique within `nodes`.
+    """A short label for each node (keyed by id(node)), unique within `nodes` (in
+    topological order, the output last).
 
-    A node's name, prefixed by its scopes ('layer1/z'); an unnamed op is called by its op
-    and an unnamed leaf by its kind, numbered in graph order when several share the label
-    ('matmul₁', 'matmul₂'); an unnamed one-element constant is shown as its number ('2').
+    A named node is called by its name, prefixed by its scopes ('layer1.z'). An unnamed
+    node is called by what it is in the lesson's notation (see `role_label`): z, a, ŷ,
+    loss, cost, wᵀ, else its op's name or its kind; an unnamed one-element constant is
+    shown as its number ('2'). Labels that several nodes share are numbered in graph
+    order: z₁, z₂ for the two layers of an unscoped network, matmul₁, matmul₂.
     """
+    users = {}
+    for node in nodes:
+        for inp in node.inputs:
+            users.setdefault(id(inp), []).append(node)
+    output = nodes[-1] if nodes else None
     base = {}
     for node in nodes:
         if node.name is None and node.op is None and not node.requires_grad and node.value.size == 1:
             base[id(node)] = format_array(node.value)  # the 2 in `2 * x`: its value says it all
             continue
-        scope = "".join(f"{printable(part)}/" for part in node.scope)
-        base[id(node)] = scope + node.label
+        if node.name is None and node.op is not None and node.op.name == "transpose" \
+                and getattr(node.op, "axes", None) is None and node.inputs[0].op is None:
+            base[id(node)] = base[id(node.inputs[0])] + "ᵀ"  # wᵀ: its leaf, flipped
+            continue
+        name = printable(node.name) if node.name is not None else role_label(
+            node, users.get(id(node), ()), node is output)
+        base[id(node)] = "".join(f"{scope_path([part])}{SCOPE_SEPARATOR}" for part in node.scope) + name
     counts = {}
     for node in nodes:
         if node.name is not None or node.op is not None or node.requires_grad or node.value.size != 1:
@@ -158,3 +187,36 @@ def unique_labels(nodes):
             label += str(seen[label]).translate(SUBSCRIPTS)
         labels[id(node)] = label
     return labels
+
+
+def role_label(node, users, is_output):
+    """What an unnamed node is, in the course's notation, from its op and its neighbours:
+
+    - 'cost': the graph's scalar output when it is a loss that averages itself
+      (softmax_cross_entropy), or a mean, sum or add one of whose inputs is a loss;
+    - 'loss': an op whose class says `role = "loss"` (log_loss, log_loss_with_logits,
+      softmax_cross_entropy when not the output);
+    - 'ŷ': a sigmoid or softmax (`role = "probability"`) whose value is the graph's output
+      or goes into a loss; 'a' for one that feeds the next layer;
+    - 'a': any other activation (`role = "activation"`: tanh, relu, leaky_relu);
+    - 'z': an add or sub one of whose inputs is a matmul (the linear step W·x + b);
+    - otherwise the op's name (matmul, exp, ...), and a leaf's kind (parameter, constant).
+    """
+    if node.op is None:
+        return node.kind
+    role = getattr(node.op, "role", None)
+    of_losses = node.op.name in ("mean", "sum", "add") and any(
+        inp.op is not None and getattr(inp.op, "role", None) == "loss" for inp in node.inputs)
+    if is_output and node.value.size == 1 and (role == "loss" or of_losses):
+        return "cost"
+    if role == "loss":
+        return "loss"
+    if role == "probability":
+        into_loss = any(getattr(user.op, "role", None) == "loss" for user in users)
+        return "ŷ" if is_output or into_loss else "a"
+    if role == "activation":
+        return "a"
+    if node.op.name in ("add", "sub") and any(
+            inp.op is not None and inp.op.name == "matmul" for inp in node.inputs):
+        return "z"
+    return node.op.name

@@ -118,7 +118,7 @@ def arithmetic(pieces, max_shown):
         if isinstance(piece, Term):
             if piece.value.size > max_shown:
                 return None
-            piece = format_block(piece.value, max_shown)
+            piece = format_block(piece.value, max_shown, minus="−")
         elif piece == TRANSPOSED:  # on the last line of the matrix before it: ]]ᵀ
             piece = [""] * (len(blocks[-1]) - 1) + [piece]
         blocks.append(piece)

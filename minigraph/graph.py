@@ -10,6 +10,7 @@ import operator
 
 import numpy as np
 
+from .assistant import stall_warning
 from .checks import check_inputs
 from .display import unique_labels
 from .errors import NonFiniteError, OpContractError, SeedError, ShapeError, StaleGraphError
@@ -201,7 +202,7 @@ class Graph:
         self._fused = None
 
     def label(self, node):
-        """The node's label in this graph: unique, scoped ('layer1/z', 'matmul₂')."""
+        """The node's label in this graph: unique, scoped ('layer1.z', 'matmul₂'; see display.unique_labels)."""
         if self._labels is None:
             self._labels = unique_labels(self.nodes)
         return self._labels[id(node)]
@@ -291,9 +292,13 @@ class Graph:
         fuse=True is for training loops: where an op can take its gradient straight through
         the op that feeds it (log_loss after a sigmoid: ∂L/∂z = σ(z) − y), it does, and
         the node in between gets no gradient in this pass. The parameters' gradients are
-        the same to rounding (they differ only where σ(z) rounds to 0 or 1, and there the
-        fused one is the better: it does not vanish). Values are never fused, and pictures
-        and steps always run the graph as written: draw after a plain backward().
+        the same to rounding for z between about −36 and 36.7 in float64 (−15.9 and 16.6
+        in float32); outside, the plain chain goes wrong and the fused σ(z) − y does not:
+        above, σ(z) rounds to exactly 1 and the plain gradient is exactly 0; below ln ε
+        (−36.04, −15.94), σ(z) is under log_loss's clip ε and the plain gradient shrinks
+        by σ(z)/ε toward 0 (see `log_loss`). A parameter gradient exactly 0 while the cost is
+        not raises a StalledGradientWarning that says so. Values are never fused, and
+        pictures and steps always run the graph as written: draw after a plain backward().
 
         Raises StaleGraphError if a leaf changed since the values were computed (replay
         with forward() first), and NonFiniteError naming the first node whose gradient
@@ -311,6 +316,7 @@ class Graph:
             finite = self._gradients_finite()
         if not finite:
             raise NonFiniteError(self._first_non_finite_gradient())
+        stall_warning(self)  # a gradient exactly 0 while the cost is not: say so (assistant)
 
     def backward_steps(self, seed=None, accumulate=False):
         """Run backward one op node at a time, yielding what each step did.
@@ -343,6 +349,10 @@ class Graph:
         if not accumulate:
             for leaf in self.leaves:
                 leaf.grad = None
+                leaf.passes = 1
+        else:  # the narration says how many passes a leaf's gradient is the sum of
+            for leaf in self.leaves:
+                leaf.passes = getattr(leaf, "passes", 0) + 1 if leaf.grad is not None else 1
         output = self.output
         if output.op is None:  # backward from a leaf: it owns its gradient, as every leaf does
             receive(output, seed)

@@ -17,6 +17,7 @@ import numpy as np
 from .node import Node, apply, as_node
 from .activations import AlongAxis, Sigmoid, log_softmax_of, softmax_of, stable_sigmoid
 from .checks import first_bad
+from . import worked
 from .ops import ALL, Op
 
 
@@ -48,6 +49,8 @@ EPSILON = {np.dtype(np.float64): np.finfo(np.float64).eps, np.dtype(np.float32):
 
 class LogLoss(SameShape):
     name = "log_loss"
+    role = "loss"
+    element_formula = "−({y}·ln {p} + (1 − {y})·ln(1 − {p}))"
     formula = "L = −(y·ln p + (1−y)·ln(1−p));  ∂L/∂p = (p−y)/(p·(1−p));  ∂L/∂y = ln(1−p) − ln p"
     derivatives = ("({p}−{y})/({p}·(1−{p}))", "ln(1−{p}) − ln {p}")
 
@@ -87,13 +90,25 @@ _LOG_LOSS = LogLoss()
 
 
 def log_loss(p, y, name=None):
-    """Binary cross-entropy per element, from probabilities p and labels y in [0, 1]."""
+    """Binary cross-entropy per element, from probabilities p and labels y in [0, 1].
+
+    p is clipped to [ε, 1−ε] of its dtype (ε = 2.2e-16 in float64, 1.2e-7 in float32).
+    After a sigmoid, p = σ(z), the chained gradient (p−y)/(p(1−p))·σ(z)(1−σ(z)) equals the
+    fused log_loss_with_logits's σ(z) − y except at the two ends (measured over z in steps
+    of 0.01): for z above about 36.7 (float64) or 16.6 (float32) σ(z) rounds to exactly 1,
+    σ'(z) is 0 and so is the plain gradient, where with y = 0 it should be about 1; for z
+    below ln ε, −36.04 (float64) or −15.94 (float32), σ(z) is under the clip and the plain
+    gradient is σ(z)/ε·(ε − y)/(1 − ε), shrinking toward 0, where with y = 1 it should be
+    about −1. Use log_loss_with_logits, or backward(fuse=True), where z can go that far.
+    """
     p = as_node(p)
     return apply(_LOG_LOSS, p, as_node(y, like=p, name="y"), name=name)
 
 
 class LogLossWithLogits(SameShape):
     name = "log_loss_with_logits"
+    role = "loss"
+    element_formula = "max({z}, 0) − {z}·{y} + ln(1 + e^−|{z}|)"
     formula = "L = max(z,0) − z·y + ln(1+e^−|z|);  ∂L/∂z = σ(z) − y;  ∂L/∂y = −z"
     derivatives = ("σ({z}) − {y}", "−{z}")
 
@@ -120,6 +135,7 @@ class SoftmaxCrossEntropy(AlongAxis):
     gradient is exactly (p − onehot)/m. Labels are data: no gradient flows to them."""
 
     name = "softmax_cross_entropy"
+    role = "loss"
     formula = "L = −(1/m)·Σ log softmax(z)[label];  ∂L/∂z = (p − onehot)/m"
 
     def check_shapes(self, z, labels):
@@ -168,6 +184,39 @@ class SoftmaxCrossEntropy(AlongAxis):
             return np.argmax(labels, axis=self.axis, keepdims=True)
         return np.expand_dims(labels.astype(np.intp), self.axis)
 
+    def worked_forward(self, labels, out, z, classes):
+        Z, Y, O = labels
+        axis, position, e, lines = self.exp_sum_lines(Z, z)
+        p = e / e.sum()
+        indices = self.label_indices(z, classes)
+        label = int(np.ravel(indices[worked.along(position, axis, 1)])[0])
+        onehot = np.zeros_like(p)
+        onehot[label] = 1
+        each = -np.ravel(np.take_along_axis(log_softmax_of(z, axis), indices, axis))
+        m = each.size
+        return lines + [
+            f"p = e^z / Σ = {worked.row(p)}; its label is {label} (one-hot {worked.row(onehot)}), so its "
+            f"loss is −ln p[{label}] = −ln {worked.number(p[label])} = {worked.number(each[-1])}",
+            f"{O} = (1/m)·Σ −ln p[label] over the m = {m} samples = ({worked.addition(each)}) / {m} "
+            f"= {worked.number(out)}",
+        ]
+
+    def worked_backward(self, labels, grad, out, z, classes):
+        Z, Y, O = labels
+        axis = self.axis % z.ndim
+        position = worked.last(z.shape)
+        picked = worked.along(position, axis, z.shape[axis])
+        p = softmax_of(z, axis)[picked]
+        label = int(np.ravel(self.label_indices(z, classes)[worked.along(position, axis, 1)])[0])
+        onehot = np.zeros_like(p)
+        onehot[label] = 1
+        m = z.size // z.shape[axis]
+        sent = self.backward(grad, out, z, classes)[0][picked]
+        where = worked.slice_name(Z, position, axis, z.ndim)
+        factor = "" if float(grad) == 1 else f"{worked.operand(grad)}·"
+        return [f"to {where}: g·(p − onehot)/m = {factor}({worked.row(p)} − {worked.row(onehot)}) / {m} "
+                f"= {worked.row(sent)}"]
+
     def forward(self, z, labels):
         picked = np.take_along_axis(log_softmax_of(z, self.axis), self.label_indices(z, labels), self.axis)
         return np.asarray(-np.add.reduce(picked, axis=None) / picked.size)
@@ -211,12 +260,31 @@ class L2Penalty(Op):
     def __str__(self):
         return f"l2_penalty λ={self.lam:g}"
 
+    def expression(self, *labels):
+        return f"l2_penalty([{', '.join(labels)}], lam={self.lam:g})"
+
     def forward(self, *weights):
         total = sum(np.add.reduce(w * w, axis=None) for w in weights)
         return np.asarray(self.lam / 2 * total, dtype=np.result_type(*weights))
 
     def backward(self, grad, out, *weights):
         return tuple(grad * self.lam * w for w in weights)
+
+    def worked_forward(self, labels, out, *weights):
+        names = labels[:-1]
+        squares = [f"Σ {name}² = {worked.number(np.add.reduce(w * w, axis=None))}" for name, w in zip(names, weights)]
+        total = sum(np.add.reduce(w * w, axis=None) for w in weights)
+        return [f"{'; '.join(squares)}; {labels[-1]} = λ/2 · {worked.number(total)} = "
+                f"{worked.number(self.lam)}/2 · {worked.number(total)} = {worked.number(out)}"]
+
+    def worked_backward(self, labels, grad, out, *weights):
+        lines = []
+        for name, w in zip(labels[:-1], weights):
+            position = worked.last(w.shape)
+            lines.append(f"to {worked.at(name, position)}: g·λ·{worked.at(name, position)} = {worked.operand(grad)}·"
+                         f"{worked.operand(self.lam)}·{worked.operand(w[position])} = "
+                         f"{worked.number(grad * self.lam * w[position])}")
+        return lines
 
 
 def l2_penalty(parameters, lam, name="l2_penalty"):

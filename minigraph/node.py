@@ -34,7 +34,7 @@ class Node:
     """
 
     __slots__ = ("_value", "grad", "op", "inputs", "needs", "name", "scope", "requires_grad",
-                 "serial", "version", "stamp", "_pickle_shallow")
+                 "serial", "version", "stamp", "_pickle_shallow", "passes")
     # Makes `ndarray + node` call Node.__radd__ instead of numpy broadcasting over a Node.
     __array_ufunc__ = None
 
@@ -54,6 +54,8 @@ class Node:
         self.version = 0
         self.stamp = ValueChanges.count
         self._pickle_shallow = False
+        # `passes` (a leaf: how many backward passes its grad sums) is set by Graph.backward
+        # only, so building a node costs nothing more; read it with getattr(node, "passes", 0).
 
     @property
     def value(self):

@@ -27,7 +27,9 @@ import numbers
 
 import numpy as np
 
+from . import worked
 from .checks import first_bad
+from .formulas import input_names
 from .node import Node, apply, as_node
 
 # `needs` when an op's backward is called on its own (check_local_gradient): every input.
@@ -66,6 +68,9 @@ class Op:
     # can take its gradient straight through, with fused_backward(grad, that op's output,
     # *this op's other inputs) giving the gradient for that op's input.
     fuses_after = None
+    # What the op's output is in the course's notation, for the label of an unnamed node
+    # (display.role_label): "loss", "probability" (ŷ, or a hidden a), "activation" (a).
+    role = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -91,6 +96,44 @@ class Op:
     def __str__(self):
         """The op as the drawing titles it: its name and any constant arguments."""
         return self.name
+
+    # For the ops written with Python's operators: "{} + {}" (see `expression`).
+    infix = None
+
+    # Elementwise ops: one output element from its inputs' elements, by forward's parameter
+    # names ("{a} + {b}", "1/(1 + e^(−{z}))"); the narration fills it with labels, then numbers.
+    element_formula = None
+
+    def worked_forward(self, labels, out, *values):
+        """Lines that work out one element of `out` from the inputs' numbers, or None.
+
+        `labels` are the inputs' labels in input order, then the output's (see `worked`).
+        Elementwise ops with an `element_formula` get this for free; override it to show
+        your op's arithmetic (a dot product, a sum and its count, a softmax row).
+        """
+        if self.element_formula is None:
+            return None
+        return worked.elementwise_forward(self, input_names(self, len(values)), labels, out, values)
+
+    def worked_backward(self, labels, grad, out, *values):
+        """Lines that work out one element of each input's gradient from `grad` (called g
+        in them: the gradient arriving at the output) and the numbers, or None.
+
+        Elementwise ops need none: the narration works their element out from
+        `derivatives`. Override it for an op whose gradient mixes elements.
+        """
+        return None
+
+    def keywords(self):
+        """The op's constant arguments as Python writes them in a call: ['axis=1']."""
+        return []
+
+    def expression(self, *labels):
+        """The op applied to its inputs' labels as a learner writes it in Python:
+        'softmax_cross_entropy(scores, labels, axis=1)', 'wᵀ @ x', 'matmul + b'."""
+        if self.infix is not None:
+            return self.infix.format(*labels)
+        return f"{self.name}({', '.join([*labels, *self.keywords()])})"
 
 
 class Elementwise(Op):
@@ -130,6 +173,7 @@ def _binary(op, a, b, name):
 
 class MatMul(Op):
     name = "matmul"
+    infix = "{} @ {}"
     formula = "∂(A@B)/∂A: G @ Bᵀ;  ∂(A@B)/∂B: Aᵀ @ G"
     sends = ("{grad} @ {b.mT}", "{a.mT} @ {grad}")
     complex_safe = True
@@ -154,6 +198,33 @@ class MatMul(Op):
     def forward(self, a, b):
         return a @ b
 
+    def worked_forward(self, labels, out, a, b):
+        A, B, O = labels
+        i, j = out.shape[-2] - 1, out.shape[-1] - 1
+        batch = tuple(0 for _ in out.shape[:-2])
+        row, column = a[worked.source(batch, a.shape[:-2]) + (i,)], b[worked.source(batch, b.shape[:-2]) + (slice(None), j)]
+        return [
+            f"{worked.shape_text(a.shape)} @ {worked.shape_text(b.shape)} gives {worked.shape_text(out.shape)}: "
+            f"element [i, j] is row i of {A} · column j of {B} ({a.shape[-1]} products summed)",
+            f"{worked.at(O, batch + (i, j))} = row {i} of {A} · column {j} of {B} = "
+            f"{worked.dot(row, column)} = {worked.number(out[batch + (i, j)])}",
+        ]
+
+    def worked_backward(self, labels, grad, out, a, b):
+        A, B, _ = labels
+        batch = tuple(0 for _ in out.shape[:-2])
+        ga, gb = self.backward(grad, out, a, b)
+        g = grad[batch] if batch else grad
+        a0 = a[worked.source(batch, a.shape[:-2])] if batch else a
+        b0 = b[worked.source(batch, b.shape[:-2])] if batch else b
+        i, k, j = a0.shape[0] - 1, a0.shape[1] - 1, b0.shape[1] - 1
+        return [
+            f"to {worked.at(A, batch + (i, k))} (g @ {worked.transposed(B)}): row {i} of g · row {k} of {B} = "
+            f"{worked.dot(g[i], b0[k])} = {worked.number(ga[batch + (i, k)])}",
+            f"to {worked.at(B, batch + (k, j))} ({worked.transposed(A)} @ g): column {k} of {A} · column {j} of g = "
+            f"{worked.dot(a0[:, k], g[:, j])} = {worked.number(gb[batch + (k, j)])}",
+        ]
+
     def backward(self, grad, out, a, b, needs=ALL):
         # A constant input (the data x) needs no gradient, and skipping it halves the work.
         grad_a = grad @ b.swapaxes(-1, -2) if needs[0] else None
@@ -170,6 +241,9 @@ def matmul(a, b, name=None):
 
 class Add(Elementwise):
     name = "add"
+    broadcast_verbs = ("is added to", "is added to")
+    element_formula = "{a} + {b}"
+    infix = "{} + {}"
     formula = "∂(a+b)/∂a = 1;  ∂(a+b)/∂b = 1"
     derivatives = ("1", "1")
     complex_safe = True
@@ -190,6 +264,9 @@ def add(a, b, name=None):
 
 class Sub(Elementwise):
     name = "sub"
+    broadcast_verbs = ("has subtracted from it", "is subtracted from")
+    element_formula = "{a} − {b}"
+    infix = "{} − {}"
     formula = "∂(a−b)/∂a = 1;  ∂(a−b)/∂b = −1"
     derivatives = ("1", "−1")
     complex_safe = True
@@ -210,6 +287,9 @@ def sub(a, b, name=None):
 
 class Mul(Elementwise):
     name = "mul"
+    broadcast_verbs = ("multiplies", "multiplies")
+    element_formula = "{a}·{b}"
+    infix = "{} * {}"
     formula = "∂(a·b)/∂a = b;  ∂(a·b)/∂b = a"
     derivatives = ("{b}", "{a}")
     complex_safe = True
@@ -233,6 +313,9 @@ def mul(a, b, name=None):
 
 class Div(Elementwise):
     name = "div"
+    broadcast_verbs = ("is divided by", "divides")
+    element_formula = "{a}/{b}"
+    infix = "{} / {}"
     formula = "∂(a/b)/∂a = 1/b;  ∂(a/b)/∂b = −a/b²"
     derivatives = ("1/{b}", "−{a}/{b}²")
     complex_safe = True
@@ -268,6 +351,14 @@ class Power(Op):
 
     def __str__(self):
         return f"power {self.exponent:g}"
+
+    @property
+    def infix(self):
+        return f"{{}} ** {self.exponent:g}".replace("-", "−")
+
+    @property
+    def element_formula(self):
+        return f"{{a}}^{self.exponent:g}".replace("-", "−")
 
     @property
     def derivatives(self):
@@ -309,6 +400,8 @@ def power(a, exponent, name=None):
 
 class Neg(Op):
     name = "neg"
+    element_formula = "−{a}"
+    infix = "−{}"
     formula = "∂(−a)/∂a = −1"
     derivatives = ("−1",)
     elementwise = True

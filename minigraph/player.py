@@ -25,6 +25,7 @@ import re
 from .display import MAX_SHOWN, format_array, printable
 from .graph import as_graph
 from .render import Texts, digraph, gradient_text, pipe, scene, scope_outputs, value_text
+from .assistant import diagnose
 from .steps import backward_steps, forward_steps
 
 # dot lays out about a thousand boxes in a few seconds; a bigger picture is drawn with its
@@ -156,6 +157,9 @@ def run_passes(graph, max_shown=MAX_SHOWN):
         f"    ∂{output}/∂{graph.label(p)} = {format_array(p.grad, max_shown)}"
         for p in graph.parameters if p.grad is not None
     ]
+    findings = diagnose(graph)  # sentences and the labels they name (minigraph.assistant)
+    if findings:
+        summary += ["", "The teaching assistant notices:"] + [f"  - {finding}" for finding in findings]
     frames.append(Frame("done", None, "\n".join(summary), []))
     return frames
 

@@ -19,7 +19,7 @@ import pathlib
 import graphviz
 import numpy as np
 
-from .display import MAX_SHOWN, format_array, format_shape, printable
+from .display import MAX_SHOWN, format_array, format_shape, printable, scope_path
 from .errors import DotNotFoundError
 from .graph import as_graph, local_gradients
 from .quiet import quiet
@@ -127,7 +127,7 @@ def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GH
             box = folded_boxes.get(folded)
             if box is None:
                 out = leaving.get(folded, [])
-                box = Box(f"s{len(folded_boxes)}", "scope", "/".join(map(printable, folded)), "",
+                box = Box(f"s{len(folded_boxes)}", "scope", scope_path(folded), "",
                           folded[:-1], [], out)
                 folded_boxes[folded] = box
                 boxes.append(box)

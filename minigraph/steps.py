@@ -4,22 +4,22 @@
 runs backward one op at a time. Each record holds what a learner needs to follow the chain
 rule: what flows in, the local derivative (the op's own templates, in the graph's labels,
 and its numbers), the upstream gradient, what is sent to each input and, for an input used
-more than once in the pass, which of its contributions this is. `explain(output)` prints
-both passes as numbered sentences; nodes are called by `Graph.label` ('matmul₂',
-'layer1/z') so two nodes never share a name.
+more than once in the pass, which of its contributions this is. `describe()` gives a
+step's lines, as `narration.explain` prints them and the step player shows them; nodes are
+called by `Graph.label` ('matmul₂', 'layer1.z') so two nodes never share a name, and each
+op step works out one element with its numbers (the op's worked_forward / worked_backward,
+see `worked`).
 """
 
 import dataclasses
-import numbers
-import sys
 
 import numpy as np
 
-from .display import MAX_SHOWN, format_block, format_number, format_shape, side_by_side, text_width
-from .errors import SeedError
+from .display import MAX_SHOWN, format_block, format_shape, side_by_side, text_width
 from .formulas import Term, arithmetic, fill, input_names, templates
-from .graph import as_graph, seed_gradient
+from .graph import as_graph
 from .quiet import quiet
+from .worked import MINUS, addition as worked_addition, elementwise_backward as worked_element
 
 # An equation whose parts all fit on one line stays on one line up to this width.
 LINE_WIDTH = 100
@@ -38,15 +38,18 @@ class ForwardStep:
     graph: object
 
     def describe(self, max_shown=MAX_SHOWN):
+        """The step's lines: a leaf and its value; an op as written in Python, the worked
+        element its op shows (every input's value was printed at its own step), its value."""
         node, label = self.node, self.graph.label
         if node.op is None:
             return side_by_side(f"{label(node)} is a {node.kind} ({format_shape(node.shape)}): ",
-                                format_block(self.value, max_shown, shape=False))
-        arguments = ", ".join(label(inp) for inp in node.inputs)
-        lines = [f"{label(node)} = {node.op}({arguments})"]
-        for inp, value in zip(node.inputs, self.input_values):
-            lines += side_by_side(f"    in:  {label(inp)} = ", format_block(value, max_shown))
-        lines += side_by_side(f"    out: {label(node)} = ", format_block(self.value, max_shown))
+                                block(self.value, max_shown))
+        labels = [label(inp) for inp in node.inputs]
+        lines = [f"{label(node)} = {node.op.expression(*labels)}"]
+        with quiet():
+            worked = node.op.worked_forward(labels + [label(node)], self.value, *self.input_values)
+        lines += [f"    {line}" for line in worked or ()]
+        lines += side_by_side(f"    out: {label(node)} = ", block(self.value, max_shown))
         return lines
 
 
@@ -84,16 +87,23 @@ class BackwardStep:
     graph: object
     of: str  # what the gradients are of: the output's label, or L when backward had a seed
 
-    def describe(self, max_shown=MAX_SHOWN):
+    def describe(self, max_shown=MAX_SHOWN, repeat_upstream=True):
+        """The step's lines. With repeat_upstream=False (a narration read top to bottom) an
+        upstream gradient of several lines is not printed again: the step that sent it did."""
         node, label = self.node, self.graph.label
-        arguments = ", ".join(label(inp) for inp in node.inputs)
-        lines = side_by_side(f"{label(node)} = {node.op}({arguments}): upstream "
-                             f"{self._d(node)} = ", format_block(self.upstream, max_shown))
+        labels = [label(inp) for inp in node.inputs]
+        upstream = block(self.upstream, max_shown)
+        if len(upstream) > 1 and not repeat_upstream and node is not self.output:
+            upstream = ["as worked out above"]
+        lines = side_by_side(f"{label(node)} = {node.op.expression(*labels)}: upstream "
+                             f"g = {self._d(node)} = ", upstream)
         names = input_names(node.op, len(node.inputs))
         kind = "derivatives" if node.op.elementwise else "sends"
         words = templates(node.op, kind, len(node.inputs))
-        if words is None and node.op.formula:
+        worked = self._worked(labels + [label(node)])
+        if words is None and node.op.formula and not worked:
             lines.append(f"    local: {node.op.formula}")
+        lines += [f"    {line}" for line in worked]
         terms = self._terms(names)
         sent = {c.position: c for c in self.contributions}
         for position, inp in enumerate(node.inputs):
@@ -108,6 +118,17 @@ class BackwardStep:
 
     def _d(self, node):
         return f"∂{self.of}/∂{self.graph.label(node)}"
+
+    def _worked(self, labels):
+        """The op's worked element of each input's gradient (g: the upstream gradient),
+        leaving out the lines for inputs that take none (they begin 'to <label>')."""
+        node = self.node
+        if node.op.elementwise:
+            return []  # worked out per input from its local derivative (see _contribution)
+        with quiet():
+            lines = node.op.worked_backward(labels, self.upstream, node.value, *self.input_values) or []
+        idle = [label for label, needed in zip(labels, node.needs) if not needed]
+        return [line for line in lines if not any(_about(line, label) for label in idle)]
 
     def _ordinal(self, position):
         """' (2nd input)' where the op takes the same node twice, as in x * x."""
@@ -133,11 +154,18 @@ class BackwardStep:
         if c.local is not None:  # elementwise: the local derivative, then upstream × local
             formula = "" if template is None else fill(template, terms, self.node.op)[0]
             lines += _equation(f"local ∂{node}/∂{inp}", formula, None, _compact(c.local), max_shown)
+            names = input_names(self.node.op, len(self.node.inputs))
+            lines.append(worked_element(template, names, inp, self.upstream, self.node.value,
+                                        self.input_values, c.local))
             product = f"{self._d(self.node)} × ∂{node}/∂{inp}"
+            # g × 1 is g: a matrix is not printed again where the local derivative is 1.
+            unchanged = len(block(c.product, max_shown)) > 1 and np.array_equal(c.product, self.upstream)
             if c.product.shape == c.sent.shape:
-                lines += _equation(lhs, product, None, c.sent, max_shown)
+                lines += [f"{lhs} = {product} = g × 1 = g"] if unchanged else _equation(
+                    lhs, product, None, c.sent, max_shown)
             else:
-                lines += _equation(product, "", None, c.product, max_shown)
+                lines += [f"{product} = g × 1 = g"] if unchanged else _equation(
+                    product, "", None, c.product, max_shown)
                 lines += self._summed_back(c, lhs, max_shown)
         elif template is not None:  # matmul, sums, transposes: the product, with its factors
             formula, pieces = fill(template, terms, self.node.op)
@@ -154,7 +182,7 @@ class BackwardStep:
                   f"{format_shape(c.product.shape)}, so the product is summed back:")
         addition = None
         if c.sent.size == 1 and c.product.size <= max_shown:  # a scalar: show the addition
-            addition = [_addition(c.product.ravel())]
+            addition = [worked_addition(c.product.ravel())]
         return [reason] + _equation(lhs, "", addition, c.sent, max_shown)
 
     def _adding_up(self, c, max_shown):
@@ -171,6 +199,18 @@ class BackwardStep:
         return [f"{said}: {equation[0]}"] if len(equation) == 1 else [f"{said}:"] + equation
 
 
+def _about(line, label):
+    """Whether a worked line is about the input called `label` ('to x[0, 1]: …')."""
+    return line.startswith((f"to {label}[", f"to {label}:", f"to {label} ")) or any(
+        line.startswith(f"to {side} ") and f" of {label}:" in line.split(":")[0] + ":" for side in ("row", "column"))
+
+
+def block(value, max_shown):
+    """A value as the narration prints it: in full up to `max_shown` elements, else its
+    corners; negative numbers with the minus sign (U+2212) the worked lines use."""
+    return format_block(value, max_shown, minus=MINUS, elide=True)
+
+
 def _why_no_gradient(node):
     if node.op is None:
         return "is a constant"
@@ -181,14 +221,6 @@ def _compact(local):
     """A local derivative equal at every element (1 for add) as that one number."""
     flat = np.ravel(local)
     return flat[:1].reshape(()) if flat.size > 1 and (flat == flat[0]).all() else local
-
-
-def _addition(values):
-    """'0.1674 − 0.1658 − 0.1659': the terms of a sum, signs folded in."""
-    text = format_number(values[0])
-    for value in values[1:]:
-        text += f" − {format_number(-value)}" if value < 0 else f" + {format_number(value)}"
-    return text
 
 
 def _same(shown, result):
@@ -207,7 +239,7 @@ def _equation(lhs, formula, pieces, result, max_shown):
     worked = None if pieces is None else arithmetic(pieces, max_shown)
     if worked is not None:
         parts.append(side_by_side(*worked))
-    result = format_block(result, max_shown)
+    result = block(result, max_shown)
     if not parts or not _same(parts[-1], result):
         parts.append(result)
     if all(len(part) == 1 for part in parts):
@@ -283,61 +315,3 @@ def _local_derivatives(node, values):
         None if d is None else np.broadcast_to(d, node.value.shape)
         for d in _call_backward(node, ones, values)
     ]
-
-
-def explain(output, seed=None, *, file=None, max_shown=MAX_SHOWN):
-    """Print a numbered narration of the forward pass, then of one backward pass.
-
-    Forward replays the graph from its leaves' current values. Backward starts from 1 for a
-    scalar output; a non-scalar one needs `seed`, the gradient to start from (the narration
-    then calls it ∂L/∂output, L being Σ seed·output). The seed is checked before anything
-    is printed: a bad one raises SeedError.
-
-    One pass, one answer: the narration shows a single backward pass, the same whether
-    backward ran before or not, and afterwards every node, leaves included, holds this
-    pass's gradients (as after `output.backward(seed)`), never a sum over earlier calls.
-    Where a node feeds several ops its contributions are numbered ("1 of 2") and the last
-    one shows the completed sum.
-
-    Arrays of up to `max_shown` elements are printed in full, matrices row by row; larger
-    ones as shape, mean, min and max (the CLI's `minigraph trace --max-shown N`).
-    """
-    if isinstance(max_shown, bool) or not isinstance(max_shown, numbers.Integral):
-        raise TypeError(f"explain: max_shown must be a whole number, got {max_shown!r}")
-    if max_shown < 0:
-        raise ValueError(f"explain: max_shown must be 0 or more, got {max_shown}")
-    file = sys.stdout if file is None else file
-    graph = as_graph(output)
-    graph.forward()  # values from the current leaves, so the seed is checked against them
-    try:
-        seed_gradient(graph.output, seed)
-    except SeedError as exc:
-        raise SeedError(f"explain: {exc}") from None
-    out = graph.label(graph.output)
-    print(f"Forward pass: {len(graph.nodes)} nodes, each after its inputs", file=file)
-    number = 0
-    for step in forward_steps(graph):
-        number = step.number
-        _print_step(step, max_shown, file)
-    if seed is None:
-        print(f"\nBackward pass: from ∂{out}/∂{out} = 1 back to the parameters, one op at a time",
-              file=file)
-    else:
-        print(f"\nBackward pass: from the seed ∂L/∂{out}, where L = Σ seed·{out}, back to the "
-              f"parameters, one op at a time", file=file)
-    of = out if seed is None else "L"
-    for step in backward_steps(graph, seed, start=number + 1):
-        _print_step(step, max_shown, file)
-    parameters = [p for p in graph.parameters if p.grad is not None]
-    if parameters:
-        print("\nGradients of the parameters, now in their .grad:", file=file)
-        for p in parameters:
-            for line in side_by_side(f"    ∂{of}/∂{graph.label(p)} = ", format_block(p.grad, max_shown)):
-                print(line, file=file)
-
-
-def _print_step(step, max_shown, file):
-    first, *rest = step.describe(max_shown)
-    print(f"{step.number:3d}. {first}", file=file)
-    for line in rest:
-        print(f"     {line}", file=file)

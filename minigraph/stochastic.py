@@ -47,6 +47,8 @@ def draw_mask(shape, dtype, rate, rng):
 
 class Dropout(Op):
     name = "dropout"
+    element_formula = "{a}·{mask}"
+    derivatives = ("{mask}", "{a}")
     formula = "∂(a·mask)/∂a = mask: 0 where dropped, 1/(1−rate) where kept"
     elementwise = True
 
@@ -55,6 +57,9 @@ class Dropout(Op):
 
     def __str__(self):
         return f"dropout {self.rate:g}"
+
+    def keywords(self):
+        return [f"rate={self.rate:g}"]
 
     def check_shapes(self, a, mask):
         if a.shape != mask.shape:

@@ -11,9 +11,12 @@ full-batch training loop, the probabilities through a sigmoid, the prediction an
 scikit-learn's binary-only tag.
 """
 
+import warnings
+
 import numpy as np
 
 import minigraph as mg
+from minigraph.assistant import StalledGradientWarning, diagnose
 
 
 def refuse_features_too_large(estimator, X):
@@ -36,7 +39,44 @@ def refuse_features_too_large(estimator, X):
 
 
 class GraphClassifier:
-    """Mixin for a classifier trained through a minigraph graph kept as `graph_`."""
+    """Mixin for a classifier trained through a minigraph graph kept as `graph_`, with what
+    the teaching assistant noticed in it after training as `diagnosis_` (sentences; empty
+    when all is well: see minigraph.assistant)."""
+
+    # Binary models train with backward(fuse=True): a stall of the plain chain is no stall of theirs.
+    _trains_fused = False
+
+    def _tracker(self, scores_of, X, labels, validation_data):
+        """A function that appends, to `curves_`, the cost and accuracy on the training set
+        (X, its encoded labels) and on `validation_data` (X_val, y_val) at the parameters
+        `scores_of(X)` computes with now; None without validation data (and curves_ None).
+
+        The cost is the model's own (log loss, or softmax cross-entropy), without L2, so the
+        two curves compare: the gap between them is what the model does not generalise."""
+        if validation_data is None:
+            self.curves_ = None
+            return None
+        X_val, y_val = validation_data
+        X_val = np.asarray(X_val, dtype=X.dtype)
+        unknown = ~np.isin(y_val, self.classes_)
+        if unknown.any():
+            raise ValueError(f"validation_data: labels {np.unique(np.asarray(y_val)[unknown])[:5].tolist()} are "
+                             f"not among the training classes {self.classes_.tolist()}")
+        val_labels = np.searchsorted(self.classes_, y_val)
+        self.curves_ = {f"{part}_{what}": [] for part in ("train", "validation") for what in ("cost", "accuracy")}
+
+        def record():
+            for part, data, truth in (("train", X, labels), ("validation", X_val, val_labels)):
+                cost, accuracy = _cost_and_accuracy(scores_of(data), truth)
+                self.curves_[f"{part}_cost"].append(cost)
+                self.curves_[f"{part}_accuracy"].append(accuracy)
+
+        return record
+
+    def _keep_graph(self, graph):
+        self.graph_ = graph
+        self.diagnosis_ = [finding.sentence for finding in diagnose(graph)
+                           if not (self._trains_fused and finding.fusion_cures)]
 
     def __getstate__(self):
         # A copy: object.__getstate__ hands back the instance's own __dict__.
@@ -45,13 +85,30 @@ class GraphClassifier:
         return state
 
 
+def _cost_and_accuracy(scores, labels):
+    """Mean log loss and accuracy of scores: one per sample (binary: the sigmoid's input),
+    or K × m class scores (softmax cross-entropy)."""
+    labels = np.asarray(labels, dtype=int).ravel()
+    if scores.ndim == 1 or scores.shape[0] == 1:
+        z = scores.ravel()
+        cost = np.mean(np.logaddexp(0, z) - z * labels)  # log_loss(σ(z), y), stable
+        return float(cost), float(np.mean((z > 0) == labels))
+    shifted = scores - scores.max(axis=0)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=0))
+    cost = -np.mean(log_p[labels, np.arange(labels.size)])
+    return float(cost), float(np.mean(np.argmax(scores, axis=0) == labels))
+
+
 class BinaryGraphClassifier(GraphClassifier):
     """Mixin for a two-class GraphClassifier with a one-score `decision_function`."""
 
-    def _descend(self, graph, optimizer):
+    _trains_fused = True
+
+    def _descend(self, graph, optimizer, record=None):
         """`iterations` steps of full-batch gradient descent by replay, recording
-        `cost_history_`; the graph is left holding the final parameters' values and one
-        plain pass's gradients."""
+        `cost_history_` (and, with `record`, the curves at each step's parameters and at
+        the final ones); the
+        graph is left holding the final parameters' values and one plain pass's gradients."""
         steps = range(self.iterations)
         if self.progress is not None:
             steps = self.progress(steps)
@@ -60,12 +117,19 @@ class BinaryGraphClassifier(GraphClassifier):
             if step > 0:
                 graph.forward()
             self.cost_history_.append(float(graph.output.value))
+            if record is not None:
+                record()
             graph.backward(fuse=True)  # dz = ŷ − y into the output layer, as the course computes it
             optimizer.step()
         # Consistent with the final parameters, for drawing and stepping: a plain pass, so
-        # every node of the graph as written holds its gradient.
+        # every node of the graph as written holds its gradient. Training ran fused, so a
+        # plain-chain stall here is not the model's (see minigraph.assistant).
         graph.forward()
-        graph.backward()
+        if record is not None:
+            record()  # and the curves end at the final parameters
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StalledGradientWarning)
+            graph.backward()
 
     def predict_proba(self, X):
         """Columns: probability of classes_[0], then of classes_[1]."""

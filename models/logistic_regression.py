@@ -116,7 +116,7 @@ class LogisticRegression(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
 
         self._descend(graph, optimizer)
 
-        self.graph_ = graph
+        self._keep_graph(graph)
         self.coef_ = w.value.T.copy()
         self.intercept_ = np.atleast_1d(b.value).copy()
         self.n_iter_ = self.iterations

@@ -151,8 +151,12 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         self.progress = progress
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train on X (n_samples, n_features) and y with two or more classes."""
+    def fit(self, X, y, validation_data=None):
+        """Train on X (n_samples, n_features) and y with two or more classes.
+
+        With validation_data=(X_val, y_val), `curves_` records the cost (cross-entropy,
+        without L2) and accuracy on the training and the validation set after every
+        epoch, to see how well the model generalises."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
         refuse_features_too_large(self, X)
         check_classification_targets(y)
@@ -186,6 +190,8 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         self.loss_curve_ = []
         self.validation_scores_ = [] if self.early_stopping else None
         stopping = EarlyStopping(self.tol, self.n_iter_no_change)
+        record = self._tracker(lambda data: self._scores(data, self._parameters(network)), X, labels,
+                               validation_data)
         for _ in epochs:
             total = 0.0
             for batch in minibatches(n, batch_size, rng, shuffle=self.shuffle):
@@ -200,6 +206,8 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
                 graph.backward()
                 optimizer.step()
             self.loss_curve_.append(total / n)
+            if record is not None:
+                record()
             if self.early_stopping:
                 parameters = self._parameters(network)
                 score = float(np.mean(np.argmax(self._scores(X_valid, parameters), axis=0) == labels_valid))
@@ -220,7 +228,7 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         # Leave the graph consistent with the final parameters, for drawing and stepping.
         graph.forward()
         graph.backward()
-        self.graph_ = graph
+        self._keep_graph(graph)
         self.n_layers_ = len(sizes)
         self.n_outputs_ = len(self.classes_)
         return self

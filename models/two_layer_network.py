@@ -101,8 +101,13 @@ class TwoLayerNetwork(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
         self.progress = progress
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train on X (n_samples, n_features) and y with exactly two classes."""
+    def fit(self, X, y, validation_data=None):
+        """Train on X (n_samples, n_features) and y with exactly two classes.
+
+        With validation_data=(X_val, y_val), `curves_` records the cost and accuracy on the
+        training and the validation set at every iteration's parameters (before its
+        update, as cost_history_) and at the final ones, to see how well the model
+        generalises."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not self._warm(), y_numeric=False)
         refuse_features_too_large(self, X)
         check_classification_targets(y)
@@ -127,9 +132,13 @@ class TwoLayerNetwork(BinaryGraphClassifier, ClassifierMixin, BaseEstimator):
         ))
         optimizer = mg.SGD(layer1.parameters + layer2.parameters, self.learning_rate)
 
-        self._descend(graph, optimizer)
+        def scores_of(data):  # z2 at the current parameters, as decision_function computes it
+            a1 = np.tanh(layer1.W.value @ data.T + layer1.b.value)
+            return (layer2.W.value @ a1 + layer2.b.value).ravel()
 
-        self.graph_ = graph
+        self._descend(graph, optimizer, self._tracker(scores_of, X, labels, validation_data))
+
+        self._keep_graph(graph)
         self.parameters_ = {
             "W1": layer1.W.value.copy(), "b1": layer1.b.value.copy(),
             "W2": layer2.W.value.copy(), "b2": layer2.b.value.copy(),

@@ -36,7 +36,7 @@ def test_first_lesson_on_sign_language(sign_language_dir):
 @pytest.mark.needs_dot
 def test_step_through_writes_the_picture_and_the_player(tmp_path):
     out = run("step_through.py", tmp_path)
-    assert "∂cost/∂w = [[-0.1821 ]\n                [ 0.01765]]" in out
+    assert "∂cost/∂w = [[−0.1821 ]\n                [ 0.01765]]" in out
     assert (tmp_path / "graph.svg").stat().st_size > 0 and (tmp_path / "backprop.html").stat().st_size > 0
 
 

@@ -16,7 +16,7 @@ def test_linear_computes_w_x_plus_b_with_samples_as_columns_inside_its_scope():
     np.testing.assert_allclose(z.value, layer.W.value @ x + layer.b.value, rtol=1e-15)
     graph = mg.Graph(z)
     labels = {graph.label(node) for node in graph.nodes}
-    assert labels == {"layer1/W", "layer1/b", "layer1/matmul", "layer1/z", "constant"}
+    assert labels == {"layer1.W", "layer1.b", "layer1.matmul", "layer1.z", "constant"}
     assert all(node.scope == ("layer1",) for node in graph.nodes if node.op is not None or node.requires_grad)
 
 

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import minigraph as mg
+from minigraph.assistant import StalledGradientWarning
 from minigraph.testing import logistic_regression_data
 from minigraph.models import LogisticRegression, logistic_regression_graph
 from minigraph.models.datasets import load_digits_binary, load_sign_language_digits
@@ -98,11 +99,12 @@ def test_float32_sign_language_lesson_reaches_the_float64_accuracy(sign_language
     graph = mg.Graph(logistic_regression_graph(
         mg.constant(X_train.T), mg.constant((y_train == 1)[np.newaxis].astype(np.float32)), w, b))
     optimizer = mg.SGD([w, b], 0.01)
-    for step in range(150):
-        if step:
-            graph.forward()
-        graph.backward()
-        optimizer.step()
+    with pytest.warns(StalledGradientWarning, match=r"exactly 0 .* use log_loss_with_logits\(z, y\), or backward\(fuse=True\)"):
+        for step in range(150):  # ... and backward says so
+            if step:
+                graph.forward()
+            graph.backward()
+            optimizer.step()
     as_written = np.mean(((X_test @ w.value).ravel() + b.value > 0) == (y_test == 1))
     assert as_written < m32.score(X_test, y_test)
 

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -117,7 +118,7 @@ def test_tiny_two_layer_example_gradients_are_the_courses_formulas():
     p = course_initial_parameters(1, 2, 2)
     _, history = hand_written_two_layer_network(X, Y, p, learning_rate=1.0, iterations=1)
     for name in ("W1", "b1", "W2", "b2"):  # with learning rate 1, the step is the gradient
-        label = f"layer{name[1]}/{name[0]}"
+        label = f"layer{name[1]}.{name[0]}"
         np.testing.assert_allclose(node[label].value, p[name], rtol=1e-15)
         np.testing.assert_allclose(node[label].grad, p[name] - history[0][name], rtol=1e-9, atol=1e-18)
 
@@ -128,7 +129,7 @@ def test_tiny_mlp_example_gradients_are_backpropagation_written_out():
     graph = mg.Graph(cost)
     node = {graph.label(n): n for n in graph.nodes}
     X, labels = node["X"].value, node["y"].value.astype(int)
-    W1, b1, W2, b2 = (node[label].value for label in ("layer1/W", "layer1/b", "layer2/W", "layer2/b"))
+    W1, b1, W2, b2 = (node[label].value for label in ("layer1.W", "layer1.b", "layer2.W", "layer2.b"))
     Z1 = W1 @ X + b1
     A1 = relu(Z1)
     Z2 = W2 @ A1 + b2
@@ -136,8 +137,8 @@ def test_tiny_mlp_example_gradients_are_backpropagation_written_out():
     dZ2 = (P - np.eye(3)[labels].T) / X.shape[1]
     dZ1 = (W2.T @ dZ2) * (Z1 > 0)
     np.testing.assert_allclose(float(cost.value), -np.mean(np.log(P[labels, range(4)])), rtol=1e-12)
-    for label, expected in [("layer2/W", dZ2 @ A1.T), ("layer2/b", dZ2.sum(axis=1, keepdims=True)),
-                            ("layer1/W", dZ1 @ X.T), ("layer1/b", dZ1.sum(axis=1, keepdims=True))]:
+    for label, expected in [("layer2.W", dZ2 @ A1.T), ("layer2.b", dZ2.sum(axis=1, keepdims=True)),
+                            ("layer1.W", dZ1 @ X.T), ("layer1.b", dZ1.sum(axis=1, keepdims=True))]:
         np.testing.assert_allclose(node[label].grad, expected, rtol=1e-9, atol=1e-15, err_msg=label)
 
 
@@ -184,11 +185,11 @@ def test_two_layer_network_graph_has_one_scope_per_layer(zeros_and_ones):
     X_train, _, y_train, _ = zeros_and_ones
     graph = TwoLayerNetwork(iterations=2, random_state=0).fit(X_train, y_train).graph_
     labels = {graph.label(node) for node in graph.nodes}
-    assert {"layer1/W", "layer1/b", "layer1/z", "layer1/tanh", "layer2/W", "layer2/z", "layer2/sigmoid",
+    assert {"layer1.W", "layer1.b", "layer1.z", "layer1.a", "layer2.W", "layer2.z", "layer2.ŷ",
             "cost"} <= labels
     assert {node.scope for node in graph.nodes} == {(), ("layer1",), ("layer2",)}
     # Consistent with the final parameters: drawn or stepped through, it shows the trained model.
-    W1 = next(node for node in graph.parameters if graph.label(node) == "layer1/W")
+    W1 = next(node for node in graph.parameters if graph.label(node) == "layer1.W")
     assert W1.grad is not None
 
 
@@ -369,7 +370,7 @@ def test_mlp_graph_draws_one_scope_per_layer_and_holds_the_last_batch(ten_digits
     graph = model.graph_
     assert {node.scope for node in graph.nodes} == {(), ("layer1",), ("layer2",), ("layer3",)}
     labels = {graph.label(node) for node in graph.nodes}
-    assert {"layer1/W", "layer1/relu", "layer3/z", "cross_entropy", "L2", "m", "cost"} <= labels
+    assert {"layer1.W", "layer1.a", "layer3.z", "cross_entropy", "L2", "m", "cost"} <= labels
     x = next(leaf for leaf in graph.leaves if leaf.name == "X")
     assert x.shape == (64, 27)  # the last batch of the epoch: 1,527 = 15 × 100 + 27
     assert all(node.grad is not None for node in graph.parameters)
@@ -459,6 +460,16 @@ def run_demo(*args):
                           capture_output=True, text=True, timeout=600)
 
 
+def assert_gap_printed(lines, model, X_train, y_train, X_test, y_test, step):
+    """The demo's generalisation line: the final parameters' costs and accuracies, by hand."""
+    (line,) = [line for line in lines if line.startswith(f"after the last {step}: cost ")]
+    costs = [float(v) for v in re.findall(r"cost (\S+) on the training images, (\S+) on the test", line)[0]]
+    by_hand = [log_loss(y, model.predict_proba(X), labels=model.classes_) for X, y in ((X_train, y_train), (X_test, y_test))]
+    np.testing.assert_allclose(costs, by_hand, atol=6e-5)  # printed to 4 decimals
+    train, test = 100 * model.score(X_train, y_train), 100 * model.score(X_test, y_test)
+    assert line.endswith(f"accuracy {train:.2f} % and {test:.2f} %: a generalisation gap of {train - test:.2f} points")
+
+
 @pytest.mark.needs_dot
 def test_demo_two_layer_prints_every_hundredth_cost_beside_scikit_learn_and_writes_the_pictures(tmp_path):
     result = run_demo("--model", "two-layer", "--iterations", "300", "--learning-rate", "1.2", "--out", str(tmp_path))
@@ -471,6 +482,7 @@ def test_demo_two_layer_prints_every_hundredth_cost_beside_scikit_learn_and_writ
     assert (f"minigraph     train accuracy {100 * model.score(X_train, y_train):6.2f} %   "
             f"test accuracy {100 * model.score(X_test, y_test):6.2f} %") in lines
     assert any(line.startswith("scikit-learn  train accuracy") and "MLPClassifier((4,), tanh" in line for line in lines)
+    assert_gap_printed(lines, model, X_train, y_train, X_test, y_test, "iteration")
     assert (tmp_path / "cost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = (tmp_path / "graph.svg").read_text()
     assert "parameter · 4×64" in svg and "parameter · 1×4" in svg  # W1 and W2, trained
@@ -493,6 +505,7 @@ def test_demo_mlp_prints_the_epoch_costs_beside_scikit_learn(tmp_path):
         f"mean cost in epoch {e:3d}: {model.loss_curve_[e]:.6f}" for e in (0, 10, 11)]
     assert f"test accuracy {100 * model.score(X_test, y_test):6.2f} %" in result.stdout
     assert "MLPClassifier((16, 8), relu, momentum, 12 epochs of batches of 100)" in result.stdout
+    assert_gap_printed(result.stdout.splitlines(), model, X_train, y_train, X_test, y_test, "epoch")
     assert all((tmp_path / name).stat().st_size > 0 for name in ("cost.png", "graph.svg", "backprop.html"))
 
 
@@ -578,3 +591,25 @@ def test_what_a_model_returns_belongs_to_the_caller(make, classes):
         for node in model.graph_.parameters:
             assert not np.shares_memory(array, node.value)
     np.testing.assert_array_equal(model.predict_proba(X), before)
+
+
+def test_validation_curves_are_the_cost_and_accuracy_at_each_steps_parameters(zeros_and_ones, ten_digits):
+    X_train, X_test, y_train, y_test = zeros_and_ones
+    model = TwoLayerNetwork(iterations=5, learning_rate=0.5, random_state=0).fit(
+        X_train, y_train, validation_data=(X_test, y_test))
+    curves = model.curves_
+    assert len(curves["train_cost"]) == 6  # before each of the 5 updates, and after the last
+    np.testing.assert_allclose(curves["train_cost"][:5], model.cost_history_, rtol=1e-9)
+    final = [log_loss(y, model.predict_proba(X), labels=model.classes_) for X, y in ((X_train, y_train), (X_test, y_test))]
+    np.testing.assert_allclose([curves["train_cost"][-1], curves["validation_cost"][-1]], final, rtol=1e-9)
+    assert curves["validation_accuracy"][-1] == model.score(X_test, y_test)
+    X_train, X_test, y_train, y_test = ten_digits
+    mlp_model = MLPClassifier(hidden_layer_sizes=(8,), epochs=2, batch_size=200, random_state=0).fit(
+        X_train, y_train, validation_data=(X_test, y_test))
+    assert len(mlp_model.curves_["validation_cost"]) == 2
+    np.testing.assert_allclose(mlp_model.curves_["validation_cost"][-1], log_loss(y_test, mlp_model.predict_proba(X_test)),
+                               rtol=1e-9)
+    assert mlp_model.curves_["train_accuracy"][-1] == mlp_model.score(X_train, y_train)
+    assert MLPClassifier(epochs=1).fit(X_train[:50], y_train[:50]).curves_ is None
+    with pytest.raises(ValueError, match=r"validation_data: labels \[42\] are not among the training classes"):
+        MLPClassifier(epochs=1).fit(X_train, y_train, validation_data=(X_test[:1], [42]))

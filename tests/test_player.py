@@ -41,7 +41,7 @@ def two_layer_net():
     """A 31-node network: a tanh layer and a sigmoid layer (each with a nested 'linear'
     scope), a hand-written cross-entropy in 'loss' and weight decay in 'decay', so that W
     (matmul and decay), ŷ and y each feed two ops. Returns the cost and, computed by hand,
-    what the edge from layer1/h into layer2's matmul carries back, and layer1/W's gradient."""
+    what the edge from layer1.h into layer2's matmul carries back, and layer1.W's gradient."""
     rng = np.random.default_rng(0)
     W1, W2 = rng.normal(0, 0.5, size=(2, 2)), rng.normal(0, 0.5, size=(1, 2))
     x, y = mg.constant(X, name="x"), mg.constant(Y, name="y")
@@ -145,7 +145,7 @@ def test_scopes_step_as_one_run_per_pass():
         assert {f["run"] for f in data["frames"][run["start"]:run["end"] + 1]} == {number}
     layer2_back = data["runs"][6]["text"]
     assert layer2_back.startswith("layer2: backward through its 3 ops")
-    assert "to layer1/h: " in layer2_back and "to layer2/linear/W: " in layer2_back
+    assert "to layer1.h: " in layer2_back and "to layer2.linear.W: " in layer2_back
 
 
 def chain(layers, scoped):
@@ -184,7 +184,7 @@ def test_a_collapsed_scope_is_one_box_whose_nodes_step_on_it():
     cost, by_hand = two_layer_net()
     data = player_data(cost, collapse="layer1")
     (box,) = [b for b in data["boxes"] if b["kind"] == "scope"]
-    assert box["title"] == "layer1" and "layer1/h" not in {b["title"] for b in data["boxes"]}
+    assert box["title"] == "layer1" and "layer1.h" not in {b["title"] for b in data["boxes"]}
     inside = [f for f in data["frames"] if f["box"] == box["id"]]
     assert [f["phase"] for f in inside] == ["forward"] * 5 + ["backward"] * 3  # W, b, matmul, z, h
     assert data["runs"][0]["mark"] == box["id"]
@@ -373,13 +373,13 @@ def test_two_layer_network_in_a_real_browser(network_page, browser):
     assert len(steps) == len(data["frames"])
     assert all(step["boxes"] == steps[0]["boxes"] for step in steps)  # nothing moves
     titles = {box["id"]: box["title"] for box in data["boxes"]}
-    (h_edge,) = [e["id"] for e in data["edges"] if titles[e["tail"]] == "layer1/h"]
+    (h_edge,) = [e["id"] for e in data["edges"] if titles[e["tail"]] == "layer1.h"]
     carrying = [step for step in steps if step["edges"][h_edge]]
     assert carrying and carrying[0]["phase"] == "backward"
-    assert titles[carrying[0]["active"]] == "layer2/linear/matmul"  # the op that sends it
+    assert titles[carrying[0]["active"]] == "layer2.linear.matmul"  # the op that sends it
     np.testing.assert_allclose(numbers(carrying[0]["edges"][h_edge]), by_hand["dh"].ravel(), rtol=1e-3)
     body.send_keys(Keys.END)
-    w1 = browser.find_element(By.XPATH, "//*[name()='g'][*[name()='text' and text()='layer1/linear/W']]")
+    w1 = browser.find_element(By.XPATH, "//*[name()='g'][*[name()='text' and text()='layer1.linear.W']]")
     grad = [t.text for t in w1.find_elements(By.CSS_SELECTOR, "text.grad") if t.text]
     assert grad[0].startswith("grad [[") and grad[-1].startswith("= ")  # three contributions add up
     np.testing.assert_allclose(numbers(grad[-1]), by_hand["dW1"].ravel(), rtol=1e-3)
@@ -406,5 +406,5 @@ def test_hostile_titles_and_names_stay_text(tmp_path, browser):
     assert browser.find_element(By.CSS_SELECTOR, "h1").text == printable(HOSTILE).strip()
     assert browser.title == printable(HOSTILE).strip()
     titles = [t.get_attribute("textContent") for t in browser.find_elements(By.CSS_SELECTOR, "text.title")]
-    assert '<img src=y onerror="window.hacked=2">/' + printable(HOSTILE) in titles
+    assert '<img src=y onerror="window.hacked=2">.' + printable(HOSTILE) in titles
     assert console_errors(browser) == []

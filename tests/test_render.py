@@ -142,8 +142,8 @@ def test_scopes_are_nested_clusters_labelled_with_what_leaves_them():
     # linear (cluster_c1) is nested in layer1 (cluster_c0): it sits between layer1's braces
     layer1 = dot.index("subgraph cluster_c0 {")
     inner = dot.index("subgraph cluster_c1 {")
-    assert layer1 < inner < dot.index("}", dot.index("<B>layer1/linear/z</B>"))
-    assert "<B>layer1/linear/W</B>" in dot and "<B>layer2/ŷ</B>" in dot
+    assert layer1 < inner < dot.index("}", dot.index("<B>layer1.linear.z</B>"))
+    assert "<B>layer1.linear.W</B>" in dot and "<B>layer2.ŷ</B>" in dot
 
 
 @pytest.mark.needs_dot
@@ -163,7 +163,7 @@ def test_a_collapsed_scope_is_one_box_with_its_output_value_and_gradient():
     assert (title, detail) == ("layer1", "scope · 6 nodes · out 3×3")  # W, x, b, matmul, z, h
     np.testing.assert_allclose(numbers(value), by_hand["h"].ravel(), rtol=1e-3)
     np.testing.assert_allclose(numbers(grad), by_hand["dh"].ravel(), rtol=1e-3)
-    assert "layer1/h" not in dot and "cluster_c" in dot  # layer2's clusters stay open
+    assert "layer1.h" not in dot and "cluster_c" in dot  # layer2's clusters stay open
     (rows,) = edge_rows(dot, "s0", r"n\d+")  # the box sends h on to layer2's matmul
     np.testing.assert_allclose(numbers(rows[1]), by_hand["dh"].ravel(), rtol=1e-3)
 
@@ -171,8 +171,8 @@ def test_a_collapsed_scope_is_one_box_with_its_output_value_and_gradient():
 def test_depth_collapses_what_is_nested_deeper():
     cost, by_hand = two_layers()
     one_level = mg.to_dot(cost, depth=1)
-    assert re.findall(r"<B>(layer\d/linear)</B>", one_level) == ["layer1/linear", "layer2/linear"]
-    assert "<B>layer1/h</B>" in one_level and "layer1 · out 3×3" in one_level
+    assert re.findall(r"<B>(layer\d\.linear)</B>", one_level) == ["layer1.linear", "layer2.linear"]
+    assert "<B>layer1.h</B>" in one_level and "layer1 · out 3×3" in one_level
     none_open = mg.to_dot(cost, depth=0)
     assert "cluster" not in none_open
     title, detail, value, grad = node_rows(none_open, "s1")

@@ -93,7 +93,7 @@ def test_narration_and_gradients_are_one_pass_whatever_ran_before(earlier):
 def test_used_more_than_once_only_for_fan_out_inside_the_pass():
     cost = tiny_example()
     cost.backward()
-    assert "used" not in narration(cost) and "contribution" not in narration(cost)
+    assert "is used" not in narration(cost) and "contribution" not in narration(cost)
     x = mg.parameter(3.0, name="x")
     text = narration(mg.add(x * x, x, name="f"))
     assert text.count("x is used 3 times in this pass") == 1
@@ -126,8 +126,8 @@ def test_a_constant_input_says_it_needs_no_gradient():
 def test_two_unnamed_ops_of_one_kind_get_distinct_labels_in_the_narration():
     a = mg.parameter([[1.0, 2.0]], name="a")
     text = narration(mg.sum(a @ a.T @ a))
-    assert "matmul₁ = matmul(transpose, a)" not in text  # the second matmul uses the first
-    assert "matmul₂ = matmul(matmul₁, a)" in text
+    assert "matmul₁ = aᵀ @ a" not in text  # the second matmul uses the first
+    assert "matmul₂ = matmul₁ @ a" in text
     assert "to matmul₁: ∂sum/∂matmul₁ = ∂sum/∂matmul₂ @ aᵀ" in text
 
 
@@ -197,26 +197,33 @@ def test_explain_narrates_both_passes_with_matrices_row_by_row():
     assert "out: ŷ = [[0.5022 0.5025 0.5022]]" in text
     assert "  1. x is a constant (2×3): [[0.2 0.9 0.4]\n                             [0.7 0.1 0.5]]\n" in text
     assert "b (scalar) was broadcast to 1×3, so the product is summed back:" in text
-    assert "    ∂cost/∂w = [[-0.1821 ]\n                [ 0.01765]]\n" in text
+    assert "    ∂cost/∂w = [[−0.1821 ]\n                [ 0.01765]]\n" in text
 
 
-def test_explain_summarises_big_arrays():
+def test_explain_shows_big_arrays_by_their_corners_and_never_a_summary():
     x = mg.constant(np.linspace(0, 1, 4096 * 3).reshape(4096, 3), name="x")
     w = mg.parameter(np.full((4096, 1), 0.01), name="w")
     text = narration(mg.mean(w.T @ x))
-    assert "w is a parameter (4096×1): mean 0.01, min 0.01, max 0.01" in text
-    # Too big for the arithmetic: the formula and a summary of the result.
-    assert "∂mean/∂transpose = ∂mean/∂matmul @ xᵀ = 1×4096: mean 0.5," in text
+    assert "w is a parameter (4096×1): [[0.01]\n" in text and "                             …\n" in text
+    # Too big for the arithmetic: the formula, a worked element and the result's corners.
+    assert "∂mean/∂wᵀ = ∂mean/∂matmul @ xᵀ = [[8.139e−05 0.0003255 0.0005697 … 0.9994 0.9997 0.9999]]" in text
+    assert ("matmul[0, 2] = row 0 of wᵀ · column 2 of x = 0.01·0.0001628 + 0.01·0.0004069 + … + 0.01·1 "
+            "(4096 terms) = 20.48") in text
+    assert "min" not in text and "max" not in text
 
 
 def test_max_shown_decides_what_is_printed_in_full():
-    assert "x is a constant (2×3): mean 0.4667, min 0.1, max 0.9" in narration(tiny_example(), max_shown=5)
-    assert "1×3: mean" not in narration(tiny_example(), max_shown=3)
+    assert "x is a constant (2×7): [[0.2 … 0.2]" in narration(
+        mg.sum(mg.constant(np.tile(tiny_example_x(), (1, 3))[:, :7], name="x") * mg.parameter(1.0)), max_shown=5)
     assert "ŷ = [[0.5022 0.5025 0.5022]]" not in narration(tiny_example(), max_shown=2)
     with pytest.raises(ValueError, match="max_shown must be 0 or more, got -1"):
         narration(tiny_example(), max_shown=-1)
     with pytest.raises(TypeError, match="max_shown must be a whole number"):
         narration(tiny_example(), max_shown=2.5)
+
+
+def tiny_example_x():
+    return np.array([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]])
 
 
 def test_explain_takes_a_seed_for_a_non_scalar_output():
@@ -241,3 +248,28 @@ def test_a_bad_seed_prints_nothing_and_raises(seed, message):
     with pytest.raises(mg.SeedError, match=message):
         mg.explain(mg.matmul(v.T, v, name="p"), seed, file=text)
     assert text.getvalue() == ""
+
+
+def test_after_accumulated_passes_the_narration_says_it_shows_one():
+    cost = tiny_example()
+    for _ in range(3):
+        cost.backward(accumulate=True)
+    w = next(p for p in mg.Graph(cost).parameters if p.name == "w")
+    assert w.passes == 3
+    text = narration(cost)
+    assert text.startswith("Before this narration the parameters held gradients summed over several passes "
+                           "(backward(accumulate=True)): w the sum of 3, b the sum of 3. This narrates one pass")
+    assert w.passes == 1 and "Before this narration" not in narration(cost)
+
+
+def test_scopes_fold_to_one_line_a_pass_and_unfold_on_request():
+    from minigraph.models import tiny_mlp_example
+
+    folded = narration(tiny_mlp_example(), collapse=True)
+    assert "  9. layer1 (5 nodes, folded: collapse=False unfolds it): layer1.a = a 3×4 array\n" in folded
+    assert " 18. layer1 (folded): sends nothing further back; its parameters layer1.W, layer1.b get their gradients" in folded
+    assert "layer1.matmul =" not in folded
+    unfolded = narration(tiny_mlp_example())  # 12 nodes: small enough to unfold by default
+    assert "layer1.matmul = layer1.W @ X" in unfolded and "folded" not in unfolded
+    with pytest.raises(ValueError, match=r"collapse names no scope \['layer9'\] of this graph; its top-level scopes are: layer1, layer2"):
+        narration(tiny_mlp_example(), collapse={"layer9"})

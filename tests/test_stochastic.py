@@ -46,7 +46,7 @@ def test_the_mask_is_a_named_constant_of_the_graph_that_replay_reuses():
     cost = mg.sum(out * out)
     graph = mg.Graph(cost)
     mask = mask_of(out)
-    assert mask in graph.leaves and mask.kind == "constant" and graph.label(mask) == "layer1/mask"
+    assert mask in graph.leaves and mask.kind == "constant" and graph.label(mask) == "layer1.mask"
     first = graph.forward()
     a.value = a.value * 2
     np.testing.assert_allclose(graph.forward(), 4 * first)  # the same units dropped

@@ -26,7 +26,12 @@ PRINTED = {"rtol": 5e-4, "atol": 1e-12}  # 4 significant digits, rounded
 
 # Reading the narration back ------------------------------------------------------------------
 
-NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
+NUMBER = r"[-−]?(?:\d+\.?\d*|\.\d+)(?:e[-+−]?\d+)?"
+
+
+def to_float(token):
+    """A printed number as a float: the narration writes its minus sign as U+2212."""
+    return float(token.replace("−", "-"))
 EQUATION = re.compile(r"^((?:.*?: )|\s*)(∂\S+/∂\S+) = ")
 
 
@@ -36,12 +41,12 @@ def read_block(lines, row, column):
     text = lines[row][column:]
     if not text.startswith("["):
         token = re.match(NUMBER, text).group(0)
-        return np.array(float(token)), column + len(token)
+        return np.array(to_float(token)), column + len(token)
     depth = len(text) - len(text.lstrip("["))
     rows, end = [], None
     for below in range(row, len(lines)):
         match = re.match(r"\s*\[*([^\[\]]*)(\]+)", lines[below][column:])
-        rows.append([float(v) for v in match.group(1).split()])
+        rows.append([to_float(v) for v in match.group(1).split()])
         if end is None:
             end = column + match.end()
         if len(match.group(2)) == depth:
@@ -71,6 +76,8 @@ def equations(text):
             start = line.rindex(" = ") + 3
         else:
             start = equals + 3
+        if lines[last][start:] == "g":  # g × 1 = g: the upstream gradient, unchanged
+            continue
         found[match.group(2)] = read_block(lines, last, start)[0]
     return found
 
@@ -95,10 +102,9 @@ def step(text, number):
 # The lesson, by hand --------------------------------------------------------------------------
 
 # What each graph calls the lesson's nodes: tiny_example names them all; the README leaves
-# the ops unnamed, so the narration calls them by their op.
+# the ops unnamed, and the narration calls them by what they are in the lesson all the same.
 NAMED = {role: role for role in ("cost", "loss", "ŷ", "z", "matmul", "wᵀ", "w", "b")}
-README_NAMES = {**NAMED, "cost": "mean", "loss": "log_loss", "ŷ": "sigmoid", "z": "add", "wᵀ": "transpose"}
-STEP_THROUGH_NAMES = {**NAMED, "wᵀ": "transpose"}
+README_NAMES = STEP_THROUGH_NAMES = NAMED
 
 
 def lesson_by_hand(x, y, w, b):
@@ -177,7 +183,7 @@ def test_trace_numbers_are_the_lessons_closed_form():
     # Step 14: b's gradient is the sum of the three terms it shows.
     (addition,) = [line for line in step(text, 14) if line.strip().startswith("∂cost/∂b = ")]
     terms = re.findall(rf"[−+]? ?{NUMBER}", addition.split(" = ")[1])
-    total = sum(float(term.replace("−", "-").replace(" ", "")) for term in terms)
+    total = sum(to_float(term.replace(" ", "")) for term in terms)
     np.testing.assert_allclose(total, expected["gradients"]["b"], rtol=1e-3)
     # Step 11: the mean sends 1/m to each loss.
     assert "∂cost/∂loss = ∂cost/∂cost / 3 each = 1 / 3 each" in "\n".join(step(text, 11))
