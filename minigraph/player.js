@@ -43,8 +43,16 @@ function minigraphPlayer(root, data, options) {
     parent.appendChild(node);
     return node;
   }
-  function lines(parent, positions, className) {
-    return positions.map(([x, y]) => drawn("text", parent, { x: x, y: y, class: className }));
+  function lines(parent, positions, className) {  // [x, y] centred, [x, y, "start"] from x
+    return positions.map(([x, y, anchor]) =>
+      drawn("text", parent, { x: x, y: y, class: anchor ? className + " " + anchor : className }));
+  }
+  function slot(parent, place, href) {  // a picture in the place Graphviz left for it
+    if (!place) return null;
+    const [x, y, width, height] = place;
+    const image = drawn("image", parent, { x: x, y: y, width: width, height: height, preserveAspectRatio: "none" });
+    if (href) image.setAttribute("href", href);
+    return image;
   }
   function fill(texts, text) {  // one line of `text` per text element; "" where it has fewer
     const parts = text === null || text === undefined ? [] : String(text).split("\n");
@@ -53,13 +61,17 @@ function minigraphPlayer(root, data, options) {
       if (node.textContent !== line) node.textContent = line;
     });
   }
-  function textAt(timeline, frame) {  // the last text whose frame has come
-    let text = null;
-    for (const [at, value] of timeline) {
-      if (at > frame) break;
-      text = value;
+  function entryAt(timeline, frame) {  // the last [frame, text, ...] whose frame has come
+    let found = null;
+    for (const entry of timeline) {
+      if (entry[0] > frame) break;
+      found = entry;
     }
-    return text;
+    return found;
+  }
+  function textAt(timeline, frame) {
+    const entry = entryAt(timeline, frame);
+    return entry === null ? null : entry[1];
   }
 
   root.classList.add("minigraph-player");
@@ -76,15 +88,17 @@ function minigraphPlayer(root, data, options) {
   slider.setAttribute("aria-label", "step");
   const counter = element("span", controls, "counter");
   const phase = element("span", controls, "phase");
-  const zoomOut = button(controls, "zoom-out", "\u2212", "zoom out");
-  const zoomReset = button(controls, "zoom-reset", "100%", "natural size");
-  const zoomIn = button(controls, "zoom-in", "+", "zoom in");
+  const zooms = element("span", controls, "zoom");  // one group: its buttons wrap together
+  const zoomOut = button(zooms, "zoom-out", "\u2212", "zoom out");
+  const zoomReset = button(zooms, "zoom-reset", "100%", "natural size");
+  const zoomIn = button(zooms, "zoom-in", "+", "zoom in");
   const picture = element("div", root, "picture");
   const explanation = element("pre", root, "explanation");
 
-  // The drawing, once.
+  // The drawing, once, at Graphviz's natural size (data.scale CSS pixels to the point).
+  const scale = data.scale || 1;
   const svg = drawn("svg", picture, {
-    viewBox: "0 0 " + data.width + " " + data.height, width: data.width, height: data.height,
+    viewBox: "0 0 " + data.width + " " + data.height, width: data.width * scale, height: data.height * scale,
     role: "img", "aria-label": "the graph",
   });
   const marks = new Map();  // data-id -> element that can be marked active
@@ -108,7 +122,8 @@ function minigraphPlayer(root, data, options) {
     fill(lines(group, box.rows[0], "title"), box.title);
     fill(lines(group, box.rows[1], "detail"), box.detail);
     marks.set(box.id, group);
-    return { data: box, group: group, value: lines(group, box.rows[2], "value"), grad: lines(group, box.rows[3], "grad") };
+    return { data: box, group: group, value: lines(group, box.rows[2], "value"), grad: lines(group, box.rows[3], "grad"),
+             valuePicture: slot(group, box.valueSlot, box.valuePicture), gradPicture: slot(group, box.gradSlot, null) };
   });
 
   // Steps: a frame, or a whole run of frames while its scope is closed.
@@ -140,8 +155,15 @@ function minigraphPlayer(root, data, options) {
         const known = step.frame >= box.data.valueAt;
         fill(box.value, known ? box.data.value : "value ?");
         box.value.forEach((node) => node.classList.toggle("pending", !known));
+        if (box.valuePicture) box.valuePicture.setAttribute("visibility", known ? "visible" : "hidden");
       }
-      if (box.grad.length) fill(box.grad, textAt(box.data.grads, step.frame));
+      const grad = entryAt(box.data.grads, step.frame);
+      if (box.grad.length) fill(box.grad, grad === null ? null : grad[1]);
+      if (box.gradPicture) {
+        const href = grad === null ? null : grad[2];
+        if (href) box.gradPicture.setAttribute("href", href);
+        box.gradPicture.setAttribute("visibility", href ? "visible" : "hidden");
+      }
     }
     for (const edge of edges) {
       const text = textAt(edge.data.grads, step.frame);
@@ -200,20 +222,25 @@ function minigraphPlayer(root, data, options) {
     const y = clientY === undefined ? view.height / 2 : clientY - view.top;
     const left = (picture.scrollLeft + x) / zoom, top = (picture.scrollTop + y) / zoom;
     zoom = Math.min(4, Math.max(0.1, value));
-    svg.setAttribute("width", String(data.width * zoom));
-    svg.setAttribute("height", String(data.height * zoom));
+    svg.setAttribute("width", String(data.width * scale * zoom));
+    svg.setAttribute("height", String(data.height * scale * zoom));
     picture.scrollLeft = left * zoom - x;
     picture.scrollTop = top * zoom - y;
     zoomReset.textContent = Math.round(zoom * 100) + "%";
     root.dataset.zoom = String(zoom);
   }
-  function reveal(node) {  // scroll the active box into view, if it is not
+  // Scroll the active box or scope into view, if it is not: centred, or, if bigger than
+  // the view, its top left corner at the view's.
+  function reveal(node) {
     const box = node.getBoundingClientRect(), view = picture.getBoundingClientRect();
-    if (box.left < view.left || box.right > view.right) {
-      picture.scrollLeft += (box.left + box.right) / 2 - (view.left + view.right) / 2;
+    const inner = { width: picture.clientWidth, height: picture.clientHeight };
+    if (box.left < view.left || box.left + Math.min(box.width, inner.width) > view.left + inner.width) {
+      picture.scrollLeft += box.width > inner.width ? box.left - view.left
+        : (box.left + box.right) / 2 - (view.left + inner.width / 2);
     }
-    if (box.top < view.top || box.bottom > view.bottom) {
-      picture.scrollTop += (box.top + box.bottom) / 2 - (view.top + view.bottom) / 2;
+    if (box.top < view.top || box.top + Math.min(box.height, inner.height) > view.top + inner.height) {
+      picture.scrollTop += box.height > inner.height ? box.top - view.top
+        : (box.top + box.bottom) / 2 - (view.top + inner.height / 2);
     }
   }
   let drag = null;

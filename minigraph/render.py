@@ -12,14 +12,21 @@ Graphviz binary; `render` writes SVG, PNG or PDF and needs Graphviz's `dot`. The
 player lays the same scene out once and changes only its text between frames.
 """
 
+import base64
 import dataclasses
+import hashlib
 import html
+import json
 import pathlib
+import re
+import shutil
+import tempfile
 
 import graphviz
 import numpy as np
 
-from .display import MAX_SHOWN, format_array, format_shape, printable
+from . import heatmap
+from .display import MAX_SHOWN, format_array, format_block, format_number, format_shape, printable
 from .errors import DotNotFoundError
 from .graph import as_graph, local_gradients
 from .quiet import quiet
@@ -31,7 +38,20 @@ MAX_DRAWN = 200
 GHOST_AFTER = 3
 # A fan-in of up to this many gradients is written out as a sum; a larger one as a count.
 SUM_TERMS = 3
+# A box prints an array of up to this many elements (8×8) in full, if its lines are at most
+# WIDEST_PRINTED characters; a bigger one is drawn as a picture, its range beside it.
+PRINTED = 64
+WIDEST_PRINTED = 60
+EDGE_PRINTED = 9  # an edge's label prints up to 3×3 numbers
+NBSP = "\u00a0"  # Graphviz and browsers keep it, where they would fold plain spaces
 RANKDIRS = ("LR", "TB", "RL", "BT")
+# The narrowest place a drawing is shown in, in CSS pixels: the docs site's column (a
+# notebook cell is about 850, a window 1,300). Graphviz measures in points, 4/3 px each.
+FIT_WIDTH = 700
+PX_PER_PT = 4 / 3
+# Each rank of a left-to-right drawing takes at least this many points (a box and the gap
+# after it): with more ranks than fit, the picture is turned without laying it out first.
+MIN_RANK_PT = 60
 STYLES = {
     "parameter": {"fillcolor": "#fff2cc", "color": "#b58900", "style": "filled,rounded"},
     "constant": {"fillcolor": "#eeeeee", "color": "#777777", "style": "filled,dashed"},
@@ -98,11 +118,13 @@ class Scene:
 @dataclasses.dataclass
 class Texts:
     """The changing rows of a drawing, by box or edge id: value and gradient rows of boxes,
-    gradient rows of edges. A missing id has no such row."""
+    gradient rows of edges. A missing id has no such row. `pictures`, by (box id, 'value'
+    or 'grad'), holds the heatmap drawn beside a row (None or absent: the row prints it)."""
 
     values: dict
     grads: dict
     edge_grads: dict
+    pictures: dict = dataclasses.field(default_factory=dict)
 
 
 def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GHOST_AFTER):
@@ -260,32 +282,93 @@ def edge_label(node, position, source):
     return f"{ORDINALS[position] if position < len(ORDINALS) else f'#{position + 1}'} · {shape}"
 
 
-def value_text(picture, box, max_shown=MAX_SHOWN):
-    """A box's value row: its node's value, or each output value of a collapsed scope."""
+def array_lines(value, max_shown=PRINTED):
+    """The lines that print `value` in full, columns aligned, or None if it is too big to
+    print (more than `max_shown` elements, or wider than WIDEST_PRINTED characters)."""
+    value = np.asarray(value)
+    if value.size > max_shown:
+        return None
+    lines = format_block(value, max_shown=value.size)
+    return lines if max(map(len, lines)) <= WIDEST_PRINTED else None
+
+
+def array_row(word, value, max_shown=PRINTED, image=False):
+    """A row of a box ('value …' or 'grad …') and the Picture beside it, or None where the
+    array prints in full. A drawn array's row says its range, never a mean."""
+    lines = array_lines(value, max_shown)
+    if lines is not None:
+        return _block(word, lines), None
+    drawn = heatmap.picture(value, image=image and bool(np.all(np.asarray(value) >= 0)))
+    low, high = range_text(value).split(" to ")
+    return "\n".join([word, low, f"to {high}", drawn.omitted]).strip(), drawn
+
+
+def range_text(value):
+    """'from -0.01276 to 0.5302', with the NaN and infinite elements counted if any."""
+    value = np.asarray(value, dtype=float)
+    finite = np.isfinite(value)
+    text = (f"from {format_number(value[finite].min())} to {format_number(value[finite].max())}"
+            if finite.any() else "no finite element")
+    return text + (f" ({int((~finite).sum())} not finite)" if not finite.all() else "")
+
+
+def _block(word, lines):
+    """`word` before a printed array's first line, the others indented under it, spaces
+    made unbreakable: drawn left-aligned in a fixed-width face, its columns line up."""
+    if len(lines) == 1:
+        return f"{word} {lines[0]}"
+    lines = [f"{word} {lines[0]}"] + [" " * (len(word) + 1) + line for line in lines[1:]]
+    return "\n".join(line.replace(" ", NBSP) for line in lines)
+
+
+def one_line(value, max_shown=MAX_SHOWN):
+    """An array on one line (a term of a sum, an output of a collapsed scope), or its range
+    if big."""
+    value = np.asarray(value)
+    return format_array(value, max_shown) if value.size <= max_shown else range_text(value)
+
+
+def edge_text(value):
+    """What an edge says it carries back: a few numbers row by row, or their range."""
+    lines = array_lines(value, EDGE_PRINTED)
+    return _block("grad", lines) if lines is not None else f"grad {range_text(value)}"
+
+
+def value_text(picture, box, max_shown=PRINTED):
+    """A box's value row and its Picture (None if printed): its node's value, or the range
+    of each output value of a collapsed scope."""
     outputs = box.outputs
     if len(outputs) == 1:
-        return f"value {format_array(outputs[0].value, max_shown)}"
+        return array_row("value", outputs[0].value, max_shown, image=outputs[0].kind == "constant")
     return "value " + "; ".join(
-        f"{picture.graph.label(node)} {format_array(node.value, max_shown)}" for node in outputs)
+        f"{picture.graph.label(node)} {one_line(node.value)}" for node in outputs), None
 
 
-def gradient_text(arrived, total, expected, max_shown=MAX_SHOWN):
-    """A gradient row. Where several uses send a node a gradient it shows the sum arriving
-    ('grad 0.2 + 0.3 = 0.5'), or how many of them have arrived so far."""
-    shown = format_array(total, max_shown)
+def gradient_text(arrived, total, expected, max_shown=PRINTED):
+    """A gradient row and its Picture (None if printed). Where several uses send a node a
+    gradient it shows the sum arriving ('grad 0.2 + 0.3 = 0.5', small arrays one term a
+    line), or how many of them have arrived so far. A bigger array is printed or drawn
+    whole, with the count beside it: a summary is never added up as if it were a number."""
+    if np.size(total) > MAX_SHOWN:
+        row, drawn = array_row("grad", total, max_shown)
+        if expected <= 1:
+            return row, drawn
+        so_far = f"so far, {len(arrived)} of {expected} contributions" if len(arrived) < expected else ""
+        return f"{row}\n{so_far or f'the sum of {expected} contributions'}", drawn
+    shown = format_array(total, MAX_SHOWN)
     if expected <= 1:
-        return f"grad {shown}"
+        return f"grad {shown}", None
     if len(arrived) < expected:
-        return f"grad {shown} so far ({len(arrived)} of {expected} contributions)"
+        return f"grad {shown} so far ({len(arrived)} of {expected} contributions)", None
     if expected <= SUM_TERMS:
         # Arrays one to a line, so that the sum does not make the box a metre wide.
         space = " " if np.size(total) == 1 else "\n"
-        terms = f"{space}+ ".join(format_array(part, max_shown) for part in arrived)
-        return f"grad {terms}{space}= {shown}"
-    return f"grad Σ of {expected} contributions = {shown}"
+        terms = f"{space}+ ".join(format_array(part, MAX_SHOWN) for part in arrived)
+        return f"grad {terms}{space}= {shown}", None
+    return f"grad Σ of {expected} contributions = {shown}", None
 
 
-def current_texts(picture, max_shown=MAX_SHOWN):
+def current_texts(picture, max_shown=PRINTED):
     """The rows of a drawing from the values and gradients the nodes hold now.
 
     What each edge carries is recomputed from its consumer's gradient through the op's
@@ -306,47 +389,93 @@ def current_texts(picture, max_shown=MAX_SHOWN):
         parts = arrived.get(id(node), [])
         if len(parts) > 1 and not np.allclose(sum(parts), node.grad, rtol=1e-9, atol=0):
             # backward(accumulate=True) added this pass to what the leaf held before
-            return (f"grad {format_array(node.grad, max_shown)} (this pass sent "
-                    f"{format_array(sum(parts), max_shown)}, added to earlier ones)")
+            row, drawn = array_row("grad", node.grad, max_shown)
+            space = "\n" if "\n" in row else " "
+            return f"{row}{space}(this pass sent {one_line(sum(parts))}, added to earlier ones)", drawn
         return gradient_text(parts, node.grad, len(parts), max_shown)
 
-    texts = Texts({}, {}, {})
+    texts = Texts({}, {}, {}, {})
     for box in picture.boxes:
         if box.kind in ("ghost", "hidden"):
             continue
-        texts.values[box.id] = value_text(picture, box, max_shown)
+        texts.values[box.id], texts.pictures[(box.id, "value")] = value_text(picture, box, max_shown)
         with_grad = [node for node in box.outputs if node.grad is not None]
         if len(box.outputs) == 1 and with_grad:
-            texts.grads[box.id] = grad_row(with_grad[0])
+            texts.grads[box.id], texts.pictures[(box.id, "grad")] = grad_row(with_grad[0])
         elif with_grad:
             texts.grads[box.id] = "grad " + "; ".join(
-                f"{graph.label(node)} {format_array(node.grad, max_shown)}" for node in with_grad)
+                f"{graph.label(node)} {one_line(node.grad)}" for node in with_grad)
     for edge in picture.edges:
         parts = [sent[(id(node), position)] for node, position in edge.uses if (id(node), position) in sent]
         if parts:
-            texts.edge_grads[edge.id] = f"grad {format_array(sum(parts), max_shown)}"
+            texts.edge_grads[edge.id] = edge_text(sum(parts))
     return texts
 
 
-def draw(target, rankdir="LR", max_nodes=MAX_DRAWN, max_shown=MAX_SHOWN, collapse=None, depth=None,
-         ghost_after=GHOST_AFTER):
+def draw(target, rankdir=None, max_nodes=MAX_DRAWN, max_shown=PRINTED, collapse=None, depth=None,
+         ghost_after=GHOST_AFTER, width=FIT_WIDTH):
     """A `graphviz.Digraph` of a Node's graph (or of a `Graph`), with the values and
     gradients the nodes hold now and, after backward, the gradient on every edge.
 
-    `rankdir` 'LR' draws left to right, 'TB' top to bottom. `collapse` (scope names such as
-    'layer1' or 'layer1/linear') and `depth` (levels of scopes left open) draw scopes as one
-    box each. A leaf feeding more than `ghost_after` edges is drawn once per use.
+    The picture is made to fit `width` CSS pixels at its natural size: left to right when
+    that fits, else top to bottom (see `fitting_rankdir`); `rankdir` 'LR', 'TB', 'RL' or
+    'BT' forces a direction. `collapse` (scope names such as 'layer1' or 'layer1/linear')
+    and `depth` (levels of scopes left open) draw scopes as one box each. A leaf feeding
+    more than `ghost_after` edges is drawn once per use.
     """
     picture = scene(target, collapse, depth, max_nodes, ghost_after)
-    return digraph(picture, current_texts(picture, max_shown), rankdir)
+    texts = current_texts(picture, max_shown)
+    return digraph(picture, texts, rankdir or fitting_rankdir(picture, texts, width))
 
 
-def digraph(picture, texts, rankdir="LR"):
-    """The `graphviz.Digraph` of a scene with the given rows; the player lays it out too."""
+def fitting_rankdir(picture, texts, width=FIT_WIDTH):
+    """'LR' if the drawing laid out left to right is at most `width` px wide, else 'TB'
+    (or 'LR' again if top to bottom is wider still).
+
+    A chain of more ranks than can fit is turned without a trial layout, so a big graph is
+    laid out once; without Graphviz's `dot` (`to_dot` needs none) the answer is 'TB', which
+    fits a page's width for every graph that is longer than it is broad.
+    """
+    if must_turn(picture, width):
+        return "TB"
+    wide = natural_width(digraph(picture, texts, "LR", slots=True))
+    if wide <= width:
+        return "LR"
+    return "TB" if natural_width(digraph(picture, texts, "TB", slots=True)) <= wide else "LR"
+
+
+def must_turn(picture, width):
+    """Whether the drawing is drawn top to bottom without a trial: `dot` is missing, or its
+    longest chain is too long to fit `width` px left to right."""
+    if not isinstance(width, (int, float)) or isinstance(width, bool) or width <= 0:
+        raise ValueError(f"width is the width in pixels the picture must fit, a positive number; got {width!r}")
+    return shutil.which("dot") is None or ranks(picture) * MIN_RANK_PT * PX_PER_PT > width
+
+
+def ranks(picture):
+    """How many boxes the longest path of the drawing passes through (its ranks in dot)."""
+    depth = {}
+    incoming = {}
+    for edge in picture.edges:
+        incoming.setdefault(edge.head.id, []).append(edge.tail.id)
+    for box in picture.boxes:  # boxes come in graph order, inputs before their users
+        depth[box.id] = 1 + max((depth.get(tail, 0) for tail in incoming.get(box.id, ())), default=0)
+    return max(depth.values(), default=0)
+
+
+def natural_width(dot):
+    """The width in CSS pixels of the SVG Graphviz draws for `dot` (its margin included)."""
+    box = json.loads(pipe(dot, "json0"))["bb"]
+    return (float(box.split(",")[2]) + 8) * PX_PER_PT
+
+
+def digraph(picture, texts, rankdir, slots=False):
+    """The `graphviz.Digraph` of a scene with the given rows; the player lays it out too,
+    with `slots`: each picture's place left empty, marked by its colour (see `box_label`)."""
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be 'LR' (left to right) or 'TB' (top to bottom), "
                          f"or 'RL' or 'BT'; got {rankdir!r}")
-    dot = graphviz.Digraph(
+    dot = Drawing(
         "minigraph",
         graph_attr={"rankdir": rankdir, "nodesep": "0.3", "ranksep": "0.45"},
         node_attr={"shape": "box", "fontname": "Helvetica", "fontsize": "11", "margin": "0.08,0.04"},
@@ -362,31 +491,105 @@ def digraph(picture, texts, rankdir="LR"):
     # Innermost first: a cluster's text is copied into its parent when it is attached.
     for path in sorted(clusters, key=len, reverse=True):
         for box in inside.get(path, []):
-            clusters[path].node(box.id, id=box.id, label=box_label(box, texts), **STYLES[box.kind])
+            clusters[path].node(box.id, id=box.id, label=box_label(box, texts, slots), **STYLES[box.kind])
         if path:
             clusters[path[:-1]].subgraph(clusters[path])
     for edge in picture.edges:
         rows = [_escape(edge.label)]
         grad = texts.edge_grads.get(edge.id)
         if grad is not None:
-            rows.append(f'<FONT COLOR="{GRAD_COLOR}">{_escape(grad)}</FONT>')
+            rows.append(f'<FONT COLOR="{GRAD_COLOR}">{_text(grad)}</FONT>')
         dot.edge(edge.tail.id, edge.head.id, id=edge.id, label=_table(rows, padding=0))
     return dot
 
 
-def box_label(box, texts):
-    """An HTML-like Graphviz label: title, kind or op and shape, value, gradient."""
+# The colour that marks a picture's empty place in the player's layout (see `box_label`).
+SLOT_COLOR = "#fffffe"
+
+
+def box_label(box, texts, slots=False):
+    """An HTML-like Graphviz label: title, kind or op and shape, value, gradient.
+
+    A big array's row is its picture with its range beside it. The picture is a PNG file
+    (`picture_file`), or with `slots` an empty cell of its size filled with SLOT_COLOR,
+    which `dot -Tjson` reports as a rectangle where the player puts the picture itself.
+    """
     rows = [f"<B>{_escape(box.title)}</B>",
             f'<FONT POINT-SIZE="9" COLOR="#555555">{_escape(box.detail)}</FONT>']
-    if box.id in texts.values:
-        rows.append(_escape(texts.values[box.id]))
-    if box.id in texts.grads:
-        rows.append(f'<FONT COLOR="{GRAD_COLOR}">{_escape(texts.grads[box.id])}</FONT>')
+    for kind, text, colour in (("value", texts.values.get(box.id), None),
+                               ("grad", texts.grads.get(box.id), GRAD_COLOR)):
+        if text is None:
+            continue
+        text = _text(text)
+        if colour:
+            text = f'<FONT COLOR="{colour}">{text}</FONT>'
+        drawn = texts.pictures.get((box.id, kind))
+        if drawn is not None:
+            width, height = drawn.size
+            inner = ("" if slots else f'<IMG SRC="{_escape(picture_file(drawn))}" SCALE="FALSE"/>')
+            fill = f' BGCOLOR="{SLOT_COLOR}"' if slots else ""
+            text = (f'<TABLE BORDER="0" CELLSPACING="4" CELLPADDING="0"><TR>'
+                    f'<TD FIXEDSIZE="TRUE" WIDTH="{width}" HEIGHT="{height}"{fill}>{inner}</TD>'
+                    f'<TD{_LEFT if "Courier" in text else ""}>{text}</TD></TR></TABLE>')
+        rows.append(text)
     return _table(rows)
 
 
+_pictures = None
+
+
+def picture_file(drawn):
+    """The path of a PNG file holding the picture: Graphviz reads pictures from files. They
+    are kept, one per content, in a folder removed when Python exits (so `to_dot`'s text is
+    good while the process runs); `Drawing.pipe` puts them into the SVG itself."""
+    global _pictures
+    if _pictures is None:
+        _pictures = tempfile.TemporaryDirectory(prefix="minigraph-pictures-")
+    data = drawn.png()
+    path = pathlib.Path(_pictures.name) / f"{hashlib.sha256(data).hexdigest()[:20]}.png"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
+
+
+class Drawing(graphviz.Digraph):
+    """A Digraph whose SVG holds its pictures (as data: URIs) instead of naming their files,
+    so it stands alone: in a notebook, a page, or a file moved elsewhere."""
+
+    def pipe(self, format=None, *args, encoding=None, **kwargs):  # noqa: A002 (graphviz's name)
+        out = super().pipe(format, *args, **kwargs)
+        if (format or self.format) == "svg":
+            out = inline_pictures(out)
+        return out.decode(encoding) if encoding else out
+
+
+PICTURE_LINK = re.compile(rb'<image xlink:href="([^"]+\.png)"')
+
+
+def inline_pictures(svg):
+    """SVG bytes with each picture file it names put inside it, drawn without smoothing."""
+    def inline(match):
+        path = pathlib.Path(html.unescape(match.group(1).decode("utf-8")))
+        if _pictures is None or path.parent != pathlib.Path(_pictures.name):
+            return match.group(0)
+        data = base64.b64encode(path.read_bytes())
+        return b'<image style="image-rendering:pixelated" xlink:href="data:image/png;base64,' + data + b'"'
+    return PICTURE_LINK.sub(inline, svg)
+
+
+_LEFT = ' BALIGN="LEFT"'
+
+
+def _text(text):
+    """A row's text as label markup; a printed matrix (its spaces unbreakable, several
+    lines) in a fixed-width face, so that its columns line up (its cell aligns lines left)."""
+    aligned = NBSP in text and "\n" in text
+    text = _escape(text)
+    return f'<FONT FACE="Courier" POINT-SIZE="10">{text}</FONT>' if aligned else text
+
+
 def _table(rows, padding=1):
-    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
+    cells = "".join(f'<TR><TD{_LEFT if "Courier" in row else ""}>{row}</TD></TR>' for row in rows)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="{padding}">{cells}</TABLE>>'
 
 
@@ -413,7 +616,7 @@ def render(target, path, **options):
     fmt = path.suffix.lstrip(".").lower()
     if not fmt:
         raise ValueError(f"render: cannot tell the format of {path}: give it a suffix such as .svg")
-    path.write_bytes(pipe(draw(target, **options), fmt))
+    path.write_bytes(pipe(draw(target, **options), fmt))  # SVG with its pictures inside
     return path
 
 

@@ -198,9 +198,13 @@ def test_every_line_of_a_name_has_a_place_even_an_empty_one():
     assert all(box["y"] < y < box["y"] + box["h"] for row in box["rows"] for _, y in row)
 
 
-def test_rankdir_reaches_the_layout():
-    wide, tall = player_data(tiny_example()), player_data(tiny_example(), rankdir="TB")
+def test_rankdir_reaches_the_layout_and_by_default_the_drawing_fits_the_width():
+    wide, tall = player_data(tiny_example(), rankdir="LR"), player_data(tiny_example(), rankdir="TB")
     assert wide["width"] > wide["height"] and tall["height"] > tall["width"]
+    for width in (700, 5000):  # a docs column: turned; a very wide window: left to right
+        fitted = player_data(tiny_example(), width=width)
+        assert fitted["width"] == (tall if width == 700 else wide)["width"]
+        assert fitted["width"] * fitted["scale"] <= width
 
 
 # In the browser ---------------------------------------------------------------------------
@@ -335,8 +339,9 @@ def test_zoom_and_pan(lesson_page, browser):
       picture.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, ctrlKey: true, bubbles: true,
                                                      cancelable: true, clientX: r.x + 50, clientY: r.y + 50}));""")
     assert width() == pytest.approx(natural * 1.25, rel=1e-3)
+    browser.find_element(By.TAG_NAME, "body").send_keys("+", "+", "+", "+")  # wider than the window: it pans
     picture = browser.find_element(By.CSS_SELECTOR, ".picture")
-    before = browser.execute_script("return arguments[0].scrollLeft", picture)
+    before = browser.execute_script("arguments[0].scrollLeft = 0; return arguments[0].scrollLeft", picture)
     ActionChains(browser).move_to_element(picture).click_and_hold().move_by_offset(-200, 0).release().perform()
     assert browser.execute_script("return arguments[0].scrollLeft", picture) == pytest.approx(before + 200, abs=2)
     assert console_errors(browser) == []
