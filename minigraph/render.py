@@ -355,9 +355,9 @@ def gradient_text(arrived, total, expected, max_shown=PRINTED):
             return row, drawn
         so_far = f"so far, {len(arrived)} of {expected} contributions" if len(arrived) < expected else ""
         return f"{row}\n{so_far or f'the sum of {expected} contributions'}", drawn
-    shown = format_array(total, MAX_SHOWN)
     if expected <= 1:
-        return f"grad {shown}", None
+        return array_row("grad", total, max_shown)
+    shown = format_array(total, MAX_SHOWN)
     if len(arrived) < expected:
         return f"grad {shown} so far ({len(arrived)} of {expected} contributions)", None
     if expected <= SUM_TERMS:

@@ -2,6 +2,7 @@
 numbers, scopes as clusters and collapsed boxes, copies of shared leaves, escaping, SVG
 output, large graphs and a missing dot binary."""
 
+import importlib
 import json
 import pathlib
 import re
@@ -58,7 +59,9 @@ def test_dot_text_has_every_node_edge_and_label():
     assert len(re.findall(r"^\s*n\d+ -> n\d+", dot, re.M)) == 9
     assert edge_rows(dot, "n4", "n5")[0][0] == "1st · 1×2"  # wᵀ (built 5th) is matmul's first argument
     assert edge_rows(dot, "n0", "n5") == [["2nd · 2×3"]]  # x, a constant: no gradient goes back
-    assert node_rows(dot, "n2")[2:] == ["value [[0.01] [0.01]]", "grad [[-0.1821] [0.01765]]"]
+    value, grad = node_rows(dot, "n2")[2:]  # w, a column: one element a line
+    assert value == "value [[0.01] [0.01]]" and grad.startswith("grad [[")
+    np.testing.assert_allclose(numbers(grad), lesson_by_hand()["w"].ravel(), rtol=1e-3)
     assert node_rows(dot, "n9")[2:] == ["value 0.6915", "grad 1"]
     # parameters, constants and ops look different
     assert 'fillcolor="#fff2cc"' in dot and 'fillcolor="#eeeeee"' in dot and 'fillcolor="#dbe9f6"' in dot
@@ -322,7 +325,7 @@ def test_five_thousand_node_graph_draws_its_last_nodes_and_a_note(tmp_path):
 def test_missing_dot_gives_an_install_hint_and_to_dot_still_works(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot anywhere on it
     cost = tiny_example()
-    assert "digraph" in mg.to_dot(cost)
+    assert "digraph" in mg.to_dot(cost) and "rankdir=TB" in mg.to_dot(cost)  # no size to read: down the page
     with pytest.raises(mg.DotNotFoundError, match="apt-get install graphviz"):
         mg.render(cost, tmp_path / "graph.svg")
 
@@ -345,3 +348,62 @@ def test_names_with_control_characters_render_and_step_with_visible_escapes(tmp_
     page = mg.save_steps_html(cost, tmp_path / "control.html", title="t\x00{{frames}}").read_text()
     assert "\x00" not in page and "\u202e" not in page
     assert "<title>t\\x00{{frames}}</title>" in page  # the title stays text, filled in one pass
+
+
+# Fitting the page ------------------------------------------------------------------------
+
+def natural_size(svg):
+    """(width, height, smallest font) of an SVG from Graphviz, in CSS pixels (4/3 a point)."""
+    width, height = re.search(r'<svg width="(\d+)pt" height="(\d+)pt"', svg).groups()
+    fonts = [float(size) for size in re.findall(r'font-size="([\d.]+)"', svg)]
+    return int(width) * 4 / 3, int(height) * 4 / 3, min(fonts) * 4 / 3
+
+
+def mlp_on_images(samples=6, sizes=(4096, 100, 10)):
+    """Lesson 3's network on a batch of 64×64 images (random pixels), its layers in scopes."""
+    from minigraph.layers import mlp
+    from minigraph.models import mlp_cost
+
+    rng = np.random.default_rng(0)
+    X = mg.constant(rng.uniform(0, 1, size=(sizes[0], samples)), name="X")
+    y = mg.constant(rng.integers(0, sizes[-1], size=samples).astype(float), name="y")
+    cost = mlp_cost(mlp(list(sizes), rng=0), X, y)
+    cost.backward()
+    return cost
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("graph, options, column", [
+    ("lesson", {}, 700),                                   # the README's picture in the docs column
+    ("two layers", {"width": 1300}, 1300),                 # lesson 2's network in a window
+    ("mlp", {"width": 1300, "depth": 0}, 1300),            # lesson 3's MLP, its layers as blocks
+    ("mlp on images", {"width": 1300, "depth": 0}, 1300),  # the same on 64×64 images, 4096→100→10
+])
+def test_drawings_fit_where_they_are_shown_at_natural_size_with_readable_text(graph, options, column, tmp_path):
+    from minigraph.models import tiny_mlp_example, tiny_two_layer_example
+
+    cost = {"lesson": tiny_example, "two layers": tiny_two_layer_example, "mlp": tiny_mlp_example,
+            "mlp on images": mlp_on_images}[graph]()
+    if cost.grad is None:
+        cost.backward()
+    width, height, font = natural_size(mg.render(cost, tmp_path / "graph.svg", **options).read_text())
+    assert width <= column and font >= 10, (width, height, font)
+    wide, _, _ = natural_size(mg.render(cost, tmp_path / "wide.svg", rankdir="LR", **options).read_text())
+    assert wide > column  # left to right would not have fitted: the direction was chosen
+
+
+@pytest.mark.needs_dot
+def test_a_drawing_that_fits_left_to_right_stays_left_to_right():
+    x = mg.parameter(2.0, name="x")
+    assert "rankdir=LR" in mg.to_dot(mg.tanh(x * 3.0))
+    assert "rankdir=TB" in mg.to_dot(mg.tanh(x * 3.0), rankdir="TB")  # asked for: kept
+
+
+def test_a_chain_too_long_for_the_width_is_turned_without_a_trial_layout(monkeypatch):
+    render = importlib.import_module("minigraph.render")  # (mg.render is the function)
+
+    node = mg.parameter(1.0, name="x")
+    for _ in range(30):
+        node = mg.tanh(node)
+    monkeypatch.setattr(render, "pipe", lambda *args: pytest.fail("laid out to choose"))
+    assert "rankdir=TB" in mg.to_dot(node)
