@@ -414,3 +414,79 @@ def test_hostile_titles_and_names_stay_text(tmp_path, browser):
     titles = [t.get_attribute("textContent") for t in browser.find_elements(By.CSS_SELECTOR, "text.title")]
     assert '<img src=y onerror="window.hacked=2">/' + printable(HOSTILE) in titles
     assert console_errors(browser) == []
+
+
+def layers_made_first():
+    """Lesson 2's network as its demo builds it: both Linear layers (their parameters) made
+    before the graph, so each scope's leaves come long before its ops in the graph's order."""
+    from minigraph.layers import Linear
+    from minigraph.models import two_layer_network_graph
+
+    rng = np.random.default_rng(1)
+    layer1, layer2 = Linear(2, 3, rng=rng, name="layer1"), Linear(3, 1, rng=rng, name="layer2")
+    return two_layer_network_graph(mg.constant(X, name="X"), mg.constant(Y, name="Y"), layer1, layer2)
+
+
+# At every step: is the active box or scope inside the visible part of the picture, how big
+# (CSS px) is the smallest text in it, and, inside an active scope, which boxes still say "value ?".
+LOOK = """
+const root = document.getElementById("player"), svg = root.querySelector("svg");
+const picture = root.querySelector(".picture"), next = root.querySelector(".next");
+const px = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;  // CSS px per unit
+const seen = [];
+for (let guard = 0; guard < 1000; guard++) {
+  const active = svg.querySelector(".box.active, .cluster.active"), view = picture.getBoundingClientRect();
+  if (active === null) break;  // the closing summary marks nothing
+  const r = active.getBoundingClientRect();
+  const inside = r.left >= view.left - 1 && r.top >= view.top - 1 &&
+    Math.min(r.right, r.left + picture.clientWidth) <= view.left + picture.clientWidth + 1 &&
+    Math.min(r.bottom, r.top + picture.clientHeight) <= view.top + picture.clientHeight + 1;
+  const fonts = Array.from(active.querySelectorAll("text")).filter((t) => t.textContent)
+    .map((t) => parseFloat(getComputedStyle(t).fontSize) * px);
+  let pending = [];
+  if (active.classList.contains("cluster")) {
+    const c = active.querySelector("rect").getBoundingClientRect();
+    pending = Array.from(svg.querySelectorAll("g.box")).filter((g) => {
+      const b = g.querySelector("rect").getBoundingClientRect();
+      return b.left >= c.left && b.right <= c.right && b.top >= c.top && b.bottom <= c.bottom &&
+        Array.from(g.querySelectorAll("text.value")).some((t) => t.textContent === "value ?");
+    }).map((g) => g.querySelector("text.title").textContent);
+  }
+  seen.push({step: Number(root.dataset.step), phase: root.dataset.phase, scope: active.classList.contains("cluster"),
+             inside: inside, font: Math.min(...fonts), pending: pending});
+  if (next.disabled) break;
+  next.click();
+}
+return seen;
+"""
+
+
+@pytest.mark.parametrize("window", [(700, 900), (1300, 900)])
+def test_every_step_shows_its_node_in_view_readable_and_scopes_complete(window, tmp_path, browser):
+    path = mg.save_steps_html(layers_made_first(), tmp_path / "network.html")
+    browser.set_window_size(*window)
+    try:
+        browser.get(path.as_uri())
+        steps = browser.execute_script(LOOK)
+        browser.save_screenshot(str(tmp_path / "player.png"))
+    finally:
+        browser.set_window_size(1400, 900)
+    assert (tmp_path / "player.png").read_bytes().startswith(b"\x89PNG")
+    scope_steps = [s for s in steps if s["scope"] and s["phase"] == "forward"]
+    assert len(scope_steps) == 2  # layer1 and layer2, each one step while closed
+    assert all(s["pending"] == [] for s in scope_steps), scope_steps  # every value inside is known
+    assert all(s["inside"] for s in steps), [s for s in steps if not s["inside"]]
+    assert all(s["font"] >= 10 for s in steps), min(s["font"] for s in steps)
+
+
+def test_a_scope_run_never_stops_at_leaves_made_before_its_ops():
+    data = player_data(layers_made_first())
+    graph = mg.Graph(layers_made_first())
+    for run in data["runs"]:
+        members = [f for f in data["frames"][run["start"]:run["end"] + 1]]
+        assert any(f["box"] for f in members)
+        if data["frames"][run["start"]]["phase"] == "forward":
+            # every box the run's scope draws has its value by the run's last frame
+            inside = [b for b in data["boxes"] if b["title"].startswith(run["scope"]) and b["valueAt"] is not None]
+            assert inside and all(b["valueAt"] <= run["end"] for b in inside), run["scope"]
+    assert len(graph.nodes) == len(data["frames"]) - len([f for f in data["frames"] if f["phase"] != "forward"])
