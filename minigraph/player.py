@@ -27,12 +27,14 @@ import numpy as np
 from .display import MAX_SHOWN, format_array, format_shape, printable
 from .graph import as_graph
 from .render import (FIT_WIDTH, PX_PER_PT, SLOT_COLOR, Texts, digraph, edge_text, gradient_text, must_turn,
-                     one_line, pipe, range_text, scene, scope_outputs, value_text)
+                     depth_bands, outputs_row, widest_rank, pipe, range_text, scene, scope_outputs, value_text)
 from .steps import backward_steps, forward_steps
 
 # dot lays out about a thousand boxes in a few seconds; a bigger picture is drawn with its
 # scopes collapsed (see `fitting_scene`).
 MAX_BOXES = 1000
+# More boxes than this side by side make a drawing over four 1,300-px windows wide.
+MAX_ABREAST = 50
 PAD = 4  # points around the drawing, as Graphviz's own SVG has
 BOOT = ('\nminigraphPlayer(document.getElementById("player"), '
         'JSON.parse(document.getElementById("minigraph-data").textContent), {keys: document});\n')
@@ -149,27 +151,35 @@ def _frame_data(picture, frame, run):
 def fitting_scene(graph, collapse, depth, max_boxes):
     """The scene to lay out, and a note saying what was folded to make it fit: as asked,
     then with scopes collapsed one level at a time, deepest first, while it has more than
-    `max_boxes` boxes, and as a last resort with only the nodes nearest the output."""
+    `max_boxes` boxes (or more than MAX_ABREAST side by side), and as a last resort as bands
+    of depth (`render.depth_bands`)."""
     if isinstance(max_boxes, bool) or not isinstance(max_boxes, int) or max_boxes < 1:
         raise ValueError(f"max_boxes must be a whole number ≥ 1, got {max_boxes!r}")
 
     def size(picture):  # the dashed copies of shared leaves cost dot next to nothing
         return sum(box.kind != "ghost" for box in picture.boxes)
 
+    def too_big(picture):  # too many boxes to lay out, or too many side by side to read
+        return size(picture) > max_boxes or widest_rank(picture) > MAX_ABREAST
+
     everything = len(graph.nodes)
     picture = scene(graph, collapse, depth, everything)
     level = max((len(node.scope) for node in graph.nodes), default=0) if depth is None else depth
     note = ""
-    while size(picture) > max_boxes and level > 0:
+    while too_big(picture) and level > 0:
         level -= 1
         picture = scene(graph, collapse, level, everything)
         folded = "every scope" if level == 0 else f"every scope nested deeper than {level} level(s)"
         note = (f"To stay under max_boxes={max_boxes} boxes, {folded} is drawn as one box; open "
                 f"a scope's steps to follow its nodes.")
-    if size(picture) > max_boxes:
-        picture = scene(graph, collapse, level if note else depth, max_boxes)
-        note = (f"The graph has {everything} nodes: only the last {max_boxes} are drawn (max_boxes); "
-                f"the steps of the others highlight the note that stands for them.")
+    if too_big(picture):
+        bands = depth_bands(graph)
+        picture = scene(graph, max_nodes=everything, bands=bands)
+        note = (f"The graph has {everything} nodes, too many to draw one box each (max_boxes={max_boxes}, "
+                f"at most {MAX_ABREAST} side by side): "
+                f"each box stands for a band of depth ({len(set(bands.values()))} bands), and each step "
+                f"marks its node's band. To see layers instead, build each one inside "
+                f"`with mg.scope(\"layer1\"):` and so on: a scope is drawn as a block whose steps open.")
     return picture, note
 
 
@@ -219,7 +229,8 @@ def timelines(picture, frames):
         if len(box.outputs) == 1:
             node = shown[0]
             return gradient_text(arrived[id(node)], running[id(node)], expected.get(id(node), 0))
-        return "grad " + "; ".join(f"{graph.label(n)} {one_line(running[id(n)])}" for n in shown), None
+        return outputs_row("grad", [running[id(n)] for n in shown], [graph.label(n) for n in shown],
+                           len(box.outputs))
 
     grads, edge_grads = {}, {}
     for index in range(start, len(frames)):

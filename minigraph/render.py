@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import html
 import json
+import math
 import pathlib
 import re
 import shutil
@@ -127,11 +128,17 @@ class Texts:
     pictures: dict = dataclasses.field(default_factory=dict)
 
 
-def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GHOST_AFTER):
-    """What to draw for a Node's graph (or a `Graph`): see the module's docstring."""
+def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GHOST_AFTER, bands=None):
+    """What to draw for a Node's graph (or a `Graph`): see the module's docstring.
+
+    `bands` (from `depth_bands`) draws a graph as one box per band of depth instead, its
+    scopes ignored: the structure of a big graph built without scopes."""
     graph = as_graph(target)
-    fold = scope_folding(graph, collapse, depth)
-    leaving = scope_outputs(graph)
+    if bands is None:
+        fold, group, kind = scope_folding(graph, collapse, depth), None, "scope"
+    else:
+        fold, group, kind = (lambda path: path), (lambda node: (bands[id(node)],)), "depth band"
+    leaving = scope_outputs(graph, group)
     boxes, box_of, folded_boxes = [], {}, {}
     cut = max(len(graph.nodes) - max_nodes, 0)
     if cut:
@@ -141,7 +148,7 @@ def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GH
         if index < cut:
             box_of[id(node)] = boxes[0]
             continue
-        folded = fold(node.scope)
+        folded = fold(node.scope if group is None else group(node))
         if folded is None:
             box = Box(f"n{index}", node.kind, graph.label(node), _detail(graph, node), node.scope, [node], [node])
             boxes.append(box)
@@ -156,7 +163,7 @@ def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GH
             box.nodes.append(node)
         box_of[id(node)] = box
     for box in folded_boxes.values():
-        box.detail = f"scope · {len(box.nodes)} nodes · out {_shapes(box.outputs)}"
+        box.detail = f"{kind} · {len(box.nodes)} nodes · out {_shapes(box.outputs)}"
     edges, edge_of = _edges(graph, box_of, cut)
     boxes += _ghosts(edges, ghost_after)
     clusters = {}
@@ -166,6 +173,28 @@ def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GH
             if path not in clusters:
                 clusters[path] = f"{printable(path[-1])} · out {_shapes(leaving.get(path, []))}"
     return Scene(graph, boxes, edges, clusters, box_of, edge_of)
+
+
+def depth_bands(graph, count=12):
+    """About `count` bands of depth for a graph without scopes: id(node) -> 'depth 4–7'.
+
+    An op's depth is the length of the longest path to it from a leaf; a leaf sits in the
+    band of its first user, so that each weight is drawn beside what it feeds."""
+    depth = {}
+    for node in graph.nodes:
+        if node.op is not None:
+            depth[id(node)] = 1 + max((depth.get(id(source), 0) for source in node.inputs), default=0)
+    deepest = max(depth.values(), default=0)
+    for node in graph.nodes:  # leaves: the depth of their first user, in graph order
+        for source in node.inputs:
+            if source.op is None and id(source) not in depth:
+                depth[id(source)] = depth.get(id(node), 1)
+    width = max(1, -(-deepest // count))
+    bands = {}
+    for node in graph.nodes:
+        start = (max(depth.get(id(node), 1), 1) - 1) // width * width + 1
+        bands[id(node)] = f"depth {start}" if width == 1 else f"depth {start}–{min(start + width - 1, deepest)}"
+    return bands
 
 
 def scope_folding(graph, collapse, depth):
@@ -195,19 +224,21 @@ def scope_folding(graph, collapse, depth):
     return fold
 
 
-def scope_outputs(graph):
+def scope_outputs(graph, group=None):
     """For each scope path, the nodes inside it whose values leave it (used outside it, or
     the graph's output), in graph order: its computed values, or its leaves if it computes
-    nothing that leaves (a parameter also used by a regulariser elsewhere is no output)."""
+    nothing that leaves (a parameter also used by a regulariser elsewhere is no output).
+    `group(node)` gives the path to use instead of node.scope (a depth band's)."""
+    path = (lambda node: node.scope) if group is None else group
     leaving = {}
     for node in graph.nodes:
         for source in node.inputs:
-            for length in range(1, len(source.scope) + 1):
-                if node.scope[:length] != source.scope[:length]:
-                    leaving.setdefault(source.scope[:length], {})[id(source)] = source
+            for length in range(1, len(path(source)) + 1):
+                if path(node)[:length] != path(source)[:length]:
+                    leaving.setdefault(path(source)[:length], {})[id(source)] = source
     output = graph.output
-    for length in range(1, len(output.scope) + 1):
-        leaving.setdefault(output.scope[:length], {})[id(output)] = output
+    for length in range(1, len(path(output)) + 1):
+        leaving.setdefault(path(output)[:length], {})[id(output)] = output
     outputs = {}
     for path, nodes in leaving.items():
         computed = [node for node in nodes.values() if node.op is not None]
@@ -340,8 +371,24 @@ def value_text(picture, box, max_shown=PRINTED):
     outputs = box.outputs
     if len(outputs) == 1:
         return array_row("value", outputs[0].value, max_shown, image=outputs[0].kind == "constant")
-    return "value " + "; ".join(
-        f"{picture.graph.label(node)} {one_line(node.value)}" for node in outputs), None
+    return outputs_row("value", [node.value for node in outputs], [picture.graph.label(node) for node in outputs])
+
+
+def outputs_row(word, arrays, labels, count=None):
+    """The row of a box standing for several values (a collapsed scope's outputs): each
+    named with its value for up to SUM_TERMS of them; for more, how many and their range,
+    with every element drawn as one square picture (nothing a box must list in a line).
+    `count`: how many there will be, where only some have come (gradients arriving)."""
+    count = len(arrays) if count is None else count
+    if count <= SUM_TERMS:
+        return f"{word} " + "; ".join(f"{label} {one_line(value)}" for label, value in zip(labels, arrays)), None
+    flat = np.concatenate([np.ravel(value) for value in arrays]).astype(float)
+    side = math.ceil(math.sqrt(flat.size))
+    square = np.full(side * side, np.nan)  # the cells past the last value are left blank
+    square[:flat.size] = flat
+    low, high = range_text(flat).split(" to ")
+    how_many = f"{len(arrays)} outputs" if len(arrays) == count else f"{len(arrays)} of {count} outputs"
+    return f"{word}: {how_many}\n{low}\nto {high}", heatmap.picture(square.reshape(side, side))
 
 
 def gradient_text(arrived, total, expected, max_shown=PRINTED):
@@ -403,8 +450,8 @@ def current_texts(picture, max_shown=PRINTED):
         if len(box.outputs) == 1 and with_grad:
             texts.grads[box.id], texts.pictures[(box.id, "grad")] = grad_row(with_grad[0])
         elif with_grad:
-            texts.grads[box.id] = "grad " + "; ".join(
-                f"{graph.label(node)} {one_line(node.grad)}" for node in with_grad)
+            texts.grads[box.id], texts.pictures[(box.id, "grad")] = outputs_row(
+                "grad", [node.grad for node in with_grad], [graph.label(node) for node in with_grad])
     for edge in picture.edges:
         parts = [sent[(id(node), position)] for node, position in edge.uses if (id(node), position) in sent]
         if parts:
@@ -454,13 +501,31 @@ def must_turn(picture, width):
 
 def ranks(picture):
     """How many boxes the longest path of the drawing passes through (its ranks in dot)."""
+    return max(box_depths(picture).values(), default=0)
+
+
+def widest_rank(picture):
+    """The most boxes that share a rank: a lower bound on how broad a drawing is."""
+    counts = {}
+    for depth in box_depths(picture).values():
+        counts[depth] = counts.get(depth, 0) + 1
+    return max(counts.values(), default=0)
+
+
+def box_depths(picture):
+    """Each box's rank, by id: 1 + the deepest box with an edge into it (an estimate where a
+    collapsed box comes before one of its inputs)."""
     depth = {}
     incoming = {}
     for edge in picture.edges:
         incoming.setdefault(edge.head.id, []).append(edge.tail.id)
     for box in picture.boxes:  # boxes come in graph order, inputs before their users
         depth[box.id] = 1 + max((depth.get(tail, 0) for tail in incoming.get(box.id, ())), default=0)
-    return max(depth.values(), default=0)
+    for box in picture.boxes:  # a leaf is ranked next to what it feeds, as dot does
+        if box.id not in incoming:
+            users = [depth[e.head.id] for e in picture.edges if e.tail is box]
+            depth[box.id] = min(users, default=2) - 1 if users else depth[box.id]
+    return depth
 
 
 def natural_width(dot):

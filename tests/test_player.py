@@ -157,14 +157,76 @@ def chain(layers, scoped):
     return mg.sum(h, name="cost")
 
 
-def test_a_graph_with_too_many_boxes_collapses_its_scopes_then_draws_its_last_nodes():
+def test_a_graph_with_too_many_boxes_collapses_its_scopes_then_draws_bands_of_depth():
     scoped = player_data(chain(30, scoped=True), max_boxes=50)  # 123 nodes, 30 scopes
     kinds = [box["kind"] for box in scoped["boxes"]]
     assert kinds.count("scope") == 30 and "every scope is drawn as one box" in scoped["note"]
     assert len(scoped["runs"]) == 60 and all(f["box"].startswith(("s", "n")) for f in scoped["frames"][:-1])
     flat = player_data(chain(30, scoped=False), max_boxes=50)
-    assert "only the last 50 are drawn" in flat["note"]
-    assert flat["frames"][0]["box"] == "hidden"
+    assert "band of depth" in flat["note"] and 'mg.scope("layer1")' in flat["note"]  # and how to do better
+    boxes = {box["id"]: box for box in flat["boxes"]}
+    assert all(box["kind"] == "scope" and box["title"].startswith("depth ") for box in boxes.values())
+    assert all(frame["box"] in boxes for frame in flat["frames"][:-1])  # every step marks its band
+
+
+def scalar_mlp(sizes, samples, scoped):
+    """micrograd's network on scalars (one node per number): neurons tanh(Σ wᵢ·xᵢ + b) and a
+    mean squared error over `samples` inputs; with `scoped`, each neuron's weights and work
+    inside mg.scope('layerL') and mg.scope('neuronK'), as a Neuron class would make them."""
+    rng = np.random.default_rng(0)
+
+    def scope(layer, neuron):
+        if not scoped:
+            return contextlib.nullcontext()
+        stack = contextlib.ExitStack()
+        stack.enter_context(mg.scope(f"layer{layer}"))
+        stack.enter_context(mg.scope(f"neuron{neuron}"))
+        return stack
+
+    layers = []
+    for number, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        layer = []
+        for k in range(n_out):
+            with scope(number, k):
+                layer.append(([mg.parameter(rng.uniform(-1, 1), name=f"w{i}") for i in range(n_in)],
+                              mg.parameter(0.0, name="b")))
+        layers.append(layer)
+    loss = None
+    for _ in range(samples):
+        h = [mg.constant(v, name="x") for v in rng.uniform(-1, 1, sizes[0])]
+        for number, layer in enumerate(layers, start=1):
+            out = []
+            for k, (ws, b) in enumerate(layer):
+                with scope(number, k):
+                    total = b
+                    for w, x in zip(ws, h):
+                        total = total + w * x
+                    out.append(mg.tanh(total))
+            h = out
+        error = (h[0] - float(rng.choice([-1.0, 1.0]))) ** 2
+        loss = error if loss is None else loss + error
+    return loss * (1.0 / samples)
+
+
+@pytest.mark.parametrize("scoped", [False, True])
+def test_a_two_thousand_node_network_stays_usable(scoped):
+    cost = scalar_mlp((3, 12, 12, 1), samples=4, scoped=scoped)
+    graph = mg.Graph(cost)
+    assert len(graph.nodes) > 1800
+    data = player_data(cost)
+    window = 1300  # px
+    assert data["width"] * data["scale"] <= 4 * window  # the drawing: at most four windows wide
+    assert all(box["w"] * data["scale"] <= window for box in data["boxes"])  # each box: one
+    # every parameter is reachable: a step of its own, marking a box that is drawn, saying its value
+    drawn = {box["id"] for box in data["boxes"]}
+    labels = {graph.label(p) for p in graph.parameters}
+    said = {}
+    for frame in data["frames"]:
+        for label in labels:
+            if frame["text"].startswith(f"{label} is a parameter") and frame["box"] in drawn:
+                said[label] = frame
+    assert set(said) == labels and len(labels) == 217
+    assert ("band of depth" in data["note"]) != scoped
 
 
 def test_page_is_self_contained_and_its_policy_allows_only_its_own_script_and_style(tmp_path):
