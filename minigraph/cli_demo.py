@@ -91,7 +91,7 @@ def run_network_demo(args):
     out.mkdir(parents=True, exist_ok=True)
     write_cost_curve(out / "cost.png", lesson.costs(model), lesson.step_name, f"minigraph {lesson.title}: cost")
     print(f"wrote {out / 'cost.png'}")
-    mg.render(model.graph_, out / "graph.svg")
+    mg.render(model.graph_, out / "graph.svg", depth=0)  # its layers as blocks: it fits a window
     print(f"wrote {out / 'graph.svg'} (the trained graph, one box per layer, values and gradients)")
     first = slice(0, STEP_PLAYER_SAMPLES)
     mg.save_steps_html(lesson.first_step(X_train[first], y_train[first], model), out / "backprop.html",

@@ -104,6 +104,8 @@ def tiles(value):
         return [[_shrink(value.reshape(side, side) if side else value.reshape(1, -1))]], ""
     if value.ndim == 2:
         rows, columns = value.shape
+        if square_side(rows) and square_side(columns):  # a square matrix of weights: as it is
+            return [[_shrink(value)]], ""
         if square_side(rows) and columns <= rows:  # one image per column: the course's layout
             side = square_side(rows)
             shown = [value[:, j].reshape(side, side) for j in range(min(columns, STRIP))]

@@ -39,10 +39,12 @@ MAX_DRAWN = 200
 GHOST_AFTER = 3
 # A fan-in of up to this many gradients is written out as a sum; a larger one as a count.
 SUM_TERMS = 3
-# A box prints an array of up to this many elements (8×8) in full, if its lines are at most
-# WIDEST_PRINTED characters; a bigger one is drawn as a picture, its range beside it.
+# A box prints an array of up to this many elements (8×8) in full, in at most TALLEST_PRINTED
+# lines of at most WIDEST_PRINTED characters; a bigger one is drawn as a picture, its range
+# beside it.
 PRINTED = 64
 WIDEST_PRINTED = 60
+TALLEST_PRINTED = 8
 EDGE_PRINTED = 9  # an edge's label prints up to 3×3 numbers
 NBSP = "\u00a0"  # Graphviz and browsers keep it, where they would fold plain spaces
 RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -315,12 +317,13 @@ def edge_label(node, position, source):
 
 def array_lines(value, max_shown=PRINTED):
     """The lines that print `value` in full, columns aligned, or None if it is too big to
-    print (more than `max_shown` elements, or wider than WIDEST_PRINTED characters)."""
+    print (more than `max_shown` elements, more than TALLEST_PRINTED lines or wider than
+    WIDEST_PRINTED characters)."""
     value = np.asarray(value)
     if value.size > max_shown:
         return None
     lines = format_block(value, max_shown=value.size)
-    return lines if max(map(len, lines)) <= WIDEST_PRINTED else None
+    return lines if len(lines) <= TALLEST_PRINTED and max(map(len, lines)) <= WIDEST_PRINTED else None
 
 
 def array_row(word, value, max_shown=PRINTED, image=False):

@@ -87,6 +87,8 @@ def test_a_weight_row_of_a_square_count_is_a_picture_too():
     drawn = heatmap.picture(weights)
     assert [t.shape for t in drawn.tiles[0]] == [(64, 64)] * 3
     np.testing.assert_array_equal(drawn.tiles[0][1], weights[1].reshape(64, 64))
+    square = np.arange(64.0 * 64).reshape(64, 64)  # units × pixels or pixels × units: drawn as it is
+    assert [t.shape for t in heatmap.picture(square).tiles[0]] == [(64, 64)]
 
 
 @pytest.mark.parametrize("shape, grid", [

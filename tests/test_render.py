@@ -127,6 +127,8 @@ def test_small_arrays_print_in_full_and_big_ones_are_drawn_with_their_range(tmp_
     (picture,) = re.findall(r'n1 \[label=<.*?<IMG SRC="([^"]+)"', dot)[:1]
     assert pathlib.Path(picture).read_bytes().startswith(b"\x89PNG")
     assert "mean" not in dot
+    column = mg.parameter(np.linspace(0, 1, 16).reshape(16, 1), name="column")  # 16 lines: too tall
+    assert node_rows(mg.to_dot(mg.sum(column)), "n0")[2] == "value\nfrom 0\nto 1"
 
 
 def test_a_fan_in_of_big_arrays_is_never_written_as_a_sum_of_summaries():
