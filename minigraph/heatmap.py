@@ -32,6 +32,7 @@ MAX_SIDE = 64
 MAX_ACROSS = 8
 MAX_DOWN = 4
 STRIP = 3  # a batch of images shows its first few
+ROW = 16  # a vector that is no image is drawn this many elements a row
 # Each element is drawn as a square of whole pixels, so a tile is about this many pixels a side.
 TILE_PIXELS = 64
 
@@ -84,8 +85,11 @@ def picture(value, image=False):
     grid, omitted = tiles(value)
     finite = value[np.isfinite(value)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-    side = max(max(t.shape) for row in grid for t in row)
-    return Picture(grid, image, max(1, TILE_PIXELS // side) if side < TILE_PIXELS else 1, low, high, omitted)
+    long_side = max(max(t.shape) for row in grid for t in row)
+    short_side = max(min(t.shape) for row in grid for t in row)
+    # Squares of whole pixels, a tile about TILE_PIXELS a side; a thin one up to twice as long.
+    scale = max(1, min(TILE_PIXELS // short_side, 2 * TILE_PIXELS // long_side))
+    return Picture(grid, image, scale, low, high, omitted)
 
 
 def square_side(length):
@@ -101,7 +105,12 @@ def tiles(value):
         value = value.reshape(1, 1)
     if value.ndim == 1:
         side = square_side(value.size)
-        return [[_shrink(value.reshape(side, side) if side else value.reshape(1, -1))]], ""
+        if side:
+            return [[_shrink(value.reshape(side, side))]], ""
+        rows = -(-value.size // ROW)  # a long vector wraps, ROW elements a row, in reading order
+        wrapped = np.full(rows * ROW if rows > 1 else value.size, np.nan)
+        wrapped[:value.size] = value
+        return [[_shrink(wrapped.reshape(rows, -1))]], ""
     if value.ndim == 2:
         rows, columns = value.shape
         if square_side(rows) and square_side(columns):  # a square matrix of weights: as it is

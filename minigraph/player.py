@@ -5,7 +5,9 @@ from one step to the next, changes only text and colour: the box at work, the va
 gradients known so far, the gradient each edge carries back. So nothing moves, and the
 picture is shown at its natural size, with zoom and pan. A scope (`mg.scope("layer1")`)
 is stepped through as a whole and can be opened into its nodes' steps. A graph too big to
-lay out in seconds is drawn with its scopes collapsed.
+lay out in seconds, or too broad to read, is drawn with its scopes collapsed, or, without
+scopes, as bands of depth. Big arrays are pictures (`minigraph.heatmap`), PNGs inside the
+page, in the places Graphviz left for them.
 
 The front end is `player.js` and `player.css`, shipped beside this module: the script
 defines `minigraphPlayer(element, data, options)`, and `player_data(...)` is its whole

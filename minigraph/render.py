@@ -10,6 +10,12 @@ made dot's layout take minutes. `draw` turns a scene into a `graphviz.Digraph` h
 numbers as they are now (Jupyter shows it inline); `to_dot` gives its DOT text without the
 Graphviz binary; `render` writes SVG, PNG or PDF and needs Graphviz's `dot`. The step
 player lays the same scene out once and changes only its text between frames.
+
+A drawing is made for the width it is shown in (`width`, CSS pixels; 700 by default, the
+docs' column): left to right if Graphviz reports that it fits, else top to bottom
+(`fitting_rankdir`). Arrays of up to about 8×8 numbers print in full, row by row; bigger
+ones are drawn as pictures (`minigraph.heatmap`) with their range beside them, and a
+summary of an array is never added up or equated as if it were a number.
 """
 
 import base64

@@ -144,3 +144,13 @@ def test_the_player_shows_the_pictures_in_their_places(tmp_path):
     assert grad[2].startswith("data:image/png;base64,")
     page = mg.save_steps_html(mg.sum(w @ x), tmp_path / "player.html").read_text()
     assert "img-src data:" in page
+
+
+def test_a_long_vector_wraps_in_reading_order_and_a_thin_matrix_is_not_a_hairline():
+    vector = np.arange(40.0)
+    (tile,) = heatmap.picture(vector).tiles[0]
+    assert tile.shape == (3, heatmap.ROW)
+    np.testing.assert_array_equal(tile.ravel()[:40], vector)
+    assert np.isnan(tile.ravel()[40:]).all()  # the rest of the last row is left blank
+    width, height = heatmap.picture(np.ones((10, 55))).size
+    assert height >= 20 and width <= 2 * heatmap.TILE_PIXELS
