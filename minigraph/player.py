@@ -28,7 +28,8 @@ import numpy as np
 
 from .display import MAX_SHOWN, format_array, format_shape, printable
 from .graph import as_graph
-from .render import (FIT_WIDTH, PX_PER_PT, SLOT_COLOR, Texts, digraph, edge_text, gradient_text, must_turn,
+from .render import (FIT_WIDTH, PX_PER_PT, SLOT_COLOR, Box, Scene, Texts, digraph, edge_text, edges_between,
+                     gradient_text, must_turn, node_detail,
                      depth_bands, outputs_row, widest_rank, pipe, range_text, scene, scope_outputs, value_text)
 from .steps import backward_steps, forward_steps
 
@@ -77,6 +78,29 @@ def player_data(output, max_shown=MAX_SHOWN, title="Backprop, one node at a time
     graph = as_graph(output)
     picture, note = fitting_scene(graph, collapse, depth, max_boxes)
     frames = run_passes(graph, max_shown)
+    runs = scope_runs(picture, frames, max_shown)
+    run_of = {index: number for number, run in enumerate(runs) for index in range(run["start"], run["end"] + 1)}
+    insides = {}
+    for run in runs:  # a scope drawn as one box: its inside, drawn to open in its place
+        if run["mark"] == picture.box_of[id(frames[run["start"]].node)].id:
+            path = frames[run["start"]].node.scope[:1]
+            if path not in insides:
+                inner = inside_scene(picture, path)
+                insides[path] = (len(insides), inner, drawing(inner, frames, rankdir, width))
+            number, inner, _ = insides[path]
+            run["inside"] = number
+            run["steps"] = [{key: value for key, value in _frame_data(inner, frames[index], -1).items()
+                             if key in ("box", "edges")} for index in range(run["start"], run["end"] + 1)]
+    return dict(
+        title=printable(title), note=note, scale=PX_PER_PT, **drawing(picture, frames, rankdir, width),
+        frames=[_frame_data(picture, frame, run_of.get(index, -1)) for index, frame in enumerate(frames)],
+        runs=runs, insides=[data for _, _, data in insides.values()],
+    )
+
+
+def drawing(picture, frames, rankdir, width):
+    """A scene laid out for the front end: its size, and its boxes, edges and clusters with
+    where their text and pictures go and when each changes."""
     values, value_at, grads, edge_grads, pictures = timelines(picture, frames)
     widest = Texts(
         {box_id: _widest(["value ?", text]) for box_id, text in values.items()},
@@ -85,17 +109,45 @@ def player_data(output, max_shown=MAX_SHOWN, title="Backprop, one node at a time
         pictures,
     )
     geometry = fitted_layout(picture, widest, rankdir, width)
-    runs = scope_runs(picture, frames, max_shown)
-    run_of = {index: number for number, run in enumerate(runs) for index in range(run["start"], run["end"] + 1)}
     return dict(
-        title=printable(title), note=note, width=geometry["width"], height=geometry["height"], scale=PX_PER_PT,
+        width=geometry["width"], height=geometry["height"],
         boxes=[_box_data(box, geometry["boxes"][box.id], widest, values, value_at, grads) for box in picture.boxes],
         edges=[_edge_data(edge, geometry["edges"][edge.id], widest, edge_grads) for edge in picture.edges],
         clusters=[_cluster_data(f"c{number}", label, geometry["clusters"][f"c{number}"])
                   for number, label in enumerate(picture.clusters.values())],
-        frames=[_frame_data(picture, frame, run_of.get(index, -1)) for index, frame in enumerate(frames)],
-        runs=runs,
     )
+
+
+def inside_scene(picture, path):
+    """What a scope drawn as one box holds, to draw in its place when its steps are opened:
+    a box per node inside (a box per scope nested in it), and a dashed box per value that
+    comes in from outside."""
+    graph = picture.graph
+    inside = [node for node in graph.nodes if node.scope[:len(path)] == path]
+    leaving = scope_outputs(graph)
+    boxes, box_of, nested = [], {}, {}
+    for node in inside:
+        if len(node.scope) > len(path):
+            sub = node.scope[:len(path) + 1]
+            if sub not in nested:
+                nested[sub] = Box(f"i{len(boxes)}", "scope", printable(sub[-1]), "", (), [], leaving.get(sub, []))
+                boxes.append(nested[sub])
+            box = nested[sub]
+            box.nodes.append(node)
+        else:
+            box = Box(f"i{len(boxes)}", node.kind, graph.label(node), node_detail(graph, node), (), [node], [node])
+            boxes.append(box)
+        box_of[id(node)] = box
+    for box in nested.values():
+        box.detail = f"scope · {len(box.nodes)} nodes"
+    for node in inside:
+        for source in node.inputs:
+            if id(source) not in box_of:
+                box_of[id(source)] = Box(f"i{len(boxes)}", "ghost", graph.label(source), "from outside", (),
+                                         [source], [])
+                boxes.append(box_of[id(source)])
+    edges, edge_of = edges_between(inside, box_of)
+    return Scene(graph, boxes, edges, {}, box_of, edge_of)
 
 
 def _box_data(box, place, widest, values, value_at, grads):
@@ -147,7 +199,8 @@ def _frame_data(picture, frame, run):
     positions = range(len(frame.node.inputs)) if frame.phase == "forward" else [p for _, p, _ in frame.sent]
     keys = [(id(frame.node), position) for position in positions]
     edges = sorted({picture.edge_of[key].id for key in keys if key in picture.edge_of})
-    return dict(phase=frame.phase, box=picture.box_of[id(frame.node)].id, edges=edges, text=frame.text, run=run)
+    box = picture.box_of.get(id(frame.node))
+    return dict(phase=frame.phase, box=box.id if box else "", edges=edges, text=frame.text, run=run)
 
 
 def fitting_scene(graph, collapse, depth, max_boxes):
@@ -237,14 +290,15 @@ def timelines(picture, frames):
     grads, edge_grads = {}, {}
     for index in range(start, len(frames)):
         frame = frames[index]
-        output_box = picture.box_of[id(graph.output)]
-        boxes = {id(output_box): output_box} if index == start else {}  # the seed shows first
+        output_box = picture.box_of.get(id(graph.output))  # (a scope's inside may not hold it)
+        boxes = {id(output_box): output_box} if index == start and output_box else {}  # the seed first
         edges = {}
         for to, position, grad in frame.sent:
             arrived.setdefault(id(to), []).append(grad)
             running[id(to)] = grad if id(to) not in running else running[id(to)] + grad
-            box = picture.box_of[id(to)]
-            boxes[id(box)] = box
+            box = picture.box_of.get(id(to))
+            if box is not None:
+                boxes[id(box)] = box
             edge = picture.edge_of.get((id(frame.node), position))
             if edge is not None:
                 edge_sums[edge.id] = grad if edge.id not in edge_sums else edge_sums[edge.id] + grad

@@ -158,7 +158,7 @@ def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GH
             continue
         folded = fold(node.scope if group is None else group(node))
         if folded is None:
-            box = Box(f"n{index}", node.kind, graph.label(node), _detail(graph, node), node.scope, [node], [node])
+            box = Box(f"n{index}", node.kind, graph.label(node), node_detail(graph, node), node.scope, [node], [node])
             boxes.append(box)
         else:
             box = folded_boxes.get(folded)
@@ -172,7 +172,7 @@ def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GH
         box_of[id(node)] = box
     for box in folded_boxes.values():
         box.detail = f"{kind} · {len(box.nodes)} nodes · out {_shapes(box.outputs)}"
-    edges, edge_of = _edges(graph, box_of, cut)
+    edges, edge_of = edges_between(graph.nodes[cut:], box_of)
     boxes += _ghosts(edges, ghost_after)
     clusters = {}
     for box in boxes:
@@ -254,11 +254,12 @@ def scope_outputs(graph, group=None):
     return outputs
 
 
-def _edges(graph, box_of, cut):
-    """One edge per input, except inside a collapsed scope (none) and into a collapsed
-    scope or out of the note of undrawn nodes (one per pair of boxes)."""
+def edges_between(nodes, box_of):
+    """The edges into the boxes of `nodes`: one per input, except inside a collapsed scope
+    (none) and into a collapsed scope or out of the note of undrawn nodes (one per pair of
+    boxes). Returns them and the edge of each (id(consumer), input position)."""
     edges, edge_of, merged = [], {}, {}
-    for node in graph.nodes[cut:]:
+    for node in nodes:
         head = box_of[id(node)]
         for position, source in enumerate(node.inputs):
             tail = box_of[id(source)]
@@ -303,7 +304,7 @@ def _ghosts(edges, ghost_after):
     return ghosts
 
 
-def _detail(graph, node):
+def node_detail(graph, node):
     kind = str(node.op) if node.op is not None else node.kind
     shape = format_shape(node.shape)
     return f"{kind} · {shape}" if graph.label(node) != kind else shape

@@ -552,3 +552,49 @@ def test_a_scope_run_never_stops_at_leaves_made_before_its_ops():
             inside = [b for b in data["boxes"] if b["title"].startswith(run["scope"]) and b["valueAt"] is not None]
             assert inside and all(b["valueAt"] <= run["end"] for b in inside), run["scope"]
     assert len(graph.nodes) == len(data["frames"]) - len([f for f in data["frames"] if f["phase"] != "forward"])
+
+
+OPEN_INSIDE = """
+const root = document.getElementById("player"), svg = root.querySelector("svg");
+const next = root.querySelector(".next"), open = root.querySelector(".open");
+const picture = root.querySelector(".picture");
+while (open.disabled) next.click();  // the first step of a scope drawn as one box
+const closed = {inside: svg.querySelectorAll("g.inside:not([display])").length};
+open.click();
+const seen = [];
+while (true) {
+  const shown = svg.querySelector("g.inside:not([display])");
+  const active = shown ? shown.querySelector("g.box.active") : null;
+  const view = picture.getBoundingClientRect(), r = active ? active.getBoundingClientRect() : null;
+  seen.push({frame: Number(root.dataset.frame), title: active ? active.querySelector("text.title").textContent : null,
+             value: active ? Array.from(active.querySelectorAll("text.value")).map((t) => t.textContent).join(" ") : null,
+             inside: r !== null && r.left >= view.left - 1 && r.right <= view.left + picture.clientWidth + 1 &&
+                     r.top >= view.top - 1 && r.bottom <= view.top + picture.clientHeight + 1,
+             boxes: shown ? shown.querySelectorAll("g.box").length : 0});
+  if (!open.textContent.startsWith("Close")) break;
+  next.click();
+}
+return {closed: closed, seen: seen};
+"""
+
+
+def test_opening_a_scope_drawn_as_one_box_draws_its_inside_in_place(tmp_path, browser):
+    cost, _ = two_layer_net()
+    graph = mg.Graph(cost)
+    path = mg.save_steps_html(cost, tmp_path / "collapsed.html", depth=0)
+    browser.get(path.as_uri())
+    result = browser.execute_script(OPEN_INSIDE)
+    assert result["closed"]["inside"] == 0  # nothing drawn over the box until it is opened
+    inside = [s for s in result["seen"] if s["title"] is not None]
+    assert len(inside) >= 2 and all(s["boxes"] >= 3 for s in inside)
+    frames = mg.forward_steps(cost)
+    labels = [graph.label(step.node) for step in frames]
+    own = 0
+    for step in inside:  # each step marks its node, or the scope nested inside that holds it, in view
+        label = labels[step["frame"]]
+        assert step["title"] in (label, label.split("/")[1]) and step["inside"]
+        if step["title"] == label:  # the node itself: its value is there from its own step
+            own += 1
+            assert "value ?" not in step["value"]
+    assert own >= 1
+    assert console_errors(browser) == []
