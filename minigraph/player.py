@@ -28,9 +28,9 @@ import numpy as np
 
 from .display import MAX_SHOWN, format_array, format_shape, printable
 from .graph import as_graph
-from .render import (FIT_WIDTH, PX_PER_PT, SLOT_COLOR, Box, Scene, Texts, digraph, edge_text, edges_between,
-                     gradient_text, must_turn, node_detail,
-                     depth_bands, outputs_row, widest_rank, pipe, range_text, scene, scope_outputs, value_text)
+from .render import (FIT_WIDTH, PX_PER_PT, SLOT_COLOR, Box, Scene, depth_bands, digraph, edges_between, must_turn,
+                     node_detail, pipe, scene, scope_outputs, widest_rank)
+from .rows import Texts, edge_text, gradient_text, outputs_row, range_text, value_text
 from .steps import backward_steps, forward_steps
 
 # dot lays out about a thousand boxes in a few seconds; a bigger picture is drawn with its
