@@ -91,7 +91,7 @@ def run_network_demo(args):
     out.mkdir(parents=True, exist_ok=True)
     write_cost_curve(out / "cost.png", lesson.costs(model), lesson.step_name, f"minigraph {lesson.title}: cost")
     print(f"wrote {out / 'cost.png'}")
-    mg.render(model.graph_, out / "graph.svg", depth=0)  # its layers as blocks: it fits a window
+    mg.render(model.graph_, out / "graph.svg", depth=lesson.drawn_depth)
     print(f"wrote {out / 'graph.svg'} (the trained graph, one box per layer, values and gradients)")
     first = slice(0, STEP_PLAYER_SAMPLES)
     mg.save_steps_html(lesson.first_step(X_train[first], y_train[first], model), out / "backprop.html",
@@ -120,6 +120,7 @@ class TwoLayerLesson:
 
     title = "two-layer network"
     step_name = "iteration"
+    drawn_depth = None  # every node drawn: it fits a 1,300-px window
 
     def __init__(self, args):
         from minigraph.models.datasets import lesson_split
@@ -176,6 +177,7 @@ class MLPLesson:
 
     title = "ten-digit MLP"
     step_name = "epoch"
+    drawn_depth = 0  # its layers drawn as blocks, so that the picture fits a window
 
     def __init__(self, args):
         from sklearn.preprocessing import StandardScaler
