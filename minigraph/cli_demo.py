@@ -111,7 +111,7 @@ def run_network_demo(args):
     out.mkdir(parents=True, exist_ok=True)
     write_learning_curves(out / "cost.png", model.curves_, lesson.step_name, f"minigraph {lesson.title}")
     print(f"wrote {out / 'cost.png'} (cost and accuracy per {lesson.step_name}, training and test images)")
-    mg.render(model.graph_, out / "graph.svg")
+    mg.render(model.graph_, out / "graph.svg", depth=lesson.drawn_depth)
     print(f"wrote {out / 'graph.svg'} (the trained graph, one box per layer, values and gradients)")
     first = slice(0, STEP_PLAYER_SAMPLES)
     mg.save_steps_html(lesson.first_step(X_train[first], y_train[first], model), out / "backprop.html",
@@ -154,6 +154,7 @@ class TwoLayerLesson:
 
     title = "two-layer network"
     step_name = "iteration"
+    drawn_depth = None  # every node drawn: it fits a 1,300-px window
 
     def __init__(self, args):
         from minigraph.models.datasets import lesson_split
@@ -206,6 +207,7 @@ class MLPLesson:
 
     title = "ten-digit MLP"
     step_name = "epoch"
+    drawn_depth = 0  # its layers drawn as blocks, so that the picture fits a window
 
     def __init__(self, args):
         from sklearn.preprocessing import StandardScaler

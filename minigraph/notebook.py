@@ -23,6 +23,7 @@ Needs the optional anywidget: `pip install 'minigraph[notebook]'`. `import minig
 not import this module (nor anywidget); `mg.notebook` imports it on first use.
 """
 
+import html
 import numbers
 
 try:
@@ -36,9 +37,11 @@ except ImportError as error:  # the extra is optional: say how to get it
 
 from IPython.display import display  # ipywidgets, and so anywidget, depends on IPython
 
+from .errors import DotNotFoundError
 from .graph import Graph
 from .node import Node
 from .player import asset, player_data
+from .render import draw
 
 
 class _FrameIndex(traitlets.Int):
@@ -76,12 +79,41 @@ class StepPlayer(anywidget.AnyWidget):
         # step fails before any message.
         self.set_trait("data", player_data(output, **options))
         self.step = step
+        self._graph = output
         super().__init__()
+
+    def __repr__(self):
+        return (f"<minigraph StepPlayer: {self.data['title']}, {self.frames} frames, at frame {self.step}. "
+                f"It is a notebook widget: display it in JupyterLab or Jupyter Notebook 7 (with anywidget); "
+                f"elsewhere, mg.save_steps_html(output, 'steps.html') writes the same player as a page.>")
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget for front ends that run widgets; for those that do not (nbconvert, a
+        static viewer), a note that says what this is and how to see it, above a drawing of
+        the graph after its backward pass."""
+        bundle = super()._repr_mimebundle_(**kwargs)  # anywidget's: (data, metadata) or None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        return {**data, "text/plain": repr(self), "text/html": fallback_html(self)}, metadata
 
     @property
     def frames(self):
         """How many frames `step` can show: len(data["frames"])."""
         return len(self.data["frames"])
+
+
+def fallback_html(player):
+    """What a front end without widgets shows for `player`: what it is, how to see it, and
+    the graph drawn with the values and gradients of its last frame."""
+    note = (f"<p><b>{html.escape(player.data['title'])}</b>: a step player of {player.frames} frames, "
+            f"a notebook widget. This front end does not run widgets: open the notebook in JupyterLab "
+            f"or Jupyter Notebook 7 with anywidget installed, or write the same player as a page with "
+            f"<code>mg.save_steps_html(output, \"steps.html\")</code> and open it in a browser. "
+            f"The graph after its backward pass:</p>")
+    try:
+        drawing = draw(player._graph).pipe(format="svg").decode("utf-8")
+    except DotNotFoundError:
+        drawing = "<p>(Graphviz's dot is not installed, so the graph is not drawn here.)</p>"
+    return note + drawing
 
 
 def show_steps(output, **options):

@@ -43,8 +43,16 @@ function minigraphPlayer(root, data, options) {
     parent.appendChild(node);
     return node;
   }
-  function lines(parent, positions, className) {
-    return positions.map(([x, y]) => drawn("text", parent, { x: x, y: y, class: className }));
+  function lines(parent, positions, className) {  // [x, y] centred, [x, y, "start"] from x
+    return positions.map(([x, y, anchor]) =>
+      drawn("text", parent, { x: x, y: y, class: anchor ? className + " " + anchor : className }));
+  }
+  function slot(parent, place, href) {  // a picture in the place Graphviz left for it
+    if (!place) return null;
+    const [x, y, width, height] = place;
+    const image = drawn("image", parent, { x: x, y: y, width: width, height: height, preserveAspectRatio: "none" });
+    if (href) image.setAttribute("href", href);
+    return image;
   }
   function fill(texts, text) {  // one line of `text` per text element; "" where it has fewer
     const parts = text === null || text === undefined ? [] : String(text).split("\n");
@@ -53,13 +61,17 @@ function minigraphPlayer(root, data, options) {
       if (node.textContent !== line) node.textContent = line;
     });
   }
-  function textAt(timeline, frame) {  // the last text whose frame has come
-    let text = null;
-    for (const [at, value] of timeline) {
-      if (at > frame) break;
-      text = value;
+  function entryAt(timeline, frame) {  // the last [frame, text, ...] whose frame has come
+    let found = null;
+    for (const entry of timeline) {
+      if (entry[0] > frame) break;
+      found = entry;
     }
-    return text;
+    return found;
+  }
+  function textAt(timeline, frame) {
+    const entry = entryAt(timeline, frame);
+    return entry === null ? null : entry[1];
   }
 
   root.classList.add("minigraph-player");
@@ -76,40 +88,99 @@ function minigraphPlayer(root, data, options) {
   slider.setAttribute("aria-label", "step");
   const counter = element("span", controls, "counter");
   const phase = element("span", controls, "phase");
-  const zoomOut = button(controls, "zoom-out", "\u2212", "zoom out");
-  const zoomReset = button(controls, "zoom-reset", "100%", "natural size");
-  const zoomIn = button(controls, "zoom-in", "+", "zoom in");
+  const zooms = element("span", controls, "zoom");  // one group: its buttons wrap together
+  const zoomOut = button(zooms, "zoom-out", "\u2212", "zoom out");
+  const zoomReset = button(zooms, "zoom-reset", "100%", "natural size");
+  const zoomIn = button(zooms, "zoom-in", "+", "zoom in");
   const picture = element("div", root, "picture");
   const explanation = element("pre", root, "explanation");
 
-  // The drawing, once.
+  // The drawing, once, at Graphviz's natural size (data.scale CSS pixels to the point).
+  const scale = data.scale || 1;
   const svg = drawn("svg", picture, {
-    viewBox: "0 0 " + data.width + " " + data.height, width: data.width, height: data.height,
+    viewBox: "0 0 " + data.width + " " + data.height, width: data.width * scale, height: data.height * scale,
     role: "img", "aria-label": "the graph",
   });
-  const marks = new Map();  // data-id -> element that can be marked active
-  for (const cluster of data.clusters) {
-    const group = drawn("g", svg, { class: "cluster", "data-id": cluster.id });
-    drawn("rect", group, { x: cluster.x, y: cluster.y, width: cluster.w, height: cluster.h, rx: 6 });
-    fill(lines(group, cluster.rows[0], "label"), cluster.label);
-    marks.set(cluster.id, group);
+  // A laid-out drawing (the graph, or a scope's inside) into `parent`: its parts by data-id
+  // in `marks`, and the boxes and edges whose text changes from step to step.
+  function drawLayout(parent, layout, marks) {
+    for (const cluster of layout.clusters) {
+      const group = drawn("g", parent, { class: "cluster", "data-id": cluster.id });
+      drawn("rect", group, { x: cluster.x, y: cluster.y, width: cluster.w, height: cluster.h, rx: 6 });
+      fill(lines(group, cluster.rows[0], "label"), cluster.label);
+      marks.set(cluster.id, group);
+    }
+    const edges = layout.edges.map((edge) => {
+      const group = drawn("g", parent, { class: "edge", "data-id": edge.id });
+      drawn("path", group, { d: edge.d });
+      if (edge.arrow) drawn("polygon", group, { points: edge.arrow });
+      fill(lines(group, edge.rows[0], "shape"), edge.label);
+      marks.set(edge.id, group);
+      return { data: edge, group: group, grad: lines(group, edge.rows[1], "grad") };
+    });
+    const boxes = layout.boxes.map((box) => {
+      const group = drawn("g", parent, { class: "box " + box.kind, "data-id": box.id });
+      drawn("rect", group, { x: box.x, y: box.y, width: box.w, height: box.h, rx: ROUNDED.has(box.kind) ? 5 : 0 });
+      fill(lines(group, box.rows[0], "title"), box.title);
+      fill(lines(group, box.rows[1], "detail"), box.detail);
+      marks.set(box.id, group);
+      return { data: box, group: group, value: lines(group, box.rows[2], "value"), grad: lines(group, box.rows[3], "grad"),
+               valuePicture: slot(group, box.valueSlot, box.valuePicture), gradPicture: slot(group, box.gradSlot, null) };
+    });
+    return { boxes: boxes, edges: edges, marks: marks };
   }
-  const edges = data.edges.map((edge) => {
-    const group = drawn("g", svg, { class: "edge", "data-id": edge.id });
-    drawn("path", group, { d: edge.d });
-    if (edge.arrow) drawn("polygon", group, { points: edge.arrow });
-    fill(lines(group, edge.rows[0], "shape"), edge.label);
-    marks.set(edge.id, group);
-    return { data: edge, group: group, grad: lines(group, edge.rows[1], "grad") };
-  });
-  const boxes = data.boxes.map((box) => {
-    const group = drawn("g", svg, { class: "box " + box.kind, "data-id": box.id });
-    drawn("rect", group, { x: box.x, y: box.y, width: box.w, height: box.h, rx: ROUNDED.has(box.kind) ? 5 : 0 });
-    fill(lines(group, box.rows[0], "title"), box.title);
-    fill(lines(group, box.rows[1], "detail"), box.detail);
-    marks.set(box.id, group);
-    return { data: box, group: group, value: lines(group, box.rows[2], "value"), grad: lines(group, box.rows[3], "grad") };
-  });
+  // What a drawing's changing rows show at frame `at`.
+  function paint(drawing, at) {
+    for (const box of drawing.boxes) {
+      if (box.value.length) {
+        const known = at >= box.data.valueAt;
+        fill(box.value, known ? box.data.value : "value ?");
+        box.value.forEach((node) => node.classList.toggle("pending", !known));
+        if (box.valuePicture) box.valuePicture.setAttribute("visibility", known ? "visible" : "hidden");
+      }
+      const grad = entryAt(box.data.grads, at);
+      if (box.grad.length) fill(box.grad, grad === null ? null : grad[1]);
+      if (box.gradPicture) {
+        const href = grad === null ? null : grad[2];
+        if (href) box.gradPicture.setAttribute("href", href);
+        box.gradPicture.setAttribute("visibility", href ? "visible" : "hidden");
+      }
+    }
+    for (const edge of drawing.edges) {
+      const text = textAt(edge.data.grads, at);
+      fill(edge.grad, text);
+      edge.group.classList.toggle("carrying", text !== null);
+    }
+  }
+  const main = drawLayout(svg, data, new Map());
+  const marks = main.marks;  // data-id -> element that can be marked active
+
+  // A scope drawn as one box opens in its place: its inside, drawn over it (and over its
+  // neighbours where it is bigger), the picture grown to hold it if need be.
+  const insides = new Map();  // number in data.insides -> {group, drawing}
+  let shownInside = null;
+  function inside(number, run) {
+    if (!insides.has(number)) {
+      const layout = data.insides[number], box = marks.get(run.mark).querySelector("rect");
+      const x = Math.max(0, Math.min(Number(box.getAttribute("x")), data.width - layout.width));
+      const y = Math.max(0, Number(box.getAttribute("y")));
+      const group = drawn("g", svg, { class: "inside", transform: "translate(" + x + "," + y + ")" });
+      drawn("rect", group, { class: "backdrop", x: 0, y: 0, width: layout.width, height: layout.height, rx: 6 });
+      insides.set(number, { group: group, drawing: drawLayout(group, layout, new Map()),
+                            width: x + layout.width, height: y + layout.height });
+    }
+    return insides.get(number);
+  }
+  function showInside(opened) {
+    if (shownInside !== null && shownInside !== opened) shownInside.group.setAttribute("display", "none");
+    if (opened) opened.group.removeAttribute("display");
+    shownInside = opened;
+    extent = opened ? { width: Math.max(data.width, opened.width), height: Math.max(data.height, opened.height) }
+      : { width: data.width, height: data.height };
+    svg.setAttribute("viewBox", "0 0 " + extent.width + " " + extent.height);
+    svg.setAttribute("width", String(extent.width * scale * zoom));
+    svg.setAttribute("height", String(extent.height * scale * zoom));
+  }
 
   // Steps: a frame, or a whole run of frames while its scope is closed.
   const opened = new Set();
@@ -135,22 +206,18 @@ function minigraphPlayer(root, data, options) {
     const step = steps[current];
     const frame = data.frames[step.frame];
     const run = step.run >= 0 ? data.runs[step.run] : null;
-    for (const box of boxes) {
-      if (box.value.length) {
-        const known = step.frame >= box.data.valueAt;
-        fill(box.value, known ? box.data.value : "value ?");
-        box.value.forEach((node) => node.classList.toggle("pending", !known));
-      }
-      if (box.grad.length) fill(box.grad, textAt(box.data.grads, step.frame));
-    }
-    for (const edge of edges) {
-      const text = textAt(edge.data.grads, step.frame);
-      fill(edge.grad, text);
-      edge.group.classList.toggle("carrying", text !== null);
-    }
+    paint(main, step.frame);
+    const open = run !== null && !step.whole && run.inside !== undefined ? inside(run.inside, run) : null;
+    showInside(open);
+    if (open) paint(open.drawing, step.frame);
     for (const node of marked) node.classList.remove("active");
     const ids = step.whole ? [run.mark] : [frame.box].concat(frame.edges);
     marked = ids.map((id) => marks.get(id)).filter((node) => node !== undefined);
+    if (open) {  // the node at work inside the opened scope, marked first so that it is revealed
+      const at = run.steps[step.frame - run.start];
+      marked = [at.box].concat(at.edges).map((id) => open.drawing.marks.get(id))
+        .filter((node) => node !== undefined).concat(marked);
+    }
     for (const node of marked) node.classList.add("active");
 
     explanation.textContent = step.whole ? run.text : frame.text;
@@ -194,26 +261,32 @@ function minigraphPlayer(root, data, options) {
 
   // Zoom (the SVG's size; the layout is untouched) and pan (the picture's scroll).
   let zoom = 1;
+  let extent = { width: data.width, height: data.height };  // the drawing, a scope's inside included
   function setZoom(value, clientX, clientY) {
     const view = picture.getBoundingClientRect();
     const x = clientX === undefined ? view.width / 2 : clientX - view.left;
     const y = clientY === undefined ? view.height / 2 : clientY - view.top;
     const left = (picture.scrollLeft + x) / zoom, top = (picture.scrollTop + y) / zoom;
     zoom = Math.min(4, Math.max(0.1, value));
-    svg.setAttribute("width", String(data.width * zoom));
-    svg.setAttribute("height", String(data.height * zoom));
+    svg.setAttribute("width", String(extent.width * scale * zoom));
+    svg.setAttribute("height", String(extent.height * scale * zoom));
     picture.scrollLeft = left * zoom - x;
     picture.scrollTop = top * zoom - y;
     zoomReset.textContent = Math.round(zoom * 100) + "%";
     root.dataset.zoom = String(zoom);
   }
-  function reveal(node) {  // scroll the active box into view, if it is not
+  // Scroll the active box or scope into view, if it is not: centred, or, if bigger than
+  // the view, its top left corner at the view's.
+  function reveal(node) {
     const box = node.getBoundingClientRect(), view = picture.getBoundingClientRect();
-    if (box.left < view.left || box.right > view.right) {
-      picture.scrollLeft += (box.left + box.right) / 2 - (view.left + view.right) / 2;
+    const inner = { width: picture.clientWidth, height: picture.clientHeight };
+    if (box.left < view.left || box.left + Math.min(box.width, inner.width) > view.left + inner.width) {
+      picture.scrollLeft += box.width > inner.width ? box.left - view.left
+        : (box.left + box.right) / 2 - (view.left + inner.width / 2);
     }
-    if (box.top < view.top || box.bottom > view.bottom) {
-      picture.scrollTop += (box.top + box.bottom) / 2 - (view.top + view.bottom) / 2;
+    if (box.top < view.top || box.top + Math.min(box.height, inner.height) > view.top + inner.height) {
+      picture.scrollTop += box.height > inner.height ? box.top - view.top
+        : (box.top + box.bottom) / 2 - (view.top + inner.height / 2);
     }
   }
   let drag = null;

@@ -5,7 +5,9 @@ from one step to the next, changes only text and colour: the box at work, the va
 gradients known so far, the gradient each edge carries back. So nothing moves, and the
 picture is shown at its natural size, with zoom and pan. A scope (`mg.scope("layer1")`)
 is stepped through as a whole and can be opened into its nodes' steps. A graph too big to
-lay out in seconds is drawn with its scopes collapsed.
+lay out in seconds, or too broad to read, is drawn with its scopes collapsed, or, without
+scopes, as bands of depth. Big arrays are pictures (`minigraph.heatmap`), PNGs inside the
+page, in the places Graphviz left for them.
 
 The front end is `player.js` and `player.css`, shipped beside this module: the script
 defines `minigraphPlayer(element, data, options)`, and `player_data(...)` is its whole
@@ -22,15 +24,21 @@ import json
 import pathlib
 import re
 
-from .display import MAX_SHOWN, format_array, printable
+import numpy as np
+
+from .display import MAX_SHOWN, format_array, format_shape, printable
 from .graph import as_graph
-from .render import Texts, digraph, gradient_text, pipe, scene, scope_outputs, value_text
+from .render import (FIT_WIDTH, PX_PER_PT, SLOT_COLOR, Box, Scene, depth_bands, digraph, edges_between, must_turn,
+                     node_detail, pipe, scene, scope_outputs, widest_rank)
+from .rows import Texts, edge_text, gradient_text, outputs_row, range_text, value_text
 from .assistant import diagnose
 from .steps import backward_steps, forward_steps
 
 # dot lays out about a thousand boxes in a few seconds; a bigger picture is drawn with its
 # scopes collapsed (see `fitting_scene`).
 MAX_BOXES = 1000
+# More boxes than this side by side make a drawing over four 1,300-px windows wide.
+MAX_ABREAST = 50
 PAD = 4  # points around the drawing, as Graphviz's own SVG has
 BOOT = ('\nminigraphPlayer(document.getElementById("player"), '
         'JSON.parse(document.getElementById("minigraph-data").textContent), {keys: document});\n')
@@ -48,52 +56,129 @@ class Frame:
 
 
 def save_steps_html(output, path, max_shown=MAX_SHOWN, title="Backprop, one node at a time",
-                    rankdir="LR", collapse=None, depth=None, max_boxes=MAX_BOXES):
+                    rankdir=None, collapse=None, depth=None, max_boxes=MAX_BOXES, width=FIT_WIDTH):
     """Write the step player for `output`'s graph to `path` and return the path.
 
     Runs the forward pass and then backward (leaving one pass's gradients in the nodes).
-    `rankdir`, `collapse` and `depth` are as in `draw`; with more than `max_boxes` boxes,
-    scopes are collapsed, deepest first. Needs Graphviz's `dot`.
+    `rankdir`, `collapse`, `depth` and `width` are as in `draw` (`max_shown` is the
+    narration's); with more than `max_boxes` boxes, scopes are collapsed, deepest first.
+    Needs Graphviz's `dot`.
     """
-    data = player_data(output, max_shown, title, rankdir, collapse, depth, max_boxes)
+    data = player_data(output, max_shown, title, rankdir, collapse, depth, max_boxes, width)
     path = pathlib.Path(path)
     path.write_text(page(data), encoding="utf-8")
     return path
 
 
-def player_data(output, max_shown=MAX_SHOWN, title="Backprop, one node at a time", rankdir="LR",
-                collapse=None, depth=None, max_boxes=MAX_BOXES):
+def player_data(output, max_shown=MAX_SHOWN, title="Backprop, one node at a time", rankdir=None,
+                collapse=None, depth=None, max_boxes=MAX_BOXES, width=FIT_WIDTH):
     """Everything the front end needs, as JSON-ready data: the layout (boxes, edges,
-    clusters, in points), when each text row changes and to what, the frames and the runs of
-    frames that a scope steps through as one."""
+    clusters, in points; `scale` CSS pixels to the point at natural size), when each text
+    row and picture changes and to what, the frames and the runs of frames that a scope
+    steps through as one."""
     graph = as_graph(output)
     picture, note = fitting_scene(graph, collapse, depth, max_boxes)
     frames = run_passes(graph, max_shown)
-    values, value_at, grads, edge_grads = timelines(picture, frames, max_shown)
-    widest = Texts(
-        {box_id: _widest(["value ?", text]) for box_id, text in values.items()},
-        {box_id: _widest([text for _, text in rows]) for box_id, rows in grads.items()},
-        {edge_id: _widest([text for _, text in rows]) for edge_id, rows in edge_grads.items()},
-    )
-    geometry = layout(digraph(picture, widest, rankdir))
     runs = scope_runs(picture, frames, max_shown)
     run_of = {index: number for number, run in enumerate(runs) for index in range(run["start"], run["end"] + 1)}
+    insides = {}
+    for run in runs:  # a scope drawn as one box: its inside, drawn to open in its place
+        if run["mark"] == picture.box_of[id(frames[run["start"]].node)].id:
+            path = frames[run["start"]].node.scope[:1]
+            if path not in insides:
+                inner = inside_scene(picture, path)
+                insides[path] = (len(insides), inner, drawing(inner, frames, rankdir, width))
+            number, inner, _ = insides[path]
+            run["inside"] = number
+            run["steps"] = [{key: value for key, value in _frame_data(inner, frames[index], -1).items()
+                             if key in ("box", "edges")} for index in range(run["start"], run["end"] + 1)]
     return dict(
-        title=printable(title), note=note, width=geometry["width"], height=geometry["height"],
+        title=printable(title), note=note, scale=PX_PER_PT, **drawing(picture, frames, rankdir, width),
+        frames=[_frame_data(picture, frame, run_of.get(index, -1)) for index, frame in enumerate(frames)],
+        runs=runs, insides=[data for _, _, data in insides.values()],
+    )
+
+
+def drawing(picture, frames, rankdir, width):
+    """A scene laid out for the front end: its size, and its boxes, edges and clusters with
+    where their text and pictures go and when each changes."""
+    values, value_at, grads, edge_grads, pictures = timelines(picture, frames)
+    widest = Texts(
+        {box_id: _widest(["value ?", text]) for box_id, text in values.items()},
+        {box_id: _widest([row[1] for row in rows]) for box_id, rows in grads.items()},
+        {edge_id: _widest([text for _, text in rows]) for edge_id, rows in edge_grads.items()},
+        pictures,
+    )
+    geometry = fitted_layout(picture, widest, rankdir, width)
+    return dict(
+        width=geometry["width"], height=geometry["height"],
         boxes=[_box_data(box, geometry["boxes"][box.id], widest, values, value_at, grads) for box in picture.boxes],
         edges=[_edge_data(edge, geometry["edges"][edge.id], widest, edge_grads) for edge in picture.edges],
         clusters=[_cluster_data(f"c{number}", label, geometry["clusters"][f"c{number}"])
                   for number, label in enumerate(picture.clusters.values())],
-        frames=[_frame_data(picture, frame, run_of.get(index, -1)) for index, frame in enumerate(frames)],
-        runs=runs,
     )
 
 
+def inside_scene(picture, path):
+    """What a scope drawn as one box holds, to draw in its place when its steps are opened:
+    a box per node inside (a box per scope nested in it), and a dashed box per value that
+    comes in from outside."""
+    graph = picture.graph
+    inside = [node for node in graph.nodes if node.scope[:len(path)] == path]
+    leaving = scope_outputs(graph)
+    boxes, box_of, nested = [], {}, {}
+    for node in inside:
+        if len(node.scope) > len(path):
+            sub = node.scope[:len(path) + 1]
+            if sub not in nested:
+                nested[sub] = Box(f"i{len(boxes)}", "scope", printable(sub[-1]), "", (), [], leaving.get(sub, []))
+                boxes.append(nested[sub])
+            box = nested[sub]
+            box.nodes.append(node)
+        else:
+            box = Box(f"i{len(boxes)}", node.kind, graph.label(node), node_detail(graph, node), (), [node], [node])
+            boxes.append(box)
+        box_of[id(node)] = box
+    for box in nested.values():
+        box.detail = f"scope · {len(box.nodes)} nodes"
+    for node in inside:
+        for source in node.inputs:
+            if id(source) not in box_of:
+                box_of[id(source)] = Box(f"i{len(boxes)}", "ghost", graph.label(source), "from outside", (),
+                                         [source], [])
+                boxes.append(box_of[id(source)])
+    edges, edge_of = edges_between(inside, box_of)
+    return Scene(graph, boxes, edges, {}, box_of, edge_of)
+
+
 def _box_data(box, place, widest, values, value_at, grads):
+    """A box for the front end. `slots` are the places Graphviz left for its pictures, in
+    row order: `valuePicture` and `gradPicture` say which is whose."""
     lines = [box.title, box.detail, widest.values.get(box.id), widest.grads.get(box.id)]
+    slots = list(place["slots"])
+    value_picture = widest.pictures.get((box.id, "value"))
+    value_slot = slots.pop(0) if value_picture is not None and slots else None
+    grad_slot = slots.pop(0) if widest.pictures.get((box.id, "grad")) is not None and slots else None
     return dict(id=box.id, kind=box.kind, x=place["x"], y=place["y"], w=place["w"], h=place["h"],
                 rows=_rows(place, lines), title=box.title, detail=box.detail,
-                value=values.get(box.id), valueAt=value_at.get(box.id), grads=grads.get(box.id, []))
+                value=values.get(box.id), valueAt=value_at.get(box.id), grads=grads.get(box.id, []),
+                valuePicture=value_picture.data_uri() if value_slot else None,
+                valueSlot=value_slot, gradSlot=grad_slot)
+
+
+def fitted_layout(picture, texts, rankdir, width):
+    """The layout of the scene, left to right if it fits `width` px, else top to bottom (as
+    `render.fitting_rankdir` chooses), or in the `rankdir` asked for. A trial layout that
+    fits is the one used, so a small graph is laid out at most twice and a big one once."""
+    if rankdir is not None:
+        return layout(digraph(picture, texts, rankdir, slots=True))
+    if must_turn(picture, width):
+        return layout(digraph(picture, texts, "TB", slots=True))
+    wide = layout(digraph(picture, texts, "LR", slots=True))
+    if wide["width"] * PX_PER_PT <= width:
+        return wide
+    tall = layout(digraph(picture, texts, "TB", slots=True))
+    return tall if tall["width"] <= wide["width"] else wide
 
 
 def _edge_data(edge, place, widest, edge_grads):
@@ -115,33 +200,42 @@ def _frame_data(picture, frame, run):
     positions = range(len(frame.node.inputs)) if frame.phase == "forward" else [p for _, p, _ in frame.sent]
     keys = [(id(frame.node), position) for position in positions]
     edges = sorted({picture.edge_of[key].id for key in keys if key in picture.edge_of})
-    return dict(phase=frame.phase, box=picture.box_of[id(frame.node)].id, edges=edges, text=frame.text, run=run)
+    box = picture.box_of.get(id(frame.node))
+    return dict(phase=frame.phase, box=box.id if box else "", edges=edges, text=frame.text, run=run)
 
 
 def fitting_scene(graph, collapse, depth, max_boxes):
     """The scene to lay out, and a note saying what was folded to make it fit: as asked,
     then with scopes collapsed one level at a time, deepest first, while it has more than
-    `max_boxes` boxes, and as a last resort with only the nodes nearest the output."""
+    `max_boxes` boxes (or more than MAX_ABREAST side by side), and as a last resort as bands
+    of depth (`render.depth_bands`)."""
     if isinstance(max_boxes, bool) or not isinstance(max_boxes, int) or max_boxes < 1:
         raise ValueError(f"max_boxes must be a whole number ≥ 1, got {max_boxes!r}")
 
     def size(picture):  # the dashed copies of shared leaves cost dot next to nothing
         return sum(box.kind != "ghost" for box in picture.boxes)
 
+    def too_big(picture):  # too many boxes to lay out, or too many side by side to read
+        return size(picture) > max_boxes or widest_rank(picture) > MAX_ABREAST
+
     everything = len(graph.nodes)
     picture = scene(graph, collapse, depth, everything)
     level = max((len(node.scope) for node in graph.nodes), default=0) if depth is None else depth
     note = ""
-    while size(picture) > max_boxes and level > 0:
+    while too_big(picture) and level > 0:
         level -= 1
         picture = scene(graph, collapse, level, everything)
         folded = "every scope" if level == 0 else f"every scope nested deeper than {level} level(s)"
         note = (f"To stay under max_boxes={max_boxes} boxes, {folded} is drawn as one box; open "
                 f"a scope's steps to follow its nodes.")
-    if size(picture) > max_boxes:
-        picture = scene(graph, collapse, level if note else depth, max_boxes)
-        note = (f"The graph has {everything} nodes: only the last {max_boxes} are drawn (max_boxes); "
-                f"the steps of the others highlight the note that stands for them.")
+    if too_big(picture):
+        bands = depth_bands(graph)
+        picture = scene(graph, max_nodes=everything, bands=bands)
+        note = (f"The graph has {everything} nodes, too many to draw one box each (max_boxes={max_boxes}, "
+                f"at most {MAX_ABREAST} side by side): "
+                f"each box stands for a band of depth ({len(set(bands.values()))} bands), and each step "
+                f"marks its node's band. To see layers instead, build each one inside "
+                f"`with mg.scope(\"layer1\"):` and so on: a scope is drawn as a block whose steps open.")
     return picture, note
 
 
@@ -154,7 +248,7 @@ def run_passes(graph, max_shown=MAX_SHOWN):
                             [(c.to, c.position, c.sent) for c in step.contributions]))
     output = graph.label(graph.output)
     summary = [f"Backward pass done. Gradients of {output}:"] + [
-        f"    ∂{output}/∂{graph.label(p)} = {format_array(p.grad, max_shown)}"
+        f"    ∂{output}/∂{graph.label(p)} {_equals(p.grad, max_shown)}"
         for p in graph.parameters if p.grad is not None
     ]
     findings = diagnose(graph)  # sentences and the labels they name (minigraph.assistant)
@@ -164,16 +258,18 @@ def run_passes(graph, max_shown=MAX_SHOWN):
     return frames
 
 
-def timelines(picture, frames, max_shown=MAX_SHOWN):
+def timelines(picture, frames):
     """What the changing rows show, by box or edge id: the value of each box and the frame
-    from which it is known, and [frame, text] lists of the gradient rows of boxes and edges
-    (a row shows the last text whose frame has come)."""
+    from which it is known, [frame, text] lists of the gradient rows of boxes ([frame, text,
+    picture] where the row draws its array: a data: URI of the PNG) and [frame, text] lists
+    of those of edges (a row shows the last entry whose frame has come); and the pictures,
+    by (box id, 'value' or 'grad'), whose sizes the layout must leave room for."""
     graph = picture.graph
     computed = {id(frame.node): index for index, frame in enumerate(frames) if frame.phase == "forward"}
-    values, value_at = {}, {}
+    values, value_at, pictures = {}, {}, {}
     for box in picture.boxes:
         if box.kind not in ("ghost", "hidden"):
-            values[box.id] = value_text(picture, box, max_shown)
+            values[box.id], pictures[(box.id, "value")] = value_text(picture, box)
             value_at[box.id] = max(computed[id(node)] for node in box.outputs)
 
     expected = {}
@@ -188,35 +284,39 @@ def timelines(picture, frames, max_shown=MAX_SHOWN):
     def box_grad(box):
         shown = [node for node in box.outputs if id(node) in running]
         if box.kind in ("ghost", "hidden") or not shown:
-            return None
+            return None, None
         if len(box.outputs) == 1:
             node = shown[0]
-            return gradient_text(arrived[id(node)], running[id(node)], expected.get(id(node), 0), max_shown)
-        return "grad " + "; ".join(f"{graph.label(n)} {format_array(running[id(n)], max_shown)}" for n in shown)
+            return gradient_text(arrived[id(node)], running[id(node)], expected.get(id(node), 0))
+        return outputs_row("grad", [running[id(n)] for n in shown], [graph.label(n) for n in shown],
+                           len(box.outputs))
 
     grads, edge_grads = {}, {}
     for index in range(start, len(frames)):
         frame = frames[index]
-        output_box = picture.box_of[id(graph.output)]
-        boxes = {id(output_box): output_box} if index == start else {}  # the seed shows first
+        output_box = picture.box_of.get(id(graph.output))  # (a scope's inside may not hold it)
+        boxes = {id(output_box): output_box} if index == start and output_box else {}  # the seed first
         edges = {}
         for to, position, grad in frame.sent:
             arrived.setdefault(id(to), []).append(grad)
             running[id(to)] = grad if id(to) not in running else running[id(to)] + grad
-            box = picture.box_of[id(to)]
-            boxes[id(box)] = box
+            box = picture.box_of.get(id(to))
+            if box is not None:
+                boxes[id(box)] = box
             edge = picture.edge_of.get((id(frame.node), position))
             if edge is not None:
                 edge_sums[edge.id] = grad if edge.id not in edge_sums else edge_sums[edge.id] + grad
                 edges[edge.id] = edge
         for box in boxes.values():
-            text = box_grad(box)
+            text, drawn = box_grad(box)
             rows = grads.setdefault(box.id, [])
             if text is not None and (not rows or rows[-1][1] != text):
-                rows.append([index, text])
+                rows.append([index, text] if drawn is None else [index, text, drawn.data_uri()])
+                if drawn is not None:
+                    pictures[(box.id, "grad")] = drawn
         for edge_id in edges:
-            edge_grads.setdefault(edge_id, []).append([index, f"grad {format_array(edge_sums[edge_id], max_shown)}"])
-    return values, value_at, {key: rows for key, rows in grads.items() if rows}, edge_grads
+            edge_grads.setdefault(edge_id, []).append([index, edge_text(edge_sums[edge_id])])
+    return values, value_at, {key: rows for key, rows in grads.items() if rows}, edge_grads, pictures
 
 
 def scope_runs(picture, frames, max_shown=MAX_SHOWN):
@@ -234,10 +334,13 @@ def scope_runs(picture, frames, max_shown=MAX_SHOWN):
     leaving = scope_outputs(picture.graph)
     found = []
     for run in runs:
-        if run["end"] == run["start"]:
-            continue  # a scope of one node is just that node's step
-        path = run["path"]
         members = frames[run["start"]:run["end"] + 1]
+        if run["end"] == run["start"] or all(frame.node.op is None for frame in members):
+            # A scope of one node is just that node's step; a run of leaves (parameters made
+            # before the scope's ops run) computes nothing the scope passes on: its leaves
+            # step one by one, and the scope's step comes with its ops.
+            continue
+        path = run["path"]
         mark = clusters.get(path) or picture.box_of[id(members[0].node)].id
         found.append(dict(start=run["start"], end=run["end"], scope=printable(path[0]), mark=mark,
                           text=_run_summary(picture, path, run["phase"], members, leaving.get(path, []), max_shown)))
@@ -250,7 +353,7 @@ def _run_summary(picture, path, phase, members, outputs, max_shown):
     if phase == "forward":
         return "\n".join([f"{name}: forward through its {len(members)} nodes (↓ or Open: one at a time)",
                           *first_lines, f"{name} passes on:",
-                          *(f"    {graph.label(node)} = {format_array(node.value, max_shown)}" for node in outputs)])
+                          *(f"    {graph.label(node)} {_equals(node.value, max_shown)}" for node in outputs)])
     sent = {}
     for frame in members:
         for to, _, grad in frame.sent:
@@ -258,13 +361,24 @@ def _run_summary(picture, path, phase, members, outputs, max_shown):
                 sent[id(to)] = (to, grad if id(to) not in sent else sent[id(to)][1] + grad)
     return "\n".join([f"{name}: backward through its {len(members)} ops (↓ or Open: one at a time)",
                       *first_lines, f"{name} sends back:",
-                      *(f"    to {graph.label(node)}: {format_array(grad, max_shown)}" for node, grad in sent.values())])
+                      *(f"    to {graph.label(node)}: {_equals(grad, max_shown)[2:]}" for node, grad in sent.values())])
+
+
+def _equals(value, max_shown):
+    """'= [[0.1 0.2]]' for an array small enough to print; '= 4×6 values from -0.1 to 0.3'
+    for a bigger one: a summary is never written as if it were the value."""
+    value = np.asarray(value)
+    if value.size <= max_shown:
+        return f"= {format_array(value, max_shown)}"
+    return f"= {format_shape(value.shape)} values {range_text(value)}"
 
 
 def layout(dot):
     """Lay a Digraph out once with `dot -Tjson` and read back, in SVG coordinates (points,
     y downwards): each box's rectangle, each edge's path and arrowhead, each cluster's
-    rectangle, and where Graphviz put each line of their text, keyed by DOT id."""
+    rectangle, where Graphviz put each line of their text ([x, y], or [x, y, "start"] for a
+    line aligned left at x) and, for boxes, the places left for pictures (`slots`:
+    [x, y, w, h] each, marked by SLOT_COLOR), keyed by DOT id."""
     data = json.loads(pipe(dot, "json"))
     _, _, width, height = (float(v) for v in data["bb"].split(","))
 
@@ -275,13 +389,28 @@ def layout(dot):
         return " ".join(",".join(map(str, point(*p))) for p in points)
 
     def lines(operations):
-        centres = []
+        places, face = [], ""
         for operation in operations or ():
-            if operation["op"] == "T":
+            if operation["op"] == "F":
+                face = operation["face"]
+            elif operation["op"] == "T":
                 x, y = operation["pt"]
-                shift = {"l": operation["width"] / 2, "r": -operation["width"] / 2}.get(operation["align"], 0)
-                centres.append(point(x + shift, y))
-        return centres
+                if face == "Courier":  # a printed matrix, aligned left: its lines start at x
+                    places.append(point(x, y) + ["start"])
+                else:
+                    shift = {"l": operation["width"] / 2, "r": -operation["width"] / 2}.get(operation["align"], 0)
+                    places.append(point(x + shift, y))
+        return places
+
+    def slots(operations):
+        found, marked = [], False
+        for operation in operations or ():
+            if operation["op"] == "C":
+                marked = operation["color"].lower() == SLOT_COLOR
+            elif operation["op"] == "P" and marked:
+                xs, ys = [p[0] for p in operation["points"]], [p[1] for p in operation["points"]]
+                found.append(point(min(xs), max(ys)) + [round(max(xs) - min(xs), 1), round(max(ys) - min(ys), 1)])
+        return found
 
     boxes, clusters, edges = {}, {}, {}
     for obj in data.get("objects", []):
@@ -297,7 +426,7 @@ def layout(dot):
             w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
             corner = point(x - w / 2, y + h / 2)
             boxes[obj["id"]] = dict(x=corner[0], y=corner[1], w=round(w, 1), h=round(h, 1),
-                                    lines=lines(obj.get("_ldraw_")))
+                                    lines=lines(obj.get("_ldraw_")), slots=slots(obj.get("_ldraw_")))
     for edge in data.get("edges", []):
         curves = [op["points"] for op in edge.get("_draw_", []) if op["op"] in ("b", "B")]
         heads = [op["points"] for op in edge.get("_hdraw_", []) if op["op"] in ("p", "P")]
@@ -343,7 +472,8 @@ def page(data):
     """The HTML of the player: the data as JSON, the script and style inline and allowed by
     their hashes. The template is filled in one pass, so nothing filled in is read again."""
     script, style = asset("player.js") + BOOT, asset("player.css")
-    policy = f"default-src 'none'; script-src '{_digest(script)}'; style-src '{_digest(style)}'"
+    policy = (f"default-src 'none'; script-src '{_digest(script)}'; style-src '{_digest(style)}'; "
+              f"img-src data:")  # the heatmaps are PNGs inside the page
     fills = {"title": html.escape(data["title"]), "policy": policy, "style": style, "script": script,
              "data": script_json(data)}
     return re.sub(r"\{\{(title|policy|style|script|data)\}\}", lambda match: fills[match.group(1)], TEMPLATE)

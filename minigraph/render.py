@@ -10,28 +10,44 @@ made dot's layout take minutes. `draw` turns a scene into a `graphviz.Digraph` h
 numbers as they are now (Jupyter shows it inline); `to_dot` gives its DOT text without the
 Graphviz binary; `render` writes SVG, PNG or PDF and needs Graphviz's `dot`. The step
 player lays the same scene out once and changes only its text between frames.
+
+A drawing is made for the width it is shown in (`width`, CSS pixels; 700 by default, the
+docs' column): left to right if Graphviz reports that it fits, else top to bottom
+(`fitting_rankdir`). Arrays of up to about 8×8 numbers print in full, row by row; bigger
+ones are drawn as pictures (`minigraph.heatmap`) with their range beside them, and a
+summary of an array is never added up or equated as if it were a number.
 """
 
+import base64
 import dataclasses
+import hashlib
 import html
+import json
 import pathlib
+import re
+import shutil
+import tempfile
 
 import graphviz
-import numpy as np
 
-from .display import MAX_SHOWN, format_array, format_shape, printable, scope_path
+from .display import format_shape, printable, scope_path
 from .errors import DotNotFoundError
-from .graph import as_graph, local_gradients
-from .quiet import quiet
+from .graph import as_graph
+from .rows import NBSP, PRINTED, current_texts
 
 # Graphviz lays out a few hundred boxes in about a second; past that a static picture is
 # unreadable anyway, so the nodes nearest the output are drawn and the rest summarised.
 MAX_DRAWN = 200
 # A leaf feeding more edges than this is drawn once per use ("same as w" copies).
 GHOST_AFTER = 3
-# A fan-in of up to this many gradients is written out as a sum; a larger one as a count.
-SUM_TERMS = 3
 RANKDIRS = ("LR", "TB", "RL", "BT")
+# The narrowest place a drawing is shown in, in CSS pixels: the docs site's column (a
+# notebook cell is about 850, a window 1,300). Graphviz measures in points, 4/3 px each.
+FIT_WIDTH = 700
+PX_PER_PT = 4 / 3
+# Each rank of a left-to-right drawing takes at least this many points (a box and the gap
+# after it): with more ranks than fit, the picture is turned without laying it out first.
+MIN_RANK_PT = 60
 STYLES = {
     "parameter": {"fillcolor": "#fff2cc", "color": "#b58900", "style": "filled,rounded"},
     "constant": {"fillcolor": "#eeeeee", "color": "#777777", "style": "filled,dashed"},
@@ -95,21 +111,17 @@ class Scene:
     edge_of: dict
 
 
-@dataclasses.dataclass
-class Texts:
-    """The changing rows of a drawing, by box or edge id: value and gradient rows of boxes,
-    gradient rows of edges. A missing id has no such row."""
+def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GHOST_AFTER, bands=None):
+    """What to draw for a Node's graph (or a `Graph`): see the module's docstring.
 
-    values: dict
-    grads: dict
-    edge_grads: dict
-
-
-def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GHOST_AFTER):
-    """What to draw for a Node's graph (or a `Graph`): see the module's docstring."""
+    `bands` (from `depth_bands`) draws a graph as one box per band of depth instead, its
+    scopes ignored: the structure of a big graph built without scopes."""
     graph = as_graph(target)
-    fold = scope_folding(graph, collapse, depth)
-    leaving = scope_outputs(graph)
+    if bands is None:
+        fold, group, kind = scope_folding(graph, collapse, depth), None, "scope"
+    else:
+        fold, group, kind = (lambda path: path), (lambda node: (bands[id(node)],)), "depth band"
+    leaving = scope_outputs(graph, group)
     boxes, box_of, folded_boxes = [], {}, {}
     cut = max(len(graph.nodes) - max_nodes, 0)
     if cut:
@@ -119,9 +131,9 @@ def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GH
         if index < cut:
             box_of[id(node)] = boxes[0]
             continue
-        folded = fold(node.scope)
+        folded = fold(node.scope if group is None else group(node))
         if folded is None:
-            box = Box(f"n{index}", node.kind, graph.label(node), _detail(graph, node), node.scope, [node], [node])
+            box = Box(f"n{index}", node.kind, graph.label(node), node_detail(graph, node), node.scope, [node], [node])
             boxes.append(box)
         else:
             box = folded_boxes.get(folded)
@@ -134,8 +146,8 @@ def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GH
             box.nodes.append(node)
         box_of[id(node)] = box
     for box in folded_boxes.values():
-        box.detail = f"scope · {len(box.nodes)} nodes · out {_shapes(box.outputs)}"
-    edges, edge_of = _edges(graph, box_of, cut)
+        box.detail = f"{kind} · {len(box.nodes)} nodes · out {_shapes(box.outputs)}"
+    edges, edge_of = edges_between(graph.nodes[cut:], box_of)
     boxes += _ghosts(edges, ghost_after)
     clusters = {}
     for box in boxes:
@@ -144,6 +156,28 @@ def scene(target, collapse=None, depth=None, max_nodes=MAX_DRAWN, ghost_after=GH
             if path not in clusters:
                 clusters[path] = f"{printable(path[-1])} · out {_shapes(leaving.get(path, []))}"
     return Scene(graph, boxes, edges, clusters, box_of, edge_of)
+
+
+def depth_bands(graph, count=12):
+    """About `count` bands of depth for a graph without scopes: id(node) -> 'depth 4–7'.
+
+    An op's depth is the length of the longest path to it from a leaf; a leaf sits in the
+    band of its first user, so that each weight is drawn beside what it feeds."""
+    depth = {}
+    for node in graph.nodes:
+        if node.op is not None:
+            depth[id(node)] = 1 + max((depth.get(id(source), 0) for source in node.inputs), default=0)
+    deepest = max(depth.values(), default=0)
+    for node in graph.nodes:  # leaves: the depth of their first user, in graph order
+        for source in node.inputs:
+            if source.op is None and id(source) not in depth:
+                depth[id(source)] = depth.get(id(node), 1)
+    width = max(1, -(-deepest // count))
+    bands = {}
+    for node in graph.nodes:
+        start = (max(depth.get(id(node), 1), 1) - 1) // width * width + 1
+        bands[id(node)] = f"depth {start}" if width == 1 else f"depth {start}–{min(start + width - 1, deepest)}"
+    return bands
 
 
 def scope_folding(graph, collapse, depth):
@@ -173,19 +207,21 @@ def scope_folding(graph, collapse, depth):
     return fold
 
 
-def scope_outputs(graph):
+def scope_outputs(graph, group=None):
     """For each scope path, the nodes inside it whose values leave it (used outside it, or
     the graph's output), in graph order: its computed values, or its leaves if it computes
-    nothing that leaves (a parameter also used by a regulariser elsewhere is no output)."""
+    nothing that leaves (a parameter also used by a regulariser elsewhere is no output).
+    `group(node)` gives the path to use instead of node.scope (a depth band's)."""
+    path = (lambda node: node.scope) if group is None else group
     leaving = {}
     for node in graph.nodes:
         for source in node.inputs:
-            for length in range(1, len(source.scope) + 1):
-                if node.scope[:length] != source.scope[:length]:
-                    leaving.setdefault(source.scope[:length], {})[id(source)] = source
+            for length in range(1, len(path(source)) + 1):
+                if path(node)[:length] != path(source)[:length]:
+                    leaving.setdefault(path(source)[:length], {})[id(source)] = source
     output = graph.output
-    for length in range(1, len(output.scope) + 1):
-        leaving.setdefault(output.scope[:length], {})[id(output)] = output
+    for length in range(1, len(path(output)) + 1):
+        leaving.setdefault(path(output)[:length], {})[id(output)] = output
     outputs = {}
     for path, nodes in leaving.items():
         computed = [node for node in nodes.values() if node.op is not None]
@@ -193,11 +229,12 @@ def scope_outputs(graph):
     return outputs
 
 
-def _edges(graph, box_of, cut):
-    """One edge per input, except inside a collapsed scope (none) and into a collapsed
-    scope or out of the note of undrawn nodes (one per pair of boxes)."""
+def edges_between(nodes, box_of):
+    """The edges into the boxes of `nodes`: one per input, except inside a collapsed scope
+    (none) and into a collapsed scope or out of the note of undrawn nodes (one per pair of
+    boxes). Returns them and the edge of each (id(consumer), input position)."""
     edges, edge_of, merged = [], {}, {}
-    for node in graph.nodes[cut:]:
+    for node in nodes:
         head = box_of[id(node)]
         for position, source in enumerate(node.inputs):
             tail = box_of[id(source)]
@@ -242,7 +279,7 @@ def _ghosts(edges, ghost_after):
     return ghosts
 
 
-def _detail(graph, node):
+def node_detail(graph, node):
     kind = str(node.op) if node.op is not None else node.kind
     shape = format_shape(node.shape)
     return f"{kind} · {shape}" if graph.label(node) != kind else shape
@@ -260,93 +297,88 @@ def edge_label(node, position, source):
     return f"{ORDINALS[position] if position < len(ORDINALS) else f'#{position + 1}'} · {shape}"
 
 
-def value_text(picture, box, max_shown=MAX_SHOWN):
-    """A box's value row: its node's value, or each output value of a collapsed scope."""
-    outputs = box.outputs
-    if len(outputs) == 1:
-        return f"value {format_array(outputs[0].value, max_shown)}"
-    return "value " + "; ".join(
-        f"{picture.graph.label(node)} {format_array(node.value, max_shown)}" for node in outputs)
-
-
-def gradient_text(arrived, total, expected, max_shown=MAX_SHOWN):
-    """A gradient row. Where several uses send a node a gradient it shows the sum arriving
-    ('grad 0.2 + 0.3 = 0.5'), or how many of them have arrived so far."""
-    shown = format_array(total, max_shown)
-    if expected <= 1:
-        return f"grad {shown}"
-    if len(arrived) < expected:
-        return f"grad {shown} so far ({len(arrived)} of {expected} contributions)"
-    if expected <= SUM_TERMS:
-        # Arrays one to a line, so that the sum does not make the box a metre wide.
-        space = " " if np.size(total) == 1 else "\n"
-        terms = f"{space}+ ".join(format_array(part, max_shown) for part in arrived)
-        return f"grad {terms}{space}= {shown}"
-    return f"grad Σ of {expected} contributions = {shown}"
-
-
-def current_texts(picture, max_shown=MAX_SHOWN):
-    """The rows of a drawing from the values and gradients the nodes hold now.
-
-    What each edge carries is recomputed from its consumer's gradient through the op's
-    backward, as the last backward pass sent it.
-    """
-    graph = picture.graph
-    sent, arrived = {}, {}
-    with quiet():  # backward already ran on these values and checked them
-        for node in reversed(graph.nodes):  # as backward runs, so sums add up in its order
-            if node.op is None or node.grad is None or not node.requires_grad:
-                continue
-            for position, grad in enumerate(local_gradients(node, node.grad)):
-                if grad is not None:
-                    sent[(id(node), position)] = grad
-                    arrived.setdefault(id(node.inputs[position]), []).append(grad)
-
-    def grad_row(node):
-        parts = arrived.get(id(node), [])
-        if len(parts) > 1 and not np.allclose(sum(parts), node.grad, rtol=1e-9, atol=0):
-            # backward(accumulate=True) added this pass to what the leaf held before
-            return (f"grad {format_array(node.grad, max_shown)} (this pass sent "
-                    f"{format_array(sum(parts), max_shown)}, added to earlier ones)")
-        return gradient_text(parts, node.grad, len(parts), max_shown)
-
-    texts = Texts({}, {}, {})
-    for box in picture.boxes:
-        if box.kind in ("ghost", "hidden"):
-            continue
-        texts.values[box.id] = value_text(picture, box, max_shown)
-        with_grad = [node for node in box.outputs if node.grad is not None]
-        if len(box.outputs) == 1 and with_grad:
-            texts.grads[box.id] = grad_row(with_grad[0])
-        elif with_grad:
-            texts.grads[box.id] = "grad " + "; ".join(
-                f"{graph.label(node)} {format_array(node.grad, max_shown)}" for node in with_grad)
-    for edge in picture.edges:
-        parts = [sent[(id(node), position)] for node, position in edge.uses if (id(node), position) in sent]
-        if parts:
-            texts.edge_grads[edge.id] = f"grad {format_array(sum(parts), max_shown)}"
-    return texts
-
-
-def draw(target, rankdir="LR", max_nodes=MAX_DRAWN, max_shown=MAX_SHOWN, collapse=None, depth=None,
-         ghost_after=GHOST_AFTER):
+def draw(target, rankdir=None, max_nodes=MAX_DRAWN, max_shown=PRINTED, collapse=None, depth=None,
+         ghost_after=GHOST_AFTER, width=FIT_WIDTH):
     """A `graphviz.Digraph` of a Node's graph (or of a `Graph`), with the values and
     gradients the nodes hold now and, after backward, the gradient on every edge.
 
-    `rankdir` 'LR' draws left to right, 'TB' top to bottom. `collapse` (scope names such as
-    'layer1' or 'layer1/linear') and `depth` (levels of scopes left open) draw scopes as one
-    box each. A leaf feeding more than `ghost_after` edges is drawn once per use.
+    The picture is made to fit `width` CSS pixels at its natural size: left to right when
+    that fits, else top to bottom (see `fitting_rankdir`); `rankdir` 'LR', 'TB', 'RL' or
+    'BT' forces a direction. `collapse` (scope names such as 'layer1' or 'layer1/linear')
+    and `depth` (levels of scopes left open) draw scopes as one box each. A leaf feeding
+    more than `ghost_after` edges is drawn once per use.
     """
     picture = scene(target, collapse, depth, max_nodes, ghost_after)
-    return digraph(picture, current_texts(picture, max_shown), rankdir)
+    texts = current_texts(picture, max_shown)
+    return digraph(picture, texts, rankdir or fitting_rankdir(picture, texts, width))
 
 
-def digraph(picture, texts, rankdir="LR"):
-    """The `graphviz.Digraph` of a scene with the given rows; the player lays it out too."""
+def fitting_rankdir(picture, texts, width=FIT_WIDTH):
+    """'LR' if the drawing laid out left to right is at most `width` px wide, else 'TB'
+    (or 'LR' again if top to bottom is wider still).
+
+    A chain of more ranks than can fit is turned without a trial layout, so a big graph is
+    laid out once; without Graphviz's `dot` (`to_dot` needs none) the answer is 'TB', which
+    fits a page's width for every graph that is longer than it is broad.
+    """
+    if must_turn(picture, width):
+        return "TB"
+    wide = natural_width(digraph(picture, texts, "LR", slots=True))
+    if wide <= width:
+        return "LR"
+    return "TB" if natural_width(digraph(picture, texts, "TB", slots=True)) <= wide else "LR"
+
+
+def must_turn(picture, width):
+    """Whether the drawing is drawn top to bottom without a trial: `dot` is missing, or its
+    longest chain is too long to fit `width` px left to right."""
+    if not isinstance(width, (int, float)) or isinstance(width, bool) or width <= 0:
+        raise ValueError(f"width is the width in pixels the picture must fit, a positive number; got {width!r}")
+    return shutil.which("dot") is None or ranks(picture) * MIN_RANK_PT * PX_PER_PT > width
+
+
+def ranks(picture):
+    """How many boxes the longest path of the drawing passes through (its ranks in dot)."""
+    return max(box_depths(picture).values(), default=0)
+
+
+def widest_rank(picture):
+    """The most boxes that share a rank: a lower bound on how broad a drawing is."""
+    counts = {}
+    for depth in box_depths(picture).values():
+        counts[depth] = counts.get(depth, 0) + 1
+    return max(counts.values(), default=0)
+
+
+def box_depths(picture):
+    """Each box's rank, by id: 1 + the deepest box with an edge into it (an estimate where a
+    collapsed box comes before one of its inputs)."""
+    depth = {}
+    incoming = {}
+    for edge in picture.edges:
+        incoming.setdefault(edge.head.id, []).append(edge.tail.id)
+    for box in picture.boxes:  # boxes come in graph order, inputs before their users
+        depth[box.id] = 1 + max((depth.get(tail, 0) for tail in incoming.get(box.id, ())), default=0)
+    for box in picture.boxes:  # a leaf is ranked next to what it feeds, as dot does
+        if box.id not in incoming:
+            users = [depth[e.head.id] for e in picture.edges if e.tail is box]
+            depth[box.id] = min(users, default=2) - 1 if users else depth[box.id]
+    return depth
+
+
+def natural_width(dot):
+    """The width in CSS pixels of the SVG Graphviz draws for `dot` (its margin included)."""
+    box = json.loads(pipe(dot, "json0"))["bb"]
+    return (float(box.split(",")[2]) + 8) * PX_PER_PT
+
+
+def digraph(picture, texts, rankdir, slots=False):
+    """The `graphviz.Digraph` of a scene with the given rows; the player lays it out too,
+    with `slots`: each picture's place left empty, marked by its colour (see `box_label`)."""
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be 'LR' (left to right) or 'TB' (top to bottom), "
                          f"or 'RL' or 'BT'; got {rankdir!r}")
-    dot = graphviz.Digraph(
+    dot = Drawing(
         "minigraph",
         graph_attr={"rankdir": rankdir, "nodesep": "0.3", "ranksep": "0.45"},
         node_attr={"shape": "box", "fontname": "Helvetica", "fontsize": "11", "margin": "0.08,0.04"},
@@ -362,31 +394,105 @@ def digraph(picture, texts, rankdir="LR"):
     # Innermost first: a cluster's text is copied into its parent when it is attached.
     for path in sorted(clusters, key=len, reverse=True):
         for box in inside.get(path, []):
-            clusters[path].node(box.id, id=box.id, label=box_label(box, texts), **STYLES[box.kind])
+            clusters[path].node(box.id, id=box.id, label=box_label(box, texts, slots), **STYLES[box.kind])
         if path:
             clusters[path[:-1]].subgraph(clusters[path])
     for edge in picture.edges:
         rows = [_escape(edge.label)]
         grad = texts.edge_grads.get(edge.id)
         if grad is not None:
-            rows.append(f'<FONT COLOR="{GRAD_COLOR}">{_escape(grad)}</FONT>')
+            rows.append(f'<FONT COLOR="{GRAD_COLOR}">{_text(grad)}</FONT>')
         dot.edge(edge.tail.id, edge.head.id, id=edge.id, label=_table(rows, padding=0))
     return dot
 
 
-def box_label(box, texts):
-    """An HTML-like Graphviz label: title, kind or op and shape, value, gradient."""
+# The colour that marks a picture's empty place in the player's layout (see `box_label`).
+SLOT_COLOR = "#fffffe"
+
+
+def box_label(box, texts, slots=False):
+    """An HTML-like Graphviz label: title, kind or op and shape, value, gradient.
+
+    A big array's row is its picture with its range beside it. The picture is a PNG file
+    (`picture_file`), or with `slots` an empty cell of its size filled with SLOT_COLOR,
+    which `dot -Tjson` reports as a rectangle where the player puts the picture itself.
+    """
     rows = [f"<B>{_escape(box.title)}</B>",
             f'<FONT POINT-SIZE="9" COLOR="#555555">{_escape(box.detail)}</FONT>']
-    if box.id in texts.values:
-        rows.append(_escape(texts.values[box.id]))
-    if box.id in texts.grads:
-        rows.append(f'<FONT COLOR="{GRAD_COLOR}">{_escape(texts.grads[box.id])}</FONT>')
+    for kind, text, colour in (("value", texts.values.get(box.id), None),
+                               ("grad", texts.grads.get(box.id), GRAD_COLOR)):
+        if text is None:
+            continue
+        text = _text(text)
+        if colour:
+            text = f'<FONT COLOR="{colour}">{text}</FONT>'
+        drawn = texts.pictures.get((box.id, kind))
+        if drawn is not None:
+            width, height = drawn.size
+            inner = ("" if slots else f'<IMG SRC="{_escape(picture_file(drawn))}" SCALE="FALSE"/>')
+            fill = f' BGCOLOR="{SLOT_COLOR}"' if slots else ""
+            text = (f'<TABLE BORDER="0" CELLSPACING="4" CELLPADDING="0"><TR>'
+                    f'<TD FIXEDSIZE="TRUE" WIDTH="{width}" HEIGHT="{height}"{fill}>{inner}</TD>'
+                    f'<TD{_LEFT if "Courier" in text else ""}>{text}</TD></TR></TABLE>')
+        rows.append(text)
     return _table(rows)
 
 
+_pictures = None
+
+
+def picture_file(drawn):
+    """The path of a PNG file holding the picture: Graphviz reads pictures from files. They
+    are kept, one per content, in a folder removed when Python exits (so `to_dot`'s text is
+    good while the process runs); `Drawing.pipe` puts them into the SVG itself."""
+    global _pictures
+    if _pictures is None:
+        _pictures = tempfile.TemporaryDirectory(prefix="minigraph-pictures-")
+    data = drawn.png()
+    path = pathlib.Path(_pictures.name) / f"{hashlib.sha256(data).hexdigest()[:20]}.png"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
+
+
+class Drawing(graphviz.Digraph):
+    """A Digraph whose SVG holds its pictures (as data: URIs) instead of naming their files,
+    so it stands alone: in a notebook, a page, or a file moved elsewhere."""
+
+    def pipe(self, format=None, *args, encoding=None, **kwargs):  # noqa: A002 (graphviz's name)
+        out = super().pipe(format, *args, **kwargs)
+        if (format or self.format) == "svg":
+            out = inline_pictures(out)
+        return out.decode(encoding) if encoding else out
+
+
+PICTURE_LINK = re.compile(rb'<image xlink:href="([^"]+\.png)"')
+
+
+def inline_pictures(svg):
+    """SVG bytes with each picture file it names put inside it, drawn without smoothing."""
+    def inline(match):
+        path = pathlib.Path(html.unescape(match.group(1).decode("utf-8")))
+        if _pictures is None or path.parent != pathlib.Path(_pictures.name):
+            return match.group(0)
+        data = base64.b64encode(path.read_bytes())
+        return b'<image style="image-rendering:pixelated" xlink:href="data:image/png;base64,' + data + b'"'
+    return PICTURE_LINK.sub(inline, svg)
+
+
+_LEFT = ' BALIGN="LEFT"'
+
+
+def _text(text):
+    """A row's text as label markup; a printed matrix (its spaces unbreakable, several
+    lines) in a fixed-width face, so that its columns line up (its cell aligns lines left)."""
+    aligned = NBSP in text and "\n" in text
+    text = _escape(text)
+    return f'<FONT FACE="Courier" POINT-SIZE="10">{text}</FONT>' if aligned else text
+
+
 def _table(rows, padding=1):
-    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
+    cells = "".join(f'<TR><TD{_LEFT if "Courier" in row else ""}>{row}</TD></TR>' for row in rows)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="{padding}">{cells}</TABLE>>'
 
 
@@ -413,7 +519,7 @@ def render(target, path, **options):
     fmt = path.suffix.lstrip(".").lower()
     if not fmt:
         raise ValueError(f"render: cannot tell the format of {path}: give it a suffix such as .svg")
-    path.write_bytes(pipe(draw(target, **options), fmt))
+    path.write_bytes(pipe(draw(target, **options), fmt))  # SVG with its pictures inside
     return path
 
 

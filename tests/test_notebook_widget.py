@@ -138,6 +138,21 @@ def test_data_is_read_only_and_the_output_must_be_a_graph():
         StepPlayer(tiny_example(), colapse="layer")
 
 
+def test_outside_a_widget_front_end_the_player_says_what_it_is_and_shows_the_graph():
+    cost = tiny_example()
+    player = StepPlayer(cost, title="the lesson")
+    text = repr(player)
+    assert "StepPlayer" in text and f"{player.frames} frames" in text and "save_steps_html" in text
+    assert "object at 0x" not in text
+    data, _ = player._repr_mimebundle_()
+    assert data["text/plain"] == text and "application/vnd.jupyter.widget-view+json" in data
+    page = data["text/html"]
+    assert "the lesson" in page and "JupyterLab" in page and "save_steps_html" in page and "<svg" in page
+    # the static frame is the graph after backward: its cost's value and its seed gradient
+    shown = re.sub(r"<[^>]+>", " ", page[page.index("<svg"):])
+    assert f"value {cost.value.item():.4g}" in shown and "grad 1" in shown
+
+
 def test_show_steps_displays_a_player(monkeypatch):
     import minigraph.notebook
 

@@ -157,14 +157,76 @@ def chain(layers, scoped):
     return mg.sum(h, name="cost")
 
 
-def test_a_graph_with_too_many_boxes_collapses_its_scopes_then_draws_its_last_nodes():
+def test_a_graph_with_too_many_boxes_collapses_its_scopes_then_draws_bands_of_depth():
     scoped = player_data(chain(30, scoped=True), max_boxes=50)  # 123 nodes, 30 scopes
     kinds = [box["kind"] for box in scoped["boxes"]]
     assert kinds.count("scope") == 30 and "every scope is drawn as one box" in scoped["note"]
     assert len(scoped["runs"]) == 60 and all(f["box"].startswith(("s", "n")) for f in scoped["frames"][:-1])
     flat = player_data(chain(30, scoped=False), max_boxes=50)
-    assert "only the last 50 are drawn" in flat["note"]
-    assert flat["frames"][0]["box"] == "hidden"
+    assert "band of depth" in flat["note"] and 'mg.scope("layer1")' in flat["note"]  # and how to do better
+    boxes = {box["id"]: box for box in flat["boxes"]}
+    assert all(box["kind"] == "scope" and box["title"].startswith("depth ") for box in boxes.values())
+    assert all(frame["box"] in boxes for frame in flat["frames"][:-1])  # every step marks its band
+
+
+def scalar_mlp(sizes, samples, scoped):
+    """micrograd's network on scalars (one node per number): neurons tanh(Σ wᵢ·xᵢ + b) and a
+    mean squared error over `samples` inputs; with `scoped`, each neuron's weights and work
+    inside mg.scope('layerL') and mg.scope('neuronK'), as a Neuron class would make them."""
+    rng = np.random.default_rng(0)
+
+    def scope(layer, neuron):
+        if not scoped:
+            return contextlib.nullcontext()
+        stack = contextlib.ExitStack()
+        stack.enter_context(mg.scope(f"layer{layer}"))
+        stack.enter_context(mg.scope(f"neuron{neuron}"))
+        return stack
+
+    layers = []
+    for number, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        layer = []
+        for k in range(n_out):
+            with scope(number, k):
+                layer.append(([mg.parameter(rng.uniform(-1, 1), name=f"w{i}") for i in range(n_in)],
+                              mg.parameter(0.0, name="b")))
+        layers.append(layer)
+    loss = None
+    for _ in range(samples):
+        h = [mg.constant(v, name="x") for v in rng.uniform(-1, 1, sizes[0])]
+        for number, layer in enumerate(layers, start=1):
+            out = []
+            for k, (ws, b) in enumerate(layer):
+                with scope(number, k):
+                    total = b
+                    for w, x in zip(ws, h):
+                        total = total + w * x
+                    out.append(mg.tanh(total))
+            h = out
+        error = (h[0] - float(rng.choice([-1.0, 1.0]))) ** 2
+        loss = error if loss is None else loss + error
+    return loss * (1.0 / samples)
+
+
+@pytest.mark.parametrize("scoped", [False, True])
+def test_a_two_thousand_node_network_stays_usable(scoped):
+    cost = scalar_mlp((3, 12, 12, 1), samples=4, scoped=scoped)
+    graph = mg.Graph(cost)
+    assert len(graph.nodes) > 1800
+    data = player_data(cost)
+    window = 1300  # px
+    assert data["width"] * data["scale"] <= 4 * window  # the drawing: at most four windows wide
+    assert all(box["w"] * data["scale"] <= window for box in data["boxes"])  # each box: one
+    # every parameter is reachable: a step of its own, marking a box that is drawn, saying its value
+    drawn = {box["id"] for box in data["boxes"]}
+    labels = {graph.label(p) for p in graph.parameters}
+    said = {}
+    for frame in data["frames"]:
+        for label in labels:
+            if frame["text"].startswith(f"{label} is a parameter") and frame["box"] in drawn:
+                said[label] = frame
+    assert set(said) == labels and len(labels) == 217
+    assert ("band of depth" in data["note"]) != scoped
 
 
 def test_page_is_self_contained_and_its_policy_allows_only_its_own_script_and_style(tmp_path):
@@ -198,9 +260,13 @@ def test_every_line_of_a_name_has_a_place_even_an_empty_one():
     assert all(box["y"] < y < box["y"] + box["h"] for row in box["rows"] for _, y in row)
 
 
-def test_rankdir_reaches_the_layout():
-    wide, tall = player_data(tiny_example()), player_data(tiny_example(), rankdir="TB")
+def test_rankdir_reaches_the_layout_and_by_default_the_drawing_fits_the_width():
+    wide, tall = player_data(tiny_example(), rankdir="LR"), player_data(tiny_example(), rankdir="TB")
     assert wide["width"] > wide["height"] and tall["height"] > tall["width"]
+    for width in (700, 5000):  # a docs column: turned; a very wide window: left to right
+        fitted = player_data(tiny_example(), width=width)
+        assert fitted["width"] == (tall if width == 700 else wide)["width"]
+        assert fitted["width"] * fitted["scale"] <= width
 
 
 # In the browser ---------------------------------------------------------------------------
@@ -295,7 +361,8 @@ def test_lesson_in_a_real_browser(lesson_page, browser):
     assert root.get_attribute("data-phase") == "done"
     assert not browser.find_element(By.CSS_SELECTOR, ".next").is_enabled()
     w_box = browser.find_element(By.CSS_SELECTOR, 'g.box[data-id="n2"]').get_attribute("textContent")
-    assert "grad [[-0.1821] [0.01765]]" in w_box
+    grad = w_box[w_box.index("grad"):]  # a column, one element a line
+    np.testing.assert_allclose(numbers(grad), lesson_sends_by_hand()["w"].ravel(), rtol=1e-3)
     assert "∂cost/∂w = [[-0.1821] [0.01765]]" in browser.find_element(By.CSS_SELECTOR, ".explanation").text
 
     assert console_errors(browser) == []
@@ -335,8 +402,9 @@ def test_zoom_and_pan(lesson_page, browser):
       picture.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, ctrlKey: true, bubbles: true,
                                                      cancelable: true, clientX: r.x + 50, clientY: r.y + 50}));""")
     assert width() == pytest.approx(natural * 1.25, rel=1e-3)
+    browser.find_element(By.TAG_NAME, "body").send_keys("+", "+", "+", "+")  # wider than the window: it pans
     picture = browser.find_element(By.CSS_SELECTOR, ".picture")
-    before = browser.execute_script("return arguments[0].scrollLeft", picture)
+    before = browser.execute_script("arguments[0].scrollLeft = 0; return arguments[0].scrollLeft", picture)
     ActionChains(browser).move_to_element(picture).click_and_hold().move_by_offset(-200, 0).release().perform()
     assert browser.execute_script("return arguments[0].scrollLeft", picture) == pytest.approx(before + 200, abs=2)
     assert console_errors(browser) == []
@@ -407,4 +475,126 @@ def test_hostile_titles_and_names_stay_text(tmp_path, browser):
     assert browser.title == printable(HOSTILE).strip()
     titles = [t.get_attribute("textContent") for t in browser.find_elements(By.CSS_SELECTOR, "text.title")]
     assert '<img src=y onerror="window.hacked=2">.' + printable(HOSTILE) in titles
+    assert console_errors(browser) == []
+
+
+def layers_made_first():
+    """Lesson 2's network as its demo builds it: both Linear layers (their parameters) made
+    before the graph, so each scope's leaves come long before its ops in the graph's order."""
+    from minigraph.layers import Linear
+    from minigraph.models import two_layer_network_graph
+
+    rng = np.random.default_rng(1)
+    layer1, layer2 = Linear(2, 3, rng=rng, name="layer1"), Linear(3, 1, rng=rng, name="layer2")
+    return two_layer_network_graph(mg.constant(X, name="X"), mg.constant(Y, name="Y"), layer1, layer2)
+
+
+# At every step: is the active box or scope inside the visible part of the picture, how big
+# (CSS px) is the smallest text in it, and, inside an active scope, which boxes still say "value ?".
+LOOK = """
+const root = document.getElementById("player"), svg = root.querySelector("svg");
+const picture = root.querySelector(".picture"), next = root.querySelector(".next");
+const px = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;  // CSS px per unit
+const seen = [];
+for (let guard = 0; guard < 1000; guard++) {
+  const active = svg.querySelector(".box.active, .cluster.active"), view = picture.getBoundingClientRect();
+  if (active === null) break;  // the closing summary marks nothing
+  const r = active.getBoundingClientRect();
+  const inside = r.left >= view.left - 1 && r.top >= view.top - 1 &&
+    Math.min(r.right, r.left + picture.clientWidth) <= view.left + picture.clientWidth + 1 &&
+    Math.min(r.bottom, r.top + picture.clientHeight) <= view.top + picture.clientHeight + 1;
+  const fonts = Array.from(active.querySelectorAll("text")).filter((t) => t.textContent)
+    .map((t) => parseFloat(getComputedStyle(t).fontSize) * px);
+  let pending = [];
+  if (active.classList.contains("cluster")) {
+    const c = active.querySelector("rect").getBoundingClientRect();
+    pending = Array.from(svg.querySelectorAll("g.box")).filter((g) => {
+      const b = g.querySelector("rect").getBoundingClientRect();
+      return b.left >= c.left && b.right <= c.right && b.top >= c.top && b.bottom <= c.bottom &&
+        Array.from(g.querySelectorAll("text.value")).some((t) => t.textContent === "value ?");
+    }).map((g) => g.querySelector("text.title").textContent);
+  }
+  seen.push({step: Number(root.dataset.step), phase: root.dataset.phase, scope: active.classList.contains("cluster"),
+             inside: inside, font: Math.min(...fonts), pending: pending});
+  if (next.disabled) break;
+  next.click();
+}
+return seen;
+"""
+
+
+@pytest.mark.parametrize("window", [(700, 900), (1300, 900)])
+def test_every_step_shows_its_node_in_view_readable_and_scopes_complete(window, tmp_path, browser):
+    path = mg.save_steps_html(layers_made_first(), tmp_path / "network.html")
+    browser.set_window_size(*window)
+    try:
+        browser.get(path.as_uri())
+        steps = browser.execute_script(LOOK)
+        browser.save_screenshot(str(tmp_path / "player.png"))
+    finally:
+        browser.set_window_size(1400, 900)
+    assert (tmp_path / "player.png").read_bytes().startswith(b"\x89PNG")
+    scope_steps = [s for s in steps if s["scope"] and s["phase"] == "forward"]
+    assert len(scope_steps) == 2  # layer1 and layer2, each one step while closed
+    assert all(s["pending"] == [] for s in scope_steps), scope_steps  # every value inside is known
+    assert all(s["inside"] for s in steps), [s for s in steps if not s["inside"]]
+    assert all(s["font"] >= 10 for s in steps), min(s["font"] for s in steps)
+
+
+def test_a_scope_run_never_stops_at_leaves_made_before_its_ops():
+    data = player_data(layers_made_first())
+    graph = mg.Graph(layers_made_first())
+    for run in data["runs"]:
+        members = [f for f in data["frames"][run["start"]:run["end"] + 1]]
+        assert any(f["box"] for f in members)
+        if data["frames"][run["start"]]["phase"] == "forward":
+            # every box the run's scope draws has its value by the run's last frame
+            inside = [b for b in data["boxes"] if b["title"].startswith(run["scope"]) and b["valueAt"] is not None]
+            assert inside and all(b["valueAt"] <= run["end"] for b in inside), run["scope"]
+    assert len(graph.nodes) == len(data["frames"]) - len([f for f in data["frames"] if f["phase"] != "forward"])
+
+
+OPEN_INSIDE = """
+const root = document.getElementById("player"), svg = root.querySelector("svg");
+const next = root.querySelector(".next"), open = root.querySelector(".open");
+const picture = root.querySelector(".picture");
+while (open.disabled) next.click();  // the first step of a scope drawn as one box
+const closed = {inside: svg.querySelectorAll("g.inside:not([display])").length};
+open.click();
+const seen = [];
+while (true) {
+  const shown = svg.querySelector("g.inside:not([display])");
+  const active = shown ? shown.querySelector("g.box.active") : null;
+  const view = picture.getBoundingClientRect(), r = active ? active.getBoundingClientRect() : null;
+  seen.push({frame: Number(root.dataset.frame), title: active ? active.querySelector("text.title").textContent : null,
+             value: active ? Array.from(active.querySelectorAll("text.value")).map((t) => t.textContent).join(" ") : null,
+             inside: r !== null && r.left >= view.left - 1 && r.right <= view.left + picture.clientWidth + 1 &&
+                     r.top >= view.top - 1 && r.bottom <= view.top + picture.clientHeight + 1,
+             boxes: shown ? shown.querySelectorAll("g.box").length : 0});
+  if (!open.textContent.startsWith("Close")) break;
+  next.click();
+}
+return {closed: closed, seen: seen};
+"""
+
+
+def test_opening_a_scope_drawn_as_one_box_draws_its_inside_in_place(tmp_path, browser):
+    cost, _ = two_layer_net()
+    graph = mg.Graph(cost)
+    path = mg.save_steps_html(cost, tmp_path / "collapsed.html", depth=0)
+    browser.get(path.as_uri())
+    result = browser.execute_script(OPEN_INSIDE)
+    assert result["closed"]["inside"] == 0  # nothing drawn over the box until it is opened
+    inside = [s for s in result["seen"] if s["title"] is not None]
+    assert len(inside) >= 2 and all(s["boxes"] >= 3 for s in inside)
+    frames = mg.forward_steps(cost)
+    labels = [graph.label(step.node) for step in frames]
+    own = 0
+    for step in inside:  # each step marks its node, or the scope nested inside that holds it, in view
+        label = labels[step["frame"]]
+        assert step["title"] in (label, label.split("/")[1]) and step["inside"]
+        if step["title"] == label:  # the node itself: its value is there from its own step
+            own += 1
+            assert "value ?" not in step["value"]
+    assert own >= 1
     assert console_errors(browser) == []

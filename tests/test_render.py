@@ -2,7 +2,9 @@
 numbers, scopes as clusters and collapsed boxes, copies of shared leaves, escaping, SVG
 output, large graphs and a missing dot binary."""
 
+import importlib
 import json
+import pathlib
 import re
 
 import numpy as np
@@ -24,12 +26,17 @@ def numbers(text):
 def edge_rows(dot, tail, head):
     """The text rows of every tail -> head edge label in DOT text, one list per edge."""
     found = re.findall(rf"^\s*{tail} -> {head} \[label=<(.*?)> id=e\d+\]$", dot, re.M)
-    return [re.findall(r"<TD>(?:<FONT[^>]*>)?(.*?)(?:</FONT>)?</TD>", label) for label in found]
+    found = [re.sub(r"<BR/>\xa0+", " ", re.sub(r"</?FONT[^>]*>", "", label)).replace("\xa0", " ") for label in found]
+    return [re.findall(r"<TD[^>]*>(.*?)</TD>", label) for label in found]
 
 
 def node_rows(dot, node_id):
+    """A box's rows; a matrix printed one row a line (its spaces unbreakable, in a
+    fixed-width face) reads as one line, as format_array writes it."""
     label = re.search(rf"^\s*{node_id} \[label=<(.*?)> ", dot, re.M).group(1)
-    return [row.replace("<BR/>", "\n") for row in re.findall(r"<TD>(?:<[BF][^>]*>)?(.*?)(?:</[BF]\w*>)?</TD>", label)]
+    label = re.sub(r"<BR/>\xa0+", " ", re.sub(r"</?FONT[^>]*>", "", label)).replace("\xa0", " ")
+    label = label.replace("<BR/>", "\n")
+    return re.findall(r"<TD[^>]*>(?:<B>)?([^<]*?)(?:</B>)?</TD>", label)
 
 
 def lesson_by_hand():
@@ -44,7 +51,7 @@ def lesson_by_hand():
 def test_dot_text_has_every_node_edge_and_label():
     cost = tiny_example()
     cost.backward()
-    dot = mg.to_dot(cost)
+    dot = mg.to_dot(cost, rankdir="LR")
     assert "rankdir=LR" in dot
     for name in ["w", "wᵀ", "x", "b", "z", "ŷ", "y", "loss", "cost", "matmul"]:
         assert f"<B>{name}</B>" in dot
@@ -52,7 +59,9 @@ def test_dot_text_has_every_node_edge_and_label():
     assert len(re.findall(r"^\s*n\d+ -> n\d+", dot, re.M)) == 9
     assert edge_rows(dot, "n4", "n5")[0][0] == "1st · 1×2"  # wᵀ (built 5th) is matmul's first argument
     assert edge_rows(dot, "n0", "n5") == [["2nd · 2×3"]]  # x, a constant: no gradient goes back
-    assert node_rows(dot, "n2")[2:] == ["value [[0.01] [0.01]]", "grad [[-0.1821] [0.01765]]"]
+    value, grad = node_rows(dot, "n2")[2:]  # w, a column: one element a line
+    assert value == "value [[0.01] [0.01]]" and grad.startswith("grad [[")
+    np.testing.assert_allclose(numbers(grad), lesson_by_hand()["w"].ravel(), rtol=1e-3)
     assert node_rows(dot, "n9")[2:] == ["value 0.6915", "grad 1"]
     # parameters, constants and ops look different
     assert 'fillcolor="#fff2cc"' in dot and 'fillcolor="#eeeeee"' in dot and 'fillcolor="#dbe9f6"' in dot
@@ -106,10 +115,30 @@ def test_accumulated_gradients_say_what_this_pass_sent():
     assert node_rows(mg.to_dot(square), "n0")[3] == "grad 12 (this pass sent 6, added to earlier ones)"
 
 
-def test_large_values_are_summarised():
-    w = mg.parameter(np.arange(100.0).reshape(100, 1), name="w")
-    dot = mg.to_dot(mg.sum(w))
-    assert "value mean 49.5, min 0, max 99" in dot
+def test_small_arrays_print_in_full_and_big_ones_are_drawn_with_their_range(tmp_path):
+    small = mg.parameter(np.arange(64.0).reshape(8, 8) / 7, name="small")
+    big = mg.parameter(np.linspace(-1, 3, 100).reshape(100, 1), name="big")
+    cost = mg.sum(small) + mg.sum(big)
+    cost.backward()
+    dot = mg.to_dot(cost)
+    np.testing.assert_allclose(numbers(node_rows(dot, "n0")[2]), small.value.ravel(), rtol=1e-3)
+    value, grad = node_rows(dot, "n1")[2:]
+    assert value == "value\nfrom -1\nto 3" and grad == "grad\nfrom 1\nto 1"  # drawn: no mean, no sum
+    (picture,) = re.findall(r'n1 \[label=<.*?<IMG SRC="([^"]+)"', dot)[:1]
+    assert pathlib.Path(picture).read_bytes().startswith(b"\x89PNG")
+    assert "mean" not in dot
+    column = mg.parameter(np.linspace(0, 1, 16).reshape(16, 1), name="column")  # 16 lines: too tall
+    assert node_rows(mg.to_dot(mg.sum(column)), "n0")[2] == "value\nfrom 0\nto 1"
+
+
+def test_a_fan_in_of_big_arrays_is_never_written_as_a_sum_of_summaries():
+    w = mg.parameter(np.linspace(-1, 1, 20).reshape(5, 4), name="W")
+    cost = mg.sum(w * w) + mg.sum(w)
+    cost.backward()
+    grad = node_rows(mg.to_dot(cost), "n0")[3]
+    assert "+" not in grad and "=" not in grad and "mean" not in grad
+    np.testing.assert_allclose(numbers(grad.split("\n")[0]), (2 * w.value + 1).ravel(), rtol=1e-3)
+    assert grad.endswith("the sum of 3 contributions")
 
 
 def two_layers():
@@ -298,7 +327,7 @@ def test_five_thousand_node_graph_draws_its_last_nodes_and_a_note(tmp_path):
 def test_missing_dot_gives_an_install_hint_and_to_dot_still_works(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot anywhere on it
     cost = tiny_example()
-    assert "digraph" in mg.to_dot(cost)
+    assert "digraph" in mg.to_dot(cost) and "rankdir=TB" in mg.to_dot(cost)  # no size to read: down the page
     with pytest.raises(mg.DotNotFoundError, match="apt-get install graphviz"):
         mg.render(cost, tmp_path / "graph.svg")
 
@@ -321,3 +350,62 @@ def test_names_with_control_characters_render_and_step_with_visible_escapes(tmp_
     page = mg.save_steps_html(cost, tmp_path / "control.html", title="t\x00{{frames}}").read_text()
     assert "\x00" not in page and "\u202e" not in page
     assert "<title>t\\x00{{frames}}</title>" in page  # the title stays text, filled in one pass
+
+
+# Fitting the page ------------------------------------------------------------------------
+
+def natural_size(svg):
+    """(width, height, smallest font) of an SVG from Graphviz, in CSS pixels (4/3 a point)."""
+    width, height = re.search(r'<svg width="(\d+)pt" height="(\d+)pt"', svg).groups()
+    fonts = [float(size) for size in re.findall(r'font-size="([\d.]+)"', svg)]
+    return int(width) * 4 / 3, int(height) * 4 / 3, min(fonts) * 4 / 3
+
+
+def mlp_on_images(samples=6, sizes=(4096, 100, 10)):
+    """Lesson 3's network on a batch of 64×64 images (random pixels), its layers in scopes."""
+    from minigraph.layers import mlp
+    from minigraph.models import mlp_cost
+
+    rng = np.random.default_rng(0)
+    X = mg.constant(rng.uniform(0, 1, size=(sizes[0], samples)), name="X")
+    y = mg.constant(rng.integers(0, sizes[-1], size=samples).astype(float), name="y")
+    cost = mlp_cost(mlp(list(sizes), rng=0), X, y)
+    cost.backward()
+    return cost
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("graph, options, column", [
+    ("lesson", {}, 700),                                   # the README's picture in the docs column
+    ("two layers", {"width": 1300}, 1300),                 # lesson 2's network in a window
+    ("mlp", {"width": 1300, "depth": 0}, 1300),            # lesson 3's MLP, its layers as blocks
+    ("mlp on images", {"width": 1300, "depth": 0}, 1300),  # the same on 64×64 images, 4096→100→10
+])
+def test_drawings_fit_where_they_are_shown_at_natural_size_with_readable_text(graph, options, column, tmp_path):
+    from minigraph.models import tiny_mlp_example, tiny_two_layer_example
+
+    cost = {"lesson": tiny_example, "two layers": tiny_two_layer_example, "mlp": tiny_mlp_example,
+            "mlp on images": mlp_on_images}[graph]()
+    if cost.grad is None:
+        cost.backward()
+    width, height, font = natural_size(mg.render(cost, tmp_path / "graph.svg", **options).read_text())
+    assert width <= column and font >= 10, (width, height, font)
+    wide, _, _ = natural_size(mg.render(cost, tmp_path / "wide.svg", rankdir="LR", **options).read_text())
+    assert wide > column  # left to right would not have fitted: the direction was chosen
+
+
+@pytest.mark.needs_dot
+def test_a_drawing_that_fits_left_to_right_stays_left_to_right():
+    x = mg.parameter(2.0, name="x")
+    assert "rankdir=LR" in mg.to_dot(mg.tanh(x * 3.0))
+    assert "rankdir=TB" in mg.to_dot(mg.tanh(x * 3.0), rankdir="TB")  # asked for: kept
+
+
+def test_a_chain_too_long_for_the_width_is_turned_without_a_trial_layout(monkeypatch):
+    render = importlib.import_module("minigraph.render")  # (mg.render is the function)
+
+    node = mg.parameter(1.0, name="x")
+    for _ in range(30):
+        node = mg.tanh(node)
+    monkeypatch.setattr(render, "pipe", lambda *args: pytest.fail("laid out to choose"))
+    assert "rankdir=TB" in mg.to_dot(node)

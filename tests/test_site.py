@@ -190,3 +190,43 @@ def test_step_player_works_inside_the_lesson_page(site, browser):
         browser.switch_to.default_content()
     errors = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
     assert errors == []
+
+
+# In the lesson's step player (an iframe in the docs column): the active box of each step,
+# whether it is in view, and its smallest text in CSS pixels.
+ACTIVE_IN_VIEW = """
+const root = document.getElementById("player"), svg = root.querySelector("svg");
+const picture = root.querySelector(".picture"), next = root.querySelector(".next");
+const px = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+const seen = [];
+while (true) {
+  const active = svg.querySelector(".box.active, .cluster.active");
+  if (active === null) break;
+  const r = active.getBoundingClientRect(), view = picture.getBoundingClientRect();
+  seen.push({inside: r.left >= view.left - 1 && r.top >= view.top - 1 &&
+                     r.right <= view.left + picture.clientWidth + 1 && r.bottom <= view.top + picture.clientHeight + 1,
+             font: Math.min(...Array.from(active.querySelectorAll("text")).filter((t) => t.textContent)
+                                 .map((t) => parseFloat(getComputedStyle(t).fontSize) * px)),
+             fits: svg.getBoundingClientRect().width <= picture.clientWidth});
+  if (next.disabled) break;
+  next.click();
+}
+return seen;
+"""
+
+
+def test_the_lessons_player_fits_its_column_and_follows_the_active_node(site, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.get((site / "tutorial.html").as_uri())
+    frame = browser.find_element(By.CSS_SELECTOR, "iframe.step-player")
+    browser.execute_script("arguments[0].scrollIntoView()", frame)
+    browser.save_screenshot(str(tmp_path / "lesson-page.png"))
+    browser.switch_to.frame(frame)
+    try:
+        steps = browser.execute_script(ACTIVE_IN_VIEW)
+    finally:
+        browser.switch_to.default_content()
+    assert (tmp_path / "lesson-page.png").read_bytes().startswith(b"\x89PNG")
+    assert len(steps) == 16 and all(step["fits"] for step in steps)  # no panning at natural size
+    assert all(step["inside"] for step in steps) and min(step["font"] for step in steps) >= 10
