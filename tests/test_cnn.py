@@ -206,3 +206,24 @@ def test_early_stopping_records_the_validation_accuracy_of_each_epoch():
                                         max_shift=0, dropout=0.0, learning_rate=0.01, random_state=0)])
 def test_cnn_passes_scikit_learns_estimator_checks(estimator, check):
     check(estimator)
+
+
+# The demo command: `minigraph demo --model cnn` ------------------------------------------------
+
+
+@pytest.mark.needs_dot
+def test_demo_cnn_trains_lesson_4s_network_and_prints_its_accuracy_beside_lesson_3s(tmp_path):
+    import subprocess
+    import sys
+
+    from minigraph.models.datasets import ten_digits_split
+
+    result = subprocess.run([sys.executable, "-m", "minigraph", "demo", "--no-progress", "--model", "cnn",
+                             "--epochs", "2", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    _, (X_train, X_test, y_train, y_test) = ten_digits_split()
+    model = CNNClassifier(channels=(16,), max_shift=1, epochs=2, random_state=0).fit(X_train, y_train)
+    assert (f"minigraph     train accuracy {100 * model.score(X_train, y_train):6.2f} %   "
+            f"test accuracy {100 * model.score(X_test, y_test):6.2f} %") in result.stdout
+    assert "lesson 3's MLP" in result.stdout and "one conv block of 16 3×3 filters" in result.stdout
+    assert {path.name for path in tmp_path.iterdir()} == {"cost.png", "graph.svg", "backprop.html"}
