@@ -22,8 +22,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .node import apply, as_node
 from .ops import ALL, Op
 
-# A worked sum with more terms than this shows its first and last terms and their count.
-SHOWN_TERMS = 6
+# A worked sum with more terms than this (a 3×3 window has 9) shows its first and last terms and their count.
+SHOWN_TERMS = 9
 
 
 def _whole(value, least):

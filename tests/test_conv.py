@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigraph as mg
-from minigraph.conv import Conv2d
+from minigraph.conv import SHOWN_TERMS, Conv2d
 
 
 def padded(x, padding):
@@ -210,7 +210,7 @@ def test_the_worked_elements_show_the_ops_own_numbers(case):
     assert lines[-1].startswith(f"z[{n}, {f}, {i}, {j}] = ")
     assert last_number(lines[-1]) == pytest.approx(out[n, f, i, j], rel=1e-3, abs=1e-3)
     terms = w.shape[1] * w.shape[2] * w.shape[3]
-    assert (f"({terms} terms)" in lines[-2 if b is not None else -1]) == (terms > 6)
+    assert (f"({terms} terms)" in lines[-2 if b is not None else -1]) == (terms > SHOWN_TERMS)
 
     grad = np.random.default_rng(3).standard_normal(out.shape)
     grad_x, grad_w, grad_b = conv_gradients_by_loops(x, w, grad, stride, padding)
