@@ -46,7 +46,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from harness import Row, optional, print_rows, rows_against, time_interleaved  # noqa: E402
+from harness import Row, markdown, optional, print_rows, rows_against, time_interleaved  # noqa: E402
 from workloads import (  # noqa: E402
     course_two_layer_parameters, hand_mlp, hand_two_layer, minigraph_mlp, minigraph_two_layer,
     sign_language_split, sign_language_ten_digits_split, sklearn_mlp, sklearn_two_layer, torch_mlp,
@@ -308,4 +308,7 @@ def run(quick=False, only_cnn=False):
 
 
 if __name__ == "__main__":
-    print_rows(run(quick="--quick" in sys.argv, only_cnn="--cnn" in sys.argv))
+    found = run(quick="--quick" in sys.argv, only_cnn="--cnn" in sys.argv)
+    print_rows(found)
+    if "--cnn" in sys.argv:  # the rows as RESULTS.md writes them, to put beside the others
+        print(markdown(found, "CNN rows", "python benchmarks/bench_networks.py --cnn"))
