@@ -273,7 +273,8 @@ def cnn_rows(quick, source, split):
                    + f"; final cost {runs[name][-1][1][-1]:.4g} (seed {runs[name][-1][0]})"
              for name, acc in accuracy.items()}
     epochs = settings.get("epochs", 40)
-    label = f"CNN {source}, lesson 4's defaults, {epochs} epochs, float32, {len(X_train)}/{len(X_test)}"
+    network = "one 4-filter conv block (quick)" if quick else "lesson 4's defaults"
+    label = f"CNN {source}, {network}, {epochs} epochs, float32, {len(X_train)}/{len(X_test)}"
     with_torch = TORCH in workloads
     rows = rows_against(label, seconds, TORCH if with_torch else MINIGRAPH,
                         targets={MINIGRAPH: CNN_TIME_TARGET} if with_torch else None, notes=notes)
