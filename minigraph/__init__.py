@@ -27,6 +27,7 @@ from .ops import Op, add, div, matmul, mul, neg, power, sub
 from .arrays import mean, reshape, sum, transpose
 from .activations import exp, leaky_relu, log, log_softmax, maximum, relu, sigmoid, softmax, tanh
 from .stochastic import dropout, resample_dropout
+from .conv import conv2d, flatten, max_pool2d
 from .losses import l2_penalty, log_loss, log_loss_with_logits, softmax_cross_entropy
 from .gradcheck import GradientCheckError, check_gradients
 from .optim import SGD, Adam, AdamW
@@ -39,9 +40,9 @@ from .player import save_steps_html
 __all__ = [
     "Adam", "AdamW", "DataError", "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node",
     "NonFiniteError", "Op", "OpContractError", "SGD", "SeedError", "ShapeError", "StaleGraphError",
-    "add", "apply", "as_node", "backward_steps", "check_gradients", "constant", "data", "div", "draw",
-    "dropout", "exp", "explain", "forward_steps", "is_grad_enabled", "l2_penalty", "layers",
-    "leaky_relu", "log", "log_loss", "log_loss_with_logits", "log_softmax", "matmul", "maximum",
+    "add", "apply", "as_node", "backward_steps", "check_gradients", "constant", "conv2d", "data", "div", "draw",
+    "dropout", "exp", "explain", "flatten", "forward_steps", "is_grad_enabled", "l2_penalty", "layers",
+    "leaky_relu", "log", "log_loss", "log_loss_with_logits", "log_softmax", "matmul", "max_pool2d", "maximum",
     "mean", "mul", "neg", "no_grad", "parameter", "power", "relu", "render", "resample_dropout",
     "reshape", "save_steps_html", "scope", "sigmoid", "softmax", "softmax_cross_entropy", "sub",
     "sum", "tanh", "to_dot", "topological_order", "transpose", "unbroadcast",

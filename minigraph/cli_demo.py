@@ -1,4 +1,4 @@
-"""`minigraph demo --model two-layer | mlp`: lessons 2 and 3 from the command line.
+"""`minigraph demo --model two-layer | mlp | cnn`: lessons 2, 3 and 4 from the command line.
 
 Each lesson trains its model with a progress bar, prints the cost as the course does, the
 accuracies beside scikit-learn's MLPClassifier with the same layers, the gap between the
@@ -17,6 +17,7 @@ DEMO_DEFAULTS = {
     "logistic": {"iterations": 150, "learning_rate": 0.01, "per_digit": 205},
     "two-layer": {"iterations": 1000, "learning_rate": 0.01, "per_digit": 205, "hidden": "4", "seed": 1},
     "mlp": {"learning_rate": 0.001, "hidden": "64", "epochs": 30, "batch_size": 64, "optimizer": "adam", "seed": 1},
+    "cnn": {"learning_rate": 0.001, "hidden": "64", "epochs": 40, "batch_size": 64, "seed": 0},
 }
 STEP_PLAYER_SAMPLES = 3
 # Fewer images than this in a split, and its accuracy means little: one image moves it by
@@ -35,8 +36,8 @@ def small_split_warnings(train_size, test_size):
 
 def add_network_demo_options(demo):
     demo.add_argument("--model", choices=list(DEMO_DEFAULTS), default="logistic",
-                      help="which lesson: logistic regression, the two-layer network, or the "
-                           "ten-digit MLP (default: %(default)s)")
+                      help="which lesson: logistic regression, the two-layer network, the "
+                           "ten-digit MLP or the convolutional network (default: %(default)s)")
     demo.add_argument("--hidden", metavar="N[,N...]",
                       help="hidden units: one number for two-layer (default 4), one per layer for mlp (default 64)")
     demo.add_argument("--epochs", type=int, help="with mlp: passes over the training set (default: 30)")
@@ -58,7 +59,7 @@ def settle_demo_options(args):
         elif value is None:
             setattr(args, option, defaults[option])
     if args.model != "logistic":
-        args.hidden = hidden_sizes(args.hidden, single=args.model == "two-layer")
+        args.hidden = hidden_sizes(args.hidden, single=args.model in ("two-layer", "cnn"))
 
 
 def hidden_sizes(text, single):
@@ -84,7 +85,7 @@ def run_network_demo(args):
     out = pathlib.Path(args.out)
     if out.exists() and not out.is_dir():  # said before training, not after it
         raise NotADirectoryError(f"--out {out} is a file; give a folder to write the pictures into")
-    lesson = TwoLayerLesson(args) if args.model == "two-layer" else MLPLesson(args)
+    lesson = {"two-layer": TwoLayerLesson, "mlp": MLPLesson, "cnn": CNNLesson}[args.model](args)
     print(f"minigraph demo: {lesson.title} on {lesson.source}")
     X_train, X_test, y_train, y_test = lesson.split
     print(f"{len(X_train)} train / {len(X_test)} test images of {X_train.shape[1]} pixels; {lesson.settings}")
@@ -262,3 +263,59 @@ class MLPLesson:
         network = mlp(sizes, hidden=model.activation, init=model.init, rng=model.random_state)
         labels = np.searchsorted(model.classes_, y).astype(float)
         return mlp_cost(network, mg.constant(X.T, name="X"), mg.constant(labels, name="y"), alpha=model.alpha)
+
+
+class CNNLesson(MLPLesson):
+    """Lesson 4: the ten digits through conv blocks (CNNClassifier's defaults), lesson 3's
+    MLP from scikit-learn beside it."""
+
+    title = "convolutional network"
+
+    def __init__(self, args):
+        from minigraph.models.datasets import ten_digits_split
+
+        self.args = args
+        self.source, self.split = ten_digits_split(args.data)
+        self.source += ", all ten digits"
+        # The bundled 8×8 digits are too small for three blocks: one block, shifts of 1 pixel.
+        small = self.split[0].shape[1] < 32 * 32
+        self.network = {"channels": (16,), "max_shift": 1} if small else {}
+        blocks = "one conv block of 16" if small else "conv blocks of 16, 32, 32"
+        self.settings = (f"pixels standardized; {blocks} 3×3 filters with ReLU and 2×2 max-pooling, "
+                         f"{args.hidden[0]} dense units, dropout 0.3, {args.epochs} epochs of batches of "
+                         f"{args.batch_size}, adam at learning rate {args.learning_rate}")
+
+    def model(self, progress):
+        from minigraph.models import CNNClassifier
+
+        a = self.args
+        return CNNClassifier(hidden_units=a.hidden[0], learning_rate=a.learning_rate, batch_size=a.batch_size,
+                             epochs=a.epochs, random_state=a.seed, progress=progress, **self.network)
+
+    def reference(self):
+        """Lesson 3's network: scikit-learn's MLPClassifier, one hidden layer of the same
+        size, the same epochs and batches, on standardized pixels."""
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        a = self.args
+        note = f"lesson 3's MLP: MLPClassifier(({a.hidden[0]},), relu, adam, {a.epochs} epochs), standardized pixels"
+        return make_pipeline(StandardScaler(), MLPClassifier(
+            hidden_layer_sizes=a.hidden, batch_size=a.batch_size, learning_rate_init=a.learning_rate,
+            max_iter=a.epochs, n_iter_no_change=a.epochs + 1, random_state=a.seed)), note
+
+    def first_step(self, X, y, model):
+        """The graph of the first training step on X: the weights the same seed draws first,
+        without dropout (a graph to read, not to train)."""
+        import numpy as np
+
+        import minigraph as mg
+        from minigraph.models import cnn_network
+
+        network = cnn_network(model.image_shape_, model.channels, model.kernel_size, model.pool_size,
+                              model.hidden_units, len(model.classes_), rng=model.random_state)
+        images = ((X - model.pixel_mean_) / model.pixel_scale_).reshape(len(X), 1, *model.image_shape_)
+        labels = np.searchsorted(model.classes_, y).astype(float)
+        return mg.softmax_cross_entropy(network(mg.constant(images, name="X")), mg.constant(labels, name="y"),
+                                        name="cost")

@@ -8,6 +8,12 @@ its layers "layer1", "layer2", ... and puts each Linear and its activation in on
     net = mlp([4, 8, 3], hidden="relu", rng=0)
     cost = mg.softmax_cross_entropy(net(x), labels)
     optimizer = mg.Adam(net.parameters)
+
+Convolutional layers take images as torch.nn does, N×C×H×W: samples along axis 0.
+`Flatten` is the one step between the two layouts: it turns N×C×H×W into the dense layers'
+(C·H·W)×N, one column per sample, as a single node named "flatten" in the drawing:
+
+    net = Sequential(Conv2d(1, 8, 3, rng=0), ReLU(), MaxPool2d(2), Flatten(), Linear(8 * 3 * 3, 10))
 """
 
 import numbers
@@ -16,6 +22,7 @@ import numpy as np
 
 from .activations import leaky_relu, relu, sigmoid, softmax, tanh
 from .context import scope
+from .conv import conv2d, flatten, max_pool2d
 from .node import as_node, parameter
 from .ops import add
 from .stochastic import as_generator, checked_rate, dropout
@@ -80,6 +87,76 @@ class Linear(Layer):
 
     def __repr__(self):
         return f"Linear({self.in_features} → {self.out_features}, init={self.init!r}, name={self.name!r})"
+
+
+def _sizes(owner, **sizes):
+    """Each size as an int, or a ValueError naming the layer and the size at fault."""
+    for what, size in sizes.items():
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise ValueError(f"{owner}: {what} must be a whole number ≥ 1, got {size!r}")
+    return [int(size) for size in sizes.values()]
+
+
+class Conv2d(Layer):
+    """z = conv2d(x, W, b, stride, padding): x N×C×H×W, W (out_channels, in_channels,
+    kernel_size, kernel_size), b (out_channels,), as torch.nn.Conv2d.
+
+    init: "he" (std √(2/fan_in), fan_in = in_channels·kernel_size², the default: conv
+    layers are followed by ReLU), "xavier" or "course"; the bias starts at 0.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, init="he", rng=None,
+                 name="conv", dtype=np.float64):
+        owner = f"Conv2d {name!r}"
+        self.in_channels, self.out_channels, self.kernel_size = _sizes(
+            owner, in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size)
+        (self.stride,) = _sizes(owner, stride=stride)
+        if isinstance(padding, bool) or not isinstance(padding, numbers.Integral) or padding < 0:
+            raise ValueError(f"{owner}: padding must be a whole number ≥ 0, got {padding!r}")
+        if init not in INIT_STD:
+            raise ValueError(f"{owner}: init must be one of {', '.join(map(repr, INIT_STD))}, got {init!r}")
+        self.padding, self.init, self.name = int(padding), init, name
+        shape = (self.out_channels, self.in_channels, self.kernel_size, self.kernel_size)
+        fan_in, fan_out = self.in_channels * self.kernel_size**2, self.out_channels * self.kernel_size**2
+        weights = INIT_STD[init](fan_in, fan_out) * as_generator(rng).standard_normal(shape)
+        with scope(name):
+            self.W = parameter(weights, name="W", dtype=dtype)
+            self.b = parameter(np.zeros(self.out_channels), name="b", dtype=dtype)
+        self.parameters = [self.W, self.b]
+
+    def build(self, x):
+        return conv2d(x, self.W, self.b, stride=self.stride, padding=self.padding, name="z")
+
+    def __repr__(self):
+        return (f"Conv2d({self.in_channels} → {self.out_channels}, {self.kernel_size}×{self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, name={self.name!r})")
+
+
+class MaxPool2d(Layer):
+    """The largest value of each size×size window (N×C×H×W in and out), windows `stride` apart."""
+
+    def __init__(self, size, stride=None, name="pool"):
+        (self.size,) = _sizes(f"MaxPool2d {name!r}", size=size)
+        (self.stride,) = _sizes(f"MaxPool2d {name!r}", stride=size if stride is None else stride)
+        self.name = name
+
+    def build(self, x):
+        return max_pool2d(x, self.size, self.stride)
+
+    def __repr__(self):
+        return f"MaxPool2d({self.size}, stride={self.stride}, name={self.name!r})"
+
+
+class Flatten(Layer):
+    """From images (N×C×H×W, samples along axis 0) to the dense layers' columns ((C·H·W)×N):
+    the one step where the sample axis moves, one node in the drawing."""
+
+    def __init__(self, name="flatten"):
+        self.name = name
+
+    def __call__(self, x):
+        # One node needs no box of its own: it is drawn between the conv and dense boxes.
+        return flatten(x, name=self.name)
 
 
 class Activation(Layer):

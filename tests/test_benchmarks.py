@@ -25,7 +25,7 @@ def test_every_benchmark_runs_and_the_table_is_written(tmp_path):
     table = out.read_text()
     assert "| benchmark | workload | median | min | max | unit | ratio | target | met | note |" in table
     for name in ("lesson synthetic", "tiny step", "depth, chain of", "memory", "float32 lesson",
-                 "two-layer network, bundled digits", "MLP bundled digits", "test accuracy: minigraph",
+                 "two-layer network, bundled digits", "MLP bundled digits", "test accuracy: minigraph", "CNN bundled digits",
                  "player: 23 nodes"):
         assert name in table, name
     assert "did NOT start" not in table  # the player's page opened and its script ran

@@ -1,10 +1,12 @@
-"""Layers: Linear and its initialisations, activation layers, Sequential and mlp."""
+"""Layers: Linear and its initialisations, activation layers, Sequential and mlp, conv layers."""
 
 import numpy as np
 import pytest
 
 import minigraph as mg
-from minigraph.layers import Dropout, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh, mlp
+from minigraph.layers import (
+    Conv2d, Dropout, Flatten, LeakyReLU, Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Softmax, Tanh, mlp,
+)
 
 
 def test_linear_computes_w_x_plus_b_with_samples_as_columns_inside_its_scope():
@@ -182,3 +184,49 @@ def test_dropout_layer_draws_a_new_mask_each_time_it_builds():
         Dropout(1)
     with pytest.raises(ValueError, match=r"must be a number in \[0, 1\), got 2"):
         mlp([2, 3, 1], dropout=2)
+
+
+# Convolutional layers: images N×C×H×W, then Flatten to the dense layers' columns. ------------
+
+
+def test_conv2d_layer_computes_the_convolution_inside_its_scope_with_he_weights():
+    layer = Conv2d(3, 40, 5, stride=2, padding=1, rng=0, name="conv1")
+    assert layer.W.shape == (40, 3, 5, 5) and layer.b.shape == (40,)
+    assert layer.parameters == [layer.W, layer.b]
+    # He: std √(2 / fan_in), fan_in = 3·5·5 = 75 (3,000 weights: the sample std within ~5 %).
+    assert layer.W.value.std() == pytest.approx(np.sqrt(2 / 75), rel=0.05)
+    assert not layer.b.value.any()
+    x = np.random.default_rng(1).standard_normal((2, 3, 9, 9))
+    z = layer(x)
+    expected = mg.conv2d(x, layer.W.value, layer.b.value, stride=2, padding=1).value
+    np.testing.assert_array_equal(z.value, expected)
+    assert z.name == "z" and z.scope == ("conv1",) and layer.W.scope == ("conv1",)
+
+
+def test_conv_layers_compose_with_dense_ones_through_one_flatten_step():
+    net = Sequential(Conv2d(1, 4, 3, rng=0, name="conv1"), ReLU(name="conv1"), MaxPool2d(2, name="conv1"),
+                     Flatten(), Linear(4 * 3 * 3, 5, init="he", rng=0, name="dense"))
+    x = np.random.default_rng(2).standard_normal((7, 1, 8, 8))
+    scores = net(x)
+    assert scores.shape == (5, 7)  # one column per sample, as the course's dense layers want
+    graph = mg.Graph(scores)
+    flattens = [node for node in graph.nodes if node.op is not None and node.op.name == "flatten"]
+    assert len(flattens) == 1 and flattens[0].name == "flatten" and flattens[0].scope == ()
+    assert "flatten" in mg.to_dot(scores)
+    assert len(net.parameters) == 4
+    # The same numbers written out: conv, ReLU, 2×2 max, columns, W @ x + b.
+    conv = mg.conv2d(x, net[0].W.value, net[0].b.value).value
+    pooled = np.maximum(conv, 0).reshape(7, 4, 3, 2, 3, 2).max(axis=(3, 5))
+    np.testing.assert_allclose(scores.value, net[4].W.value @ pooled.reshape(7, -1).T + net[4].b.value, rtol=1e-12)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: Conv2d(0, 4, 3), "in_channels must be a whole number ≥ 1, got 0"),
+    (lambda: Conv2d(1, 4, 2.5), "kernel_size must be a whole number ≥ 1, got 2.5"),
+    (lambda: Conv2d(1, 4, 3, padding=-1), "padding must be a whole number ≥ 0"),
+    (lambda: Conv2d(1, 4, 3, init="lecun"), "init must be one of"),
+    (lambda: MaxPool2d(0), "size must be a whole number ≥ 1, got 0"),
+])
+def test_conv_layers_refuse_bad_arguments_naming_the_layer(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
