@@ -29,7 +29,7 @@ LONGEST_SUM = 6
 
 def number(value):
     """'0.5022', '−0.1658', '1e−05': four significant digits, the narration's minus sign."""
-    return format_number(float(np.real(value))).replace("-", MINUS)
+    return format_number(float(np.asarray(np.real(value)).item())).replace("-", MINUS)
 
 
 def operand(value):

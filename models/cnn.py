@@ -187,8 +187,11 @@ class CNNClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         return shape
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train on images X (rows of pixels, or 2-D images) and their labels y."""
+    def fit(self, X, y, validation_data=None):
+        """Train on images X (rows of pixels, or 2-D images) and their labels y.
+
+        With validation_data=(X_val, y_val), `curves_` records the cost and accuracy on the
+        training and the validation images after every epoch (as MLPClassifier's does)."""
         channels = [int(c) for c in np.atleast_1d(np.asarray(self.channels, dtype=object))]
         if not channels or any(c < 1 for c in channels):
             raise ValueError(f"channels must be whole numbers ≥ 1, got {self.channels!r}")
@@ -217,6 +220,9 @@ class CNNClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         self.loss_curve_ = []
         self.validation_scores_ = [] if self.early_stopping else None
         stopping = EarlyStopping(self.tol, self.n_iter_no_change)
+        if validation_data is not None:
+            validation_data = (self._images(validation_data[0]), validation_data[1])
+        record = self._tracker(lambda data: self._scores(network, data), images, labels, validation_data)
         for _ in epochs:
             total = 0.0
             for batch in minibatches(n, batch_size, rng):
@@ -232,6 +238,8 @@ class CNNClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
                 graph.backward()
                 optimizer.step()
             self.loss_curve_.append(total / n)
+            if record is not None:
+                record()
             if self.early_stopping:
                 weights = [node.value.copy() for node in network.parameters]
                 score = float(np.mean(np.argmax(self._scores(network, images_valid), axis=0) == labels_valid))
@@ -246,7 +254,7 @@ class CNNClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         # Leave the graph consistent with the final parameters, for drawing and stepping.
         graph.forward()
         graph.backward()
-        self.graph_ = graph
+        self._keep_graph(graph)
         self.network_ = network.eval()
         return self
 

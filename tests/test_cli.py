@@ -53,7 +53,7 @@ def test_an_unknown_option_is_reported_by_its_command_with_the_commands_usage(ca
 def test_a_misspelt_demo_option_end_to_end_lists_the_demos_options():
     result = run("demo", "--modle", "mlp")
     assert result.returncode == 2 and result.stdout == ""
-    assert "--model {logistic,two-layer,mlp}" in result.stderr
+    assert "--model {logistic,two-layer,mlp,cnn}" in result.stderr
     assert result.stderr.splitlines()[-1] == "minigraph demo: error: unrecognized arguments: --modle mlp"
 
 

@@ -33,7 +33,8 @@ Y = np.array([[0.0, 1.0, 1.0]])
 
 
 def numbers(text):
-    return np.array([float(v) for v in re.findall(NUMBER, text)])
+    """The numbers in a narration line; its minus sign is U+2212."""
+    return np.array([float(v) for v in re.findall(NUMBER, text.replace("−", "-"))])
 
 
 def narration(cost):

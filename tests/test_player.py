@@ -592,7 +592,7 @@ def test_opening_a_scope_drawn_as_one_box_draws_its_inside_in_place(tmp_path, br
     own = 0
     for step in inside:  # each step marks its node, or the scope nested inside that holds it, in view
         label = labels[step["frame"]]
-        assert step["title"] in (label, label.split("/")[1]) and step["inside"]
+        assert step["title"] in (label, label.split(".")[1]) and step["inside"]
         if step["title"] == label:  # the node itself: its value is there from its own step
             own += 1
             assert "value ?" not in step["value"]
