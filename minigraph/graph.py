@@ -108,16 +108,21 @@ def format_range(value):
     return f"in [{value.min():.4g}, {value.max():.4g}]"
 
 
+def input_values(inputs):
+    """The inputs' arrays, in order: a tuple built without a list for the one- and two-input
+    ops that make up most graphs (this runs once per node in every pass)."""
+    if len(inputs) == 2:
+        return (inputs[0]._value, inputs[1]._value)
+    if len(inputs) == 1:
+        return (inputs[0]._value,)
+    return [inp._value for inp in inputs]
+
+
 def op_gradients(node, upstream):
     """What an op's backward returns for one node, as a tuple checked to hold one entry per
     input (each still as the op returned it: see `fitted`)."""
     op, inputs = node.op, node.inputs
-    if len(inputs) == 2:  # most ops: spares building a list
-        values = (inputs[0]._value, inputs[1]._value)
-    elif len(inputs) == 1:
-        values = (inputs[0]._value,)
-    else:
-        values = [inp._value for inp in inputs]
+    values = input_values(inputs)
     if op.takes_needs:
         grads = op.backward(upstream, node._value, *values, needs=node.needs)
     else:
@@ -444,12 +449,7 @@ def recompute(node, stamp, checked=False):
     """Recompute an op node's value from its inputs' current values (checking them first
     when `checked`), stamped `stamp` (ValueChanges.count now: see Node)."""
     inputs = node.inputs
-    if len(inputs) == 2:  # most ops: spares building a list
-        values = (inputs[0]._value, inputs[1]._value)
-    elif len(inputs) == 1:
-        values = (inputs[0]._value,)
-    else:
-        values = [inp._value for inp in inputs]
+    values = input_values(inputs)
     if checked and node.op.checks_inputs:
         check_inputs(node.op, inputs, values, node.name)
     value = node.op.forward(*values)

@@ -18,7 +18,7 @@ from .checks import check_inputs, check_result
 from .context import current_scope, is_grad_enabled
 from .display import printable
 from .errors import DomainError
-from .graph import Graph, ValueChanges, all_finite, topological_order
+from .graph import Graph, ValueChanges, all_finite, input_values, topological_order
 from .quiet import restore, silence
 
 _serials = itertools.count()
@@ -435,12 +435,7 @@ def apply(op, *inputs, name=None):
     DomainError naming the node. Under `no_grad()` the result is a constant: no edges are
     recorded.
     """
-    if len(inputs) == 2:  # most ops: spares building a list
-        values = (inputs[0]._value, inputs[1]._value)
-    elif len(inputs) == 1:
-        values = (inputs[0]._value,)
-    else:
-        values = [node._value for node in inputs]
+    values = input_values(inputs)
     if op.checks_inputs and not (op.broadcasts and not op.checks_domain and len(values) == 2 and (
             values[0].shape == values[1].shape or not values[0].shape or not values[1].shape)):
         check_inputs(op, inputs, values, name)  # (equal shapes, or a scalar, always broadcast)
