@@ -68,14 +68,14 @@ def write_figures(out):
 def weight_pictures(model, X, y, out):
     """The lesson's weights as the images they weigh: a 'one' from the data (grey), the
     gradient of the first step, and the trained weights, each reshaped to the image's 8×8
-    pixels and drawn as minigraph draws big arrays (minigraph.heatmap), enlarged."""
+    pixels and drawn as minigraph draws big arrays (minigraph.show.heatmap), enlarged."""
     side = int(np.sqrt(X.shape[1]))
     first = LogisticRegression(iterations=1).fit(X, y)  # its graph holds the first step's gradient
     (w,) = [p for p in first.graph_.parameters if p.value.size == X.shape[1]]
     pictures = {
-        "lesson-one.png": mg.heatmap.picture(X[y == 1][0].reshape(side, side), image=True),
-        "lesson-gradient.png": mg.heatmap.picture(w.grad.reshape(side, side)),
-        "lesson-weights.png": mg.heatmap.picture(model.coef_.reshape(side, side)),
+        "lesson-one.png": mg.show.heatmap.picture(X[y == 1][0].reshape(side, side), image=True),
+        "lesson-gradient.png": mg.show.heatmap.picture(w.grad.reshape(side, side)),
+        "lesson-weights.png": mg.show.heatmap.picture(model.coef_.reshape(side, side)),
     }
     for name, picture in pictures.items():
         picture.scale = 128 // side  # 128 px wide: every pixel of the image shows

@@ -32,10 +32,10 @@ from .losses import l2_penalty, log_loss, log_loss_with_logits, softmax_cross_en
 from .gradcheck import GradientCheckError, check_gradients
 from .optim import SGD, Adam, AdamW
 from . import data, layers
-from .render import draw, render, to_dot
-from .steps import backward_steps, forward_steps
-from .narration import explain
-from .player import save_steps_html
+from .show.render import draw, render, to_dot
+from .show.steps import backward_steps, forward_steps
+from .show.narration import explain
+from .show.player import save_steps_html
 
 __all__ = [
     "Adam", "AdamW", "DataError", "DomainError", "DotNotFoundError", "GradientCheckError", "Graph", "Node",
@@ -57,7 +57,7 @@ def __getattr__(name):
         import importlib
 
         try:
-            return importlib.import_module(".notebook", __name__)
+            return importlib.import_module(".show.notebook", __name__)
         except ImportError as error:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}: {error}") from error
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ import warnings
 from . import __version__
 from .cli_demo import add_network_demo_options, run_network_demo, settle_demo_options, small_split_warnings
 from .display import MAX_SHOWN
-from .narration import NARRATED
+from .show.narration import NARRATED
 from .errors import DotNotFoundError
 
 # Mistakes a user can fix: bad parameters or data (ValueError, which scikit-learn's

@@ -226,7 +226,7 @@ class Graph:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Jupyter shows a Graph as its drawing."""
-        from .render import draw  # render draws Graphs, so it imports this module
+        from .show.render import draw  # render draws Graphs, so it imports this module
 
         return draw(self)._repr_mimebundle_(include=include, exclude=exclude)
 

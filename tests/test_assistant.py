@@ -183,7 +183,7 @@ def test_plain_and_fused_log_loss_gradients_differ_where_the_docstrings_say(dtyp
 
 
 def test_the_step_players_last_frame_says_what_the_assistant_notices():
-    from minigraph.player import player_data
+    from minigraph.show.player import player_data
 
     cost = saturating(np.random.default_rng(0))
     (finding,) = findings_after_backward(cost)

@@ -1,4 +1,4 @@
-"""Arrays as pictures (minigraph.heatmap): every colour read back to its value, images equal
+"""Arrays as pictures (minigraph.show.heatmap): every colour read back to its value, images equal
 to their pixels, the tiles of 1-D to 4-D arrays, the PNG bytes, and the pictures inside
 render's SVG and the player's page."""
 
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigraph as mg
-from minigraph import heatmap
-from minigraph.player import player_data
+from minigraph.show import heatmap
+from minigraph.show.player import player_data
 
 
 def decode_png(data):

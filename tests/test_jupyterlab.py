@@ -10,7 +10,7 @@ the graph drawn, the step player rendered and stepping, Python and the page agre
 step both ways, and a console free of errors. Every wait is bounded; the server and its
 kernels are stopped after the module, whatever happened.
 
-The player is found by what minigraph/player.js documents as its interface: the root
+The player is found by what minigraph/show/player.js documents as its interface: the root
 element's class `minigraph-player` and its `data-frame` attribute, the `button.next`
 button and the drawing in `.picture svg`.
 """

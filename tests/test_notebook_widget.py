@@ -1,4 +1,4 @@
-"""The notebook step player (minigraph.notebook): its Python side, and its front end in
+"""The notebook step player (minigraph.show.notebook): its Python side, and its front end in
 headless Chromium without Jupyter.
 
 The browser tests load the widget's own ES module (`StepPlayer._esm`, as anywidget does:
@@ -20,10 +20,10 @@ import pytest
 
 import minigraph as mg
 from minigraph.models import tiny_example
-from minigraph.player import asset, player_data, script_json
+from minigraph.show.player import asset, player_data, script_json
 
 anywidget = pytest.importorskip("anywidget")
-from minigraph.notebook import StepPlayer, show_steps  # noqa: E402  (after the skip)
+from minigraph.show.notebook import StepPlayer, show_steps  # noqa: E402  (after the skip)
 
 pytestmark = pytest.mark.needs_dot  # the player lays its graph out with dot
 
@@ -75,23 +75,23 @@ def test_without_anywidget_mg_notebook_is_absent_and_says_how_to_install_it():
         "import minigraph as mg\n"
         "print(hasattr(mg, 'notebook'))\n"
         "try:\n    mg.notebook\nexcept AttributeError as error:\n    print('AttributeError:', error)\n"
-        "import minigraph.notebook"
+        "import minigraph.show.notebook"
     )
     assert result.returncode != 0
     shown = result.stdout.splitlines()
     assert shown[0] == "False"
     assert shown[1].startswith("AttributeError: module 'minigraph' has no attribute 'notebook': "
-                               "minigraph.notebook needs anywidget")
+                               "minigraph.show.notebook needs anywidget")
     assert "pip install 'minigraph[notebook]'" in shown[1]
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("ImportError: minigraph.notebook needs anywidget")
+    assert last.startswith("ImportError: minigraph.show.notebook needs anywidget")
     assert "pip install 'minigraph[notebook]'" in last
 
 
 def test_mg_notebook_is_the_module_and_other_names_still_fail():
-    import minigraph.notebook
+    import minigraph.show.notebook
 
-    assert mg.notebook is minigraph.notebook
+    assert mg.notebook is minigraph.show.notebook
     with pytest.raises(AttributeError, match="no attribute 'notbook'"):
         mg.notbook  # noqa: B018
 
@@ -155,10 +155,10 @@ def test_outside_a_widget_front_end_the_player_says_what_it_is_and_shows_the_gra
 
 
 def test_show_steps_displays_a_player(monkeypatch):
-    import minigraph.notebook
+    import minigraph.show.notebook
 
     shown = []
-    monkeypatch.setattr(minigraph.notebook, "display", shown.append)
+    monkeypatch.setattr(minigraph.show.notebook, "display", shown.append)
     assert show_steps(tiny_example(), title="the lesson") is None  # nothing more for the cell to show
     (player,) = shown
     assert isinstance(player, StepPlayer) and player.data["title"] == "the lesson"

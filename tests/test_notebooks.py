@@ -68,7 +68,7 @@ def test_the_step_player_cell_displays_the_widget_with_the_lessons_steps(first_l
     widget state nbclient saves is a StepPlayer model running player.js on the lesson's 17
     frames. (Drawing it takes a Jupyter front end; tests/test_notebook_widget.py runs its
     front-end code in Chromium.)"""
-    from minigraph.player import asset
+    from minigraph.show.player import asset
 
     notebook, _ = first_lesson
     cell = tagged(notebook, "step-player")
@@ -76,6 +76,6 @@ def test_the_step_player_cell_displays_the_widget_with_the_lessons_steps(first_l
     (view,) = [output["data"]["application/vnd.jupyter.widget-view+json"] for output in cell.outputs]
     models = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     state = models[view["model_id"]]["state"]
-    assert state["_anywidget_id"] == "minigraph.notebook.StepPlayer"
+    assert state["_anywidget_id"] == "minigraph.show.notebook.StepPlayer"
     assert state["_esm"].startswith(asset("player.js"))
     assert len(state["data"]["frames"]) == 17 and state["step"] == 0

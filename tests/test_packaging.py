@@ -196,7 +196,7 @@ def imported_top_level_modules(code):
 def test_every_module_the_library_imports_is_a_core_dependency_pinned_in_the_runtime_lock(dist):
     """What `pip install minigraph` (or make demo's requirements.lock) brings is enough to import
     every module, minigraph.testing (Hypothesis) included. The one exception is
-    minigraph.notebook, whose anywidget is the `notebook` extra and whose ImportError names it
+    minigraph.show.notebook, whose anywidget is the `notebook` extra and whose ImportError names it
     (tests/test_notebook_widget.py)."""
     _, wheel = dist
     metadata = wheel_metadata(wheel)

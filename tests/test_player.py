@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import minigraph as mg
-import minigraph.player
+import minigraph.show.player
 from minigraph.display import printable
 from minigraph.models import tiny_example
-from minigraph.player import player_data
+from minigraph.show.player import player_data
 
 pytestmark = pytest.mark.needs_dot
 
@@ -123,8 +123,8 @@ def test_a_fan_in_says_how_many_contributions_have_arrived():
 
 def test_the_graph_is_laid_out_once(monkeypatch):
     runs = []
-    real = minigraph.player.pipe
-    monkeypatch.setattr(minigraph.player, "pipe", lambda dot, fmt: runs.append(fmt) or real(dot, fmt))
+    real = minigraph.show.player.pipe
+    monkeypatch.setattr(minigraph.show.player, "pipe", lambda dot, fmt: runs.append(fmt) or real(dot, fmt))
     cost, _ = two_layer_net()
     data = player_data(cost)
     assert runs == ["json"] and len(data["frames"]) > 40

@@ -12,7 +12,7 @@ import pytest
 
 import minigraph as mg
 from minigraph.models import tiny_example
-from minigraph.render import MAX_DRAWN, pipe
+from minigraph.show.render import MAX_DRAWN, pipe
 
 NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 X = np.array([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]])
@@ -402,7 +402,7 @@ def test_a_drawing_that_fits_left_to_right_stays_left_to_right():
 
 
 def test_a_chain_too_long_for_the_width_is_turned_without_a_trial_layout(monkeypatch):
-    render = importlib.import_module("minigraph.render")  # (mg.render is the function)
+    render = importlib.import_module("minigraph.show.render")  # (mg.render is the function)
 
     node = mg.parameter(1.0, name="x")
     for _ in range(30):

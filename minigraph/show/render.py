@@ -14,7 +14,7 @@ player lays the same scene out once and changes only its text between frames.
 A drawing is made for the width it is shown in (`width`, CSS pixels; 700 by default, the
 docs' column): left to right if Graphviz reports that it fits, else top to bottom
 (`fitting_rankdir`). Arrays of up to about 8×8 numbers print in full, row by row; bigger
-ones are drawn as pictures (`minigraph.heatmap`) with their range beside them, and a
+ones are drawn as pictures (`minigraph.show.heatmap`) with their range beside them, and a
 summary of an array is never added up or equated as if it were a number.
 """
 
@@ -30,9 +30,9 @@ import tempfile
 
 import graphviz
 
-from .display import format_shape, printable, scope_path
-from .errors import DotNotFoundError
-from .graph import as_graph
+from ..display import format_shape, printable, scope_path
+from ..errors import DotNotFoundError
+from ..graph import as_graph
 from .rows import NBSP, PRINTED, current_texts
 
 # Graphviz lays out a few hundred boxes in about a second; past that a static picture is

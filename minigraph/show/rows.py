@@ -2,7 +2,7 @@
 edges, as `draw` and the step player show them.
 
 An array of up to about 8×8 numbers prints in full, row by row, columns aligned; a bigger
-one is a Picture (`minigraph.heatmap`) with its range beside it. Where several uses send a
+one is a Picture (`minigraph.show.heatmap`) with its range beside it. Where several uses send a
 node a gradient, a row shows the sum arriving for a few small terms, else how many have
 come; a summary of an array is never added up or equated as if it were a number.
 `current_texts` gives every row of a scene from the values and gradients its nodes hold.
@@ -14,9 +14,9 @@ import math
 import numpy as np
 
 from . import heatmap
-from .display import MAX_SHOWN, format_array, format_block, format_number
-from .graph import local_gradients
-from .quiet import quiet
+from ..display import MAX_SHOWN, format_array, format_block, format_number
+from ..graph import local_gradients
+from ..quiet import quiet
 
 # A fan-in of up to this many gradients is written out as a sum; a larger one as a count.
 SUM_TERMS = 3

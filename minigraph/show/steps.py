@@ -15,11 +15,11 @@ import dataclasses
 
 import numpy as np
 
-from .display import MAX_SHOWN, format_block, format_shape, side_by_side, text_width
-from .formulas import Term, arithmetic, fill, input_names, templates
-from .graph import as_graph
-from .quiet import quiet
-from .worked import MINUS, addition as worked_addition, elementwise_backward as worked_element
+from ..display import MAX_SHOWN, format_block, format_shape, side_by_side, text_width
+from ..formulas import Term, arithmetic, fill, input_names, templates
+from ..graph import as_graph
+from ..quiet import quiet
+from ..worked import MINUS, addition as worked_addition, elementwise_backward as worked_element
 
 # An equation whose parts all fit on one line stays on one line up to this width.
 LINE_WIDTH = 100

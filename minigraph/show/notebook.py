@@ -11,7 +11,7 @@ player's own front end on the same data, with the frame it shows synced both way
 
 The widget's front end is `player.js` and `player.css` (the files `save_steps_html` puts in
 its page) plus `notebook.js`, a few lines that mount the player in the widget's element
-and keep `step` in sync; its `data` is `minigraph.player.player_data(...)`. So the page
+and keep `step` in sync; its `data` is `minigraph.show.player.player_data(...)`. So the page
 and the notebook show the same steps, drawn by the same code.
 
 `step` counts frames: the forward steps, then the backward steps, then the closing
@@ -31,15 +31,15 @@ try:
     import traitlets
 except ImportError as error:  # the extra is optional: say how to get it
     raise ImportError(
-        "minigraph.notebook needs anywidget, which minigraph's `notebook` extra installs: "
+        "minigraph.show.notebook needs anywidget, which minigraph's `notebook` extra installs: "
         "pip install 'minigraph[notebook]'"
     ) from error
 
 from IPython.display import display  # ipywidgets, and so anywidget, depends on IPython
 
-from .errors import DotNotFoundError
-from .graph import Graph
-from .node import Node
+from ..errors import DotNotFoundError
+from ..graph import Graph
+from ..node import Node
 from .player import asset, player_data
 from .render import draw
 

@@ -6,7 +6,7 @@ gradients known so far, the gradient each edge carries back. So nothing moves, a
 picture is shown at its natural size, with zoom and pan. A scope (`mg.scope("layer1")`)
 is stepped through as a whole and can be opened into its nodes' steps. A graph too big to
 lay out in seconds, or too broad to read, is drawn with its scopes collapsed, or, without
-scopes, as bands of depth. Big arrays are pictures (`minigraph.heatmap`), PNGs inside the
+scopes, as bands of depth. Big arrays are pictures (`minigraph.show.heatmap`), PNGs inside the
 page, in the places Graphviz left for them.
 
 The front end is `player.js` and `player.css`, shipped beside this module: the script
@@ -26,12 +26,12 @@ import re
 
 import numpy as np
 
-from .display import MAX_SHOWN, format_array, format_shape, printable
-from .graph import as_graph
+from ..display import MAX_SHOWN, format_array, format_shape, printable
+from ..graph import as_graph
 from .render import (FIT_WIDTH, PX_PER_PT, SLOT_COLOR, Box, Scene, depth_bands, digraph, edges_between, must_turn,
                      node_detail, pipe, scene, scope_outputs, widest_rank)
 from .rows import Texts, edge_text, gradient_text, outputs_row, range_text, value_text
-from .assistant import diagnose
+from ..assistant import diagnose
 from .steps import backward_steps, forward_steps
 
 # dot lays out about a thousand boxes in a few seconds; a bigger picture is drawn with its
@@ -465,7 +465,7 @@ def _widest(texts):
 
 def asset(name):
     """The text of a front-end file shipped in the package (player.js, player.css)."""
-    return importlib.resources.files("minigraph").joinpath(name).read_text(encoding="utf-8")
+    return importlib.resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
 def page(data):

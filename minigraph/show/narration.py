@@ -9,10 +9,10 @@ import sys
 
 import numpy as np
 
-from .assistant import diagnose
-from .display import format_shape, scope_path, side_by_side
-from .errors import SeedError
-from .graph import as_graph, seed_gradient
+from ..assistant import diagnose
+from ..display import format_shape, scope_path, side_by_side
+from ..errors import SeedError
+from ..graph import as_graph, seed_gradient
 from .steps import ForwardStep, backward_steps, block, forward_steps
 
 # The narration prints arrays of up to 64 elements (8×8) in full, larger ones by their corners.

@@ -1,8 +1,8 @@
-/* minigraph's step player as a notebook widget: the anywidget side of minigraph.notebook.
+/* minigraph's step player as a notebook widget: the anywidget side of minigraph.show.notebook.
 
    StepPlayer sends player.js followed by this file as one ES module, so `minigraphPlayer`
    here is the page player's own function, not a copy. The model holds `data` (the output
-   of minigraph.player.player_data) and `step`, the frame shown (an index into
+   of minigraph.show.player.player_data) and `step`, the frame shown (an index into
    data.frames, which scopes never fold). Both sides move `step`: a change from Python
    shows that frame, and a step taken in the player (buttons, slider, keys) is set on the
    model and saved, so Python reads it back. */

@@ -1,7 +1,7 @@
 /* minigraph's step player.
 
    minigraphPlayer(root, data, options) builds the player inside the element `root` from
-   `data`, the output of minigraph.player.player_data: a graph already laid out by
+   `data`, the output of minigraph.show.player.player_data: a graph already laid out by
    Graphviz (boxes, edges and clusters in points), when each text row changes and to
    what, the frames of both passes and the runs of frames a scope steps through as one.
    The SVG is built once; a step changes only text and classes, so nothing moves.
