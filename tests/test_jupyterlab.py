@@ -74,6 +74,10 @@ def lesson_notebook(folder):
     """examples/first_lesson.md as an .ipynb in `folder`, with the three driving cells after it."""
     notebook = jupytext.read(EXAMPLES / "first_lesson.md")
     notebook.cells += [nbformat.v4.new_code_cell(code) for code in (DRIVEN_PLAYER, READ_STEP, SET_STEP)]
+    # Name the kernel, as a notebook saved by Jupyter does: without it JupyterLab may ask which
+    # kernel to start after Run All was pressed, and the cells then wait on the dialog.
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                       "language": "python"}
     path = folder / "first_lesson.ipynb"
     nbformat.write(notebook, path)
     return path
@@ -152,12 +156,24 @@ def lab(server, browser):
     path = lesson_notebook(root)
     tags = [cell.metadata.get("tags", []) for cell in nbformat.read(path, as_version=4).cells
             if cell.cell_type == "code"]
+    from selenium.common.exceptions import WebDriverException
+
     driver = browser
     driver.set_page_load_timeout(60)
     driver.get(f"{url}/lab/tree/{path.name}?token={token}")
     wait_until(lambda: len(code_cells(driver)) == len(tags), 60, "the notebook's cells")
-    wait_until(lambda: kernel_ready(driver), 60, "the kernel to start")
-    run_all_cells(driver)
+    # JupyterLab may ask which kernel to start after it looked idle, and a Run All pressed as
+    # its session settles can be dropped (no cell even queued): answer the dialog and press it
+    # again then, as a user would, but never once a cell has started.
+    for attempt in range(3):
+        wait_until(lambda: kernel_ready(driver), 60, "the kernel to start")  # (and its late dialog answered)
+        try:
+            run_all_cells(driver)  # (a dialog that opens now intercepts the click)
+            wait_until(lambda: started_cells(driver), 15, "a cell to start")
+            break
+        except (AssertionError, WebDriverException):
+            if attempt == 2:
+                raise
     wait_until(lambda: executed_cells(driver) == len(tags) and kernel_ready(driver), CELLS_RUN,
                "every cell to run")
     return driver, tags, driver.get_log("browser")
@@ -188,6 +204,14 @@ def prompt(cell):
 
     text = cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text.strip()
     return int(text[1:-2]) if text[1:-2].isdigit() else None
+
+
+def started_cells(driver):
+    """How many code cells are queued, running or done (their prompt is not [ ])."""
+    from selenium.webdriver.common.by import By
+
+    return sum(cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text.strip() not in ("", "[ ]:")
+               for cell in code_cells(driver))
 
 
 def executed_cells(driver):
