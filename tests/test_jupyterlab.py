@@ -268,7 +268,10 @@ def test_every_cell_ran_without_an_error_or_a_warning(lab):
     from selenium.webdriver.common.by import By
 
     driver, tags, _ = lab
-    assert [prompt(cell) for cell in code_cells(driver)] == list(range(1, len(tags) + 1))
+    # Each cell ran, in order, right after the one before it. (The first count may exceed 1
+    # when JupyterLab ran a cell for a Run All the fixture had to press again.)
+    counts = [prompt(cell) for cell in code_cells(driver)]
+    assert counts[0] is not None and counts == list(range(counts[0], counts[0] + len(tags)))
     outputs = [output.get_attribute("data-mime-type") for output in
                driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-OutputArea-output")]
     assert "application/vnd.jupyter.stderr" not in outputs and "application/vnd.jupyter.error" not in outputs
