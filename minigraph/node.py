@@ -7,6 +7,10 @@ records the edges. Python's arithmetic operators on nodes call the functions in 
 A leaf's value is read-only: give it a new one by assignment (`w.value = ...`), which
 counts as a new version. Every node is stamped with when its value was set, so backward
 can refuse values that no longer belong together (see Graph.backward).
+
+`value` and `grad` are the engine's own arrays, not copies (as torch's `.data` and `.grad`):
+a parameter's value moves in place when an optimizer steps, a leaf's gradient takes later
+contributions in place, and a replay gives op nodes new arrays. Copy one to keep it.
 """
 
 import itertools
@@ -59,7 +63,10 @@ class Node:
 
     @property
     def value(self):
-        """The node's array. Read-only for leaves: assign a new array to change it."""
+        """The node's array: the live one the engine computes with, not a copy (as torch's
+        `.data`). Read-only for leaves: assign a new array to change it. A parameter's array
+        moves in place at each optimizer step, so an array read from it before shows the new
+        numbers; copy it (`w.value.copy()`) to keep the numbers of one moment."""
         return self._value
 
     @value.setter
