@@ -19,31 +19,16 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-import minigraph as mg  # noqa: E402
 from harness import Row, optional_torch, print_rows, time_interleaved  # noqa: E402
+from workloads import hand_chain, minigraph_chain, torch_chain  # noqa: E402
 
 SHIFT = np.full(4, 0.001)
 START = np.full(4, 0.5)
 
 
-def hand_chain(nodes):
-    value, outputs = START, []
-    for _ in range(nodes // 2):
-        value = 1 / (1 + np.exp(-(value + SHIFT)))
-        outputs.append(value)
-    grad = np.ones_like(value)
-    for out in reversed(outputs):
-        grad = grad * out * (1 - out)  # the add passes the gradient through unchanged
-    return grad
-
-
-def minigraph_chain(nodes):
-    x, shift = mg.parameter(START), mg.constant(SHIFT)
-    node = x
-    for _ in range(nodes // 2):
-        node = mg.sigmoid(node + shift)
-    node.backward(np.ones_like(START))
-    return x.grad
+def four_values(chain):
+    """workloads' chain on 4 values shifted by a constant vector: `nodes` nodes, two a link."""
+    return lambda nodes: chain(nodes // 2, START, SHIFT)
 
 
 def without_gc(chain):
@@ -58,25 +43,13 @@ def without_gc(chain):
     return run
 
 
-def torch_chain(torch):
-    def chain(nodes):
-        x = torch.tensor(START, requires_grad=True)
-        shift = torch.tensor(SHIFT)
-        node = x
-        for _ in range(nodes // 2):
-            node = torch.sigmoid(node + shift)
-        node.backward(torch.ones(4, dtype=torch.float64))
-        return x.grad
-    return chain
-
-
 def run(quick=False):
     lengths = (100, 1000) if quick else (1_000, 10_000, 100_000)
-    workloads = {"hand-written numpy": hand_chain, "minigraph": minigraph_chain,
-                 "minigraph, garbage collector paused": without_gc(minigraph_chain)}
+    workloads = {"hand-written numpy": four_values(hand_chain), "minigraph": four_values(minigraph_chain),
+                 "minigraph, garbage collector paused": without_gc(four_values(minigraph_chain))}
     if (torch := optional_torch()) is not None:
-        workloads["PyTorch eager (peer)"] = torch_chain(torch)
-    np.testing.assert_allclose(minigraph_chain(lengths[0]), hand_chain(lengths[0]))
+        workloads["PyTorch eager (peer)"] = four_values(torch_chain(torch))
+    np.testing.assert_allclose(workloads["minigraph"](lengths[0]), workloads["hand-written numpy"](lengths[0]))
     per_node = {}
     rows = []
     for length in lengths:

@@ -364,33 +364,40 @@ CHAIN_VALUES = 8
 SCALAR_MLP_SIZES = (2, 16, 16, 1)
 
 
-def hand_chain(links):
-    """sigmoid(value + 0.1) `links` times on 8 values, then the gradient back: the baseline."""
-    value, outputs = np.full(CHAIN_VALUES, 0.5), []
+def hand_chain(links, start=None, shift=0.1):
+    """sigmoid(value + shift) `links` times from `start` (8 values of 0.5), then the gradient
+    back: the baseline. bench_depth runs it on 4 values with a vector shift."""
+    value, outputs = np.full(CHAIN_VALUES, 0.5) if start is None else start, []
     for _ in range(links):
-        value = 1 / (1 + np.exp(-(value + 0.1)))
+        value = 1 / (1 + np.exp(-(value + shift)))
         outputs.append(value)
-    grad = np.ones(CHAIN_VALUES)
+    grad = np.ones_like(value)
     for out in reversed(outputs):
         grad = grad * out * (1 - out)  # the add passes the gradient through unchanged
     return grad
 
 
-def minigraph_chain(links):
-    """The same chain as a graph: two op nodes a link (add, sigmoid), 0.1 a constant each time."""
-    x = node = mg.parameter(np.full(CHAIN_VALUES, 0.5), name="x")
+def minigraph_chain(links, start=None, shift=0.1):
+    """The same chain as a graph: two op nodes a link (add, sigmoid). A number `shift`
+    becomes a constant node at every link, as micrograd-style code makes it; an array is
+    made a constant once."""
+    x = node = mg.parameter(np.full(CHAIN_VALUES, 0.5) if start is None else start, name="x")
+    if isinstance(shift, np.ndarray):
+        shift = mg.constant(shift)
     for _ in range(links):
-        node = mg.sigmoid(node + 0.1)
-    node.backward(np.ones(CHAIN_VALUES))
+        node = mg.sigmoid(node + shift)
+    node.backward(np.ones(x.shape))
     return x.grad
 
 
 def torch_chain(torch):
-    def chain(links):
-        x = node = torch.full((CHAIN_VALUES,), 0.5, dtype=torch.float64, requires_grad=True)
+    def chain(links, start=None, shift=0.1):
+        x = node = torch.tensor(np.full(CHAIN_VALUES, 0.5) if start is None else start, requires_grad=True)
+        if isinstance(shift, np.ndarray):
+            shift = torch.from_numpy(shift)
         for _ in range(links):
-            node = torch.sigmoid(node + 0.1)
-        node.backward(torch.ones(CHAIN_VALUES, dtype=torch.float64))
+            node = torch.sigmoid(node + shift)
+        node.backward(torch.ones(x.shape, dtype=torch.float64))
         return x.grad.numpy()
     return chain
 

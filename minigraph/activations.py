@@ -200,14 +200,20 @@ class AlongAxis(Op):
             return f"there is nothing to normalise over: axis {self.axis} of {z.shape} is empty"
         return None
 
+    def worked_place(self, z):
+        """Where the worked element of `z` is: (the axis counted from 0, the element's
+        position (the last one), the index of the slice along the axis through it)."""
+        axis = self.axis % z.ndim
+        position = worked.last(z.shape)
+        return axis, position, worked.along(position, axis, z.shape[axis])
+
     def worked_slice(self, z):
         """The worked slice along the axis (the last sample), its name-to-be and e^z of it.
 
         e^z is shown unshifted when it cannot overflow; otherwise minus the largest z,
         which leaves every ratio unchanged (the forward pass always shifts)."""
-        axis = self.axis % z.ndim
-        position = worked.last(z.shape)
-        picked = z[worked.along(position, axis, z.shape[axis])]
+        axis, position, index = self.worked_place(z)
+        picked = z[index]
         shift = 0.0 if np.abs(picked).max() < 80 else picked.max()
         return axis, position, picked, shift, np.exp(picked - shift)
 
@@ -240,9 +246,7 @@ class Softmax(AlongAxis):
 
     def worked_backward(self, labels, grad, out, z):
         Z, O = labels
-        axis = self.axis % z.ndim
-        position = worked.last(z.shape)
-        picked = worked.along(position, axis, z.shape[axis])
+        axis, position, picked = self.worked_place(z)
         p, g = out[picked], grad[picked]
         s = np.add.reduce(g * p)
         sent = self.backward(grad, out, z)[0]
@@ -280,9 +284,7 @@ class LogSoftmax(AlongAxis):
 
     def worked_backward(self, labels, grad, out, z):
         Z, O = labels
-        axis = self.axis % z.ndim
-        position = worked.last(z.shape)
-        picked = worked.along(position, axis, z.shape[axis])
+        axis, position, picked = self.worked_place(z)
         g = grad[picked]
         p = np.exp(out[position])
         sent = self.backward(grad, out, z)[0]

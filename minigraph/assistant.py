@@ -216,9 +216,9 @@ def stall_warning(graph):
     the float32 lesson, which log_loss_with_logits or fuse=True cures. (A zero gradient
     from all-zero data or weights is left to `diagnose`: it is often meant.)
 
-    Called by Graph.backward on every pass, so it looks at one parameter, the first (such
-    a stall cuts every path back from the loss, so it zeroes them all), and the common case,
-    a gradient non-zero somewhere, costs one count_nonzero."""
+    Called by Graph.backward after a pass that can have this stall (a log_loss fed by a
+    sigmoid, not fused) whose first parameter's gradient sums to 0; it looks at that one
+    parameter only (such a stall cuts every path back from the loss, so it zeroes them all)."""
     first = graph.parameters[0].grad if graph.parameters else None
     if first is None or np.count_nonzero(first):
         return

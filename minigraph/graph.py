@@ -205,6 +205,7 @@ class Graph:
         self._checked_as_of = None  # ValueChanges.assignments at its last checked replay
         self._labels = None
         self._fused = None
+        self._stall_pairs = None  # the log_loss nodes fed by a sigmoid (see _may_stall)
 
     def label(self, node):
         """The node's label in this graph: unique, scoped ('layer1.z', 'matmul₂'; see display.unique_labels)."""
@@ -318,10 +319,7 @@ class Graph:
                         send_fused_gradient(node, fused[id(node)])
                     else:
                         send_gradients(node)
-            finite = self._gradients_finite()
-        if not finite:
-            raise NonFiniteError(self._first_non_finite_gradient())
-        stall_warning(self)  # a gradient exactly 0 while the cost is not: say so (assistant)
+            self._check_gradients(fused)
 
     def backward_steps(self, seed=None, accumulate=False):
         """Run backward one op node at a time, yielding what each step did.
@@ -422,6 +420,34 @@ class Graph:
                 return False
         return True
 
+    def _check_gradients(self, fused):
+        """After backward: NonFiniteError if a parameter's gradient holds NaN or inf, then
+        the stall warning if this pass can have that stall (see `_may_stall`).
+
+        One sum per gradient answers both: their total is finite when every gradient is (a
+        total that is not is checked gradient by gradient: it may have overflowed), and a
+        gradient that is all zeros sums to 0, so a non-zero sum of the first parameter's, the
+        one stall_warning looks at, rules the stall out at no cost.
+        """
+        sums = [element_sum(leaf.grad) for leaf in self.parameters if leaf.grad is not None]
+        if not cmath.isfinite(sum(sums)) and not self._gradients_finite():
+            raise NonFiniteError(self._first_non_finite_gradient())
+        if (sums and sums[0] == 0 and self.parameters[0].grad is not None and self.output._value.size == 1
+                and self._may_stall(fused)):
+            stall_warning(self)  # a gradient exactly 0 while the cost is not: say so (assistant)
+
+    def _may_stall(self, fused):
+        """Whether this pass can have the stall stall_warning warns about, a scalar cost's:
+        only where log_loss takes a sigmoid's output and this pass does not fuse the two
+        (fused, the gradient is σ(z) − y, which does not vanish). The pairs are found once
+        per graph, when a gradient first sums to 0."""
+        if self._stall_pairs is None:
+            self._stall_pairs = [
+                id(node) for node in self._op_nodes
+                if node.op.name == "log_loss" and getattr(node.inputs[0].op, "name", None) == "sigmoid"
+            ]
+        return any(pair not in fused for pair in self._stall_pairs)
+
     def _first_non_finite_gradient(self):
         """Which node's gradient went NaN/inf first, counting from the output back, and which
         op sent it there from a finite gradient of its own: its local derivative broke."""
@@ -520,15 +546,28 @@ def send_fused_gradient(node, through):
 def all_finite(array):
     """True when no element is NaN or inf (call it where numpy is quiet: the sum may overflow).
 
-    The sum is NaN or inf whenever an element is, and costs much less than
-    isfinite(...).all(); only a sum that overflowed needs the full check. A few numbers are
-    summed by Python itself, which skips numpy's call overhead (a float32 sum done in
-    Python's float64 cannot overflow).
+    The sum of the elements (`element_sum`) is NaN or inf whenever an element is, and costs
+    much less than isfinite(...).all(); only a sum that is not finite needs the full check
+    (it may have overflowed: 1e308 + 1e308).
+    """
+    if array.size <= _SUMMED_BY_PYTHON:  # element_sum, inlined: this runs once per node built
+        total = sum(array.ravel().tolist()) if array.ndim > 1 else sum(array.tolist()) if array.ndim else array.item()
+    else:
+        total = _add_reduce(array, None)
+    return cmath.isfinite(total) or bool(np.isfinite(array).all())
+
+
+def element_sum(array):
+    """The sum of the array's elements, as a number that is NaN or inf whenever an element is
+    (it can also overflow: a sum that is not finite is checked by `all_finite`).
+
+    A few numbers are summed by Python itself, which skips numpy's call overhead (a float32
+    sum done in Python's float64 cannot overflow). Sums of several arrays can be added up
+    and checked once: the total is finite only if every element is.
     """
     if array.size <= _SUMMED_BY_PYTHON:
-        return cmath.isfinite(sum(array.ravel().tolist()) if array.ndim > 1 else
-                              sum(array.tolist()) if array.ndim else array.item())
-    return cmath.isfinite(_add_reduce(array, None)) or bool(np.isfinite(array).all())
+        return sum(array.ravel().tolist()) if array.ndim > 1 else sum(array.tolist()) if array.ndim else array.item()
+    return _add_reduce(array, None)
 
 
 _SUMMED_BY_PYTHON = 16

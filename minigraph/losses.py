@@ -203,9 +203,7 @@ class SoftmaxCrossEntropy(AlongAxis):
 
     def worked_backward(self, labels, grad, out, z, classes):
         Z, Y, O = labels
-        axis = self.axis % z.ndim
-        position = worked.last(z.shape)
-        picked = worked.along(position, axis, z.shape[axis])
+        axis, position, picked = self.worked_place(z)
         p = softmax_of(z, axis)[picked]
         label = int(np.ravel(self.label_indices(z, classes)[worked.along(position, axis, 1)])[0])
         onehot = np.zeros_like(p)

@@ -7,6 +7,10 @@ records the edges. Python's arithmetic operators on nodes call the functions in 
 A leaf's value is read-only: give it a new one by assignment (`w.value = ...`), which
 counts as a new version. Every node is stamped with when its value was set, so backward
 can refuse values that no longer belong together (see Graph.backward).
+
+`value` and `grad` are the engine's own arrays, not copies (as torch's `.data` and `.grad`):
+a parameter's value moves in place when an optimizer steps, a leaf's gradient takes later
+contributions in place, and a replay gives op nodes new arrays. Copy one to keep it.
 """
 
 import itertools
@@ -59,7 +63,10 @@ class Node:
 
     @property
     def value(self):
-        """The node's array. Read-only for leaves: assign a new array to change it."""
+        """The node's array: the live one the engine computes with, not a copy (as torch's
+        `.data`). Read-only for leaves: assign a new array to change it. A parameter's array
+        moves in place at each optimizer step, so an array read from it before shows the new
+        numbers; copy it (`w.value.copy()`) to keep the numbers of one moment."""
         return self._value
 
     @value.setter
@@ -83,16 +90,16 @@ class Node:
         ValueChanges.assignments += 1
         self.stamp = ValueChanges.count
 
-    def subtract_in_place(self, delta):
-        """value ← value − delta without a new array: what optimizers do to parameters.
+    def move_to(self, moved):
+        """value ← moved, written into the parameter's array: what optimizers do to parameters.
 
         It writes into the array only the parameter holds (see `_movable`), so the value
-        users see stays read-only and no flag is switched back and forth.
+        users see stays read-only, no flag is switched back and forth, and an array read
+        from `value` before shows the new numbers (it is the live array, as torch's .data).
         """
         if self.op is not None or not self.requires_grad:
-            raise TypeError(f"subtract_in_place: {self.label!r} is not a parameter")
-        own = self._value.base
-        np.subtract(own, delta, own)  # (out= as a keyword costs more)
+            raise TypeError(f"move_to: {self.label!r} is not a parameter")
+        self._value.base[...] = moved  # (half what np.copyto costs on small arrays)
         self.version += 1
         ValueChanges.count += 1
         self.stamp = ValueChanges.count
@@ -168,7 +175,7 @@ class Node:
             self._value = _movable(self._value) if self.requires_grad else _read_only(self._value)
 
     def __copy__(self):
-        # A parameter moves in place (subtract_in_place): its copy moves its own array.
+        # A parameter moves in place (move_to): its copy moves its own array.
         value = _movable(self._value.copy()) if self.op is None and self.requires_grad else self._value
         copied = Node(value, self.op, self.inputs, self.name, self.requires_grad, self.needs)
         copied.scope, copied.version, copied.stamp = self.scope, self.version, self.stamp
@@ -323,7 +330,7 @@ def _read_only(array):
 
 def _movable(array):
     """A parameter's value: a read-only view of `array`, which only the parameter holds
-    (as the view's base), so that optimizers can move it in place (subtract_in_place)
+    (as the view's base), so that optimizers can move it in place (move_to)
     while nobody else can write to it."""
     return _read_only(array.view())
 

@@ -3,11 +3,11 @@
 Each keeps its state as data you can look at: `optimizer.state[node]` is a dict of named
 values (SGD's "velocity"; Adam's "step", "m" and "v") and `optimizer.steps` counts the steps
 taken. `step()` updates every parameter that has a gradient in place
-(`node.subtract_in_place`); replay the graph (`graph.forward()`) before the next backward.
+(`node.move_to`); replay the graph (`graph.forward()`) before the next backward.
 
-A step is all or nothing: every parameter's move is computed and checked first (a gradient
-of the parameter's shape, a finite result), so a bad gradient raises an error naming its
-parameter and leaves every parameter and all the state as they were.
+A step is all or nothing: every parameter's new value is computed and checked first (a
+gradient of the parameter's shape, a finite step, a finite result), so a bad gradient raises
+an error naming its parameter and leaves every parameter and all the state as they were.
 
 Two ways to keep weights small, which differ for Adam:
 - L2 regularisation adds λ/2·‖W‖² to the cost (`mg.l2_penalty` as a graph term, or
@@ -17,15 +17,16 @@ Two ways to keep weights small, which differ for Adam:
 For plain SGD the two coincide.
 """
 
+import cmath
 import math
 import numbers
 
 import numpy as np
 
 from .errors import NonFiniteError, ShapeError
-from .graph import _first_non_finite, all_finite
+from .graph import _first_non_finite, all_finite, element_sum
 from .node import Node
-from .quiet import quiet
+from .quiet import restore, silence
 
 
 def _number(owner, what, value, low, high=math.inf, low_open=False, high_open=True):
@@ -77,36 +78,62 @@ class Optimizer:
         """Move every parameter that has a gradient; parameters without one stay put.
 
         A step where no parameter has a gradient is not counted. A gradient of the wrong
-        shape raises ShapeError; a NaN or inf gradient, or a move that overflows, raises
-        NonFiniteError; either names the parameter, and then nothing has moved.
+        shape raises ShapeError; a NaN or inf gradient, or a step or a moved value that
+        overflows, raises NonFiniteError; either names the parameter, and then nothing has
+        moved.
         """
         ready = [node for node in self.parameters if node.grad is not None]
         if not ready:
             return
         moves = []
-        with quiet():  # a NaN or an overflow is reported below, by parameter
+        total = 0  # of every moved value: finite when all of them are (see element_sum)
+        quiet = silence()  # a NaN or an overflow is reported below, by parameter
+        try:
             for node in ready:
-                # One shape comparison and one finiteness check per parameter: what a
-                # healthy step costs beyond the update itself.
-                grad = node.grad
-                if getattr(grad, "shape", None) != node.shape:
-                    raise self._wrong_shape(node, grad)
+                grad, value = node.grad, node._value
+                # Backward gives a parameter a gradient of its shape, but `w.grad = ...` or
+                # `w.value = ...` may have changed either since: two reads and a comparison.
+                if type(grad) is not np.ndarray or grad.shape != value.shape:
+                    self._check_shape(node, grad)
                 delta, state = self.update(node, grad, self.state[node])
-                if not all_finite(delta):
-                    raise self._non_finite(node, grad, delta, f"the step for {node.label!r} overflows",
-                                           "lower the learning rate or scale the cost down")
-                moves.append((node, delta, state))
+                moved = value - delta
+                if moved.dtype != value.dtype:  # a float64 gradient on a float32 parameter
+                    moved = moved.astype(value.dtype)
+                total += element_sum(moved)
+                moves.append((node, delta, moved, state))
+            if not cmath.isfinite(total):  # a NaN or inf somewhere, or only the total overflowed
+                for node, delta, moved, _ in moves:
+                    if not all_finite(moved):
+                        raise self._refusal(node, delta, moved)
+        finally:
+            restore(quiet)
         self.steps += 1
-        for node, delta, state in moves:
+        for node, _, moved, state in moves:
             if state:  # plain SGD keeps none
                 self.state[node].update(state)
-            node.subtract_in_place(delta)
+            node.move_to(moved)
 
-    def _wrong_shape(self, node, grad):
-        got = f"of shape {grad.shape}" if hasattr(grad, "shape") else f"that is a {type(grad).__name__}"
-        return ShapeError(
-            f"{type(self).__name__}: {node.label!r} has a gradient {got}, not of the parameter's "
-            f"shape {node.shape}; no parameter was moved"
+    def _check_shape(self, node, grad):
+        """ShapeError unless `grad` has the parameter's shape (a numpy scalar does for a 0-d one)."""
+        if getattr(grad, "shape", None) != node.shape:
+            got = f"of shape {grad.shape}" if hasattr(grad, "shape") else f"that is a {type(grad).__name__}"
+            raise ShapeError(
+                f"{type(self).__name__}: {node.label!r} has a gradient {got}, not of the parameter's "
+                f"shape {node.shape}; no parameter was moved"
+            )
+
+    def _refusal(self, node, delta, moved):
+        """Why `moved`, node's value after the step, holds a NaN or inf: its gradient holds
+        one, the step overflowed, or the step took the value past the float's range."""
+        if not all_finite(delta):
+            return self._non_finite(node, node.grad, delta, f"the step for {node.label!r} overflows",
+                                    "lower the learning rate or scale the cost down")
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(moved))[0])
+        return NonFiniteError(
+            f"{type(self).__name__}: the step for {node.label!r} takes it past {moved.dtype}'s range: "
+            f"{node.value[index].item()!r} − {delta[index].item()!r} at index {index} is "
+            f"{moved[index].item()!r}; scale the parameter down or lower the learning rate; "
+            f"no parameter was moved"
         )
 
     def _non_finite(self, node, grad, result, what, advice):

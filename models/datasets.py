@@ -4,6 +4,8 @@ Every loader returns X with one row per sample (n_samples, n_features), values i
 and y with one digit label per row. A file that cannot serve raises `DataError`, naming it.
 """
 
+import itertools
+import math
 import numbers
 import pathlib
 
@@ -67,7 +69,33 @@ def ten_digits_split(path=None, dtype=np.float64):
     else:
         X, y = load_sign_language_digits(path, digits=range(10), dtype=dtype)
         source = f"Sign Language Digits from {path} (64x64)"
-    return source, train_test_split(X, y, test_size=0.15, random_state=42, stratify=y)
+    check_stratified_split("ten_digits_split", y, TEST_SHARE, path)
+    return source, train_test_split(X, y, test_size=TEST_SHARE, random_state=42, stratify=y)
+
+
+TEST_SHARE = 0.15
+
+
+def check_stratified_split(caller, y, test_share, path):
+    """A DataError saying how many images of each digit there are and how many a stratified
+    split needs: every digit in both parts, so each part must hold at least one image per
+    digit (and each digit two images), where scikit-learn's own message speaks of classes."""
+    digits, counts = np.unique(y, return_counts=True)
+    n, k = len(y), len(digits)
+    if counts.min() >= 2 and k <= _test_size(n, test_share) <= n - k:
+        return
+    least = next(m for m in itertools.count(2 * k) if k <= _test_size(m, test_share) <= m - k)
+    per_digit = (f"{counts[0]} of each of the {k} digits" if (counts == counts[0]).all() else
+                 "per digit " + ", ".join(f"{d}: {c}" for d, c in zip(digits, counts)))
+    raise DataError(
+        f"{caller}: {path} holds {n} images, {per_digit}; the {1 - test_share:.0%}/{test_share:.0%} split keeps "
+        f"every digit in both parts, so it needs at least {least} images and 2 of each digit "
+        f"(e.g. {max(2, -(-least // k))} of each)"
+    )
+
+
+def _test_size(n, test_share):
+    return math.ceil(test_share * n)  # as train_test_split rounds it
 
 
 def check_loader_arguments(caller, max_per_digit, dtype):

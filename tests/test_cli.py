@@ -111,6 +111,20 @@ def test_demo_on_a_tiny_folder_warns_that_its_accuracies_mean_little(tmp_path, s
     ]
 
 
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_a_ten_digit_demo_on_a_folder_too_small_to_split_says_how_many_images_it_needs(tmp_path, sign_language_dir,
+                                                                                      model):
+    sample = sign_language_dir / "jpg-sample"
+    each = {len(list(folder.iterdir())) for folder in sample.iterdir()}
+    assert len(each) == 1  # (the sample holds as many photos of every digit)
+    result = run("demo", "--model", model, "--data", str(sample), "--out", str(tmp_path))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert (f"minigraph demo: error: ten_digits_split: {sample} holds {10 * each.pop()} images, "
+            in result.stderr)
+    assert "so it needs at least 61 images and 2 of each digit (e.g. 7 of each)" in result.stderr
+    assert "test_size" not in result.stderr  # scikit-learn's own words are gone
+
+
 def test_demo_with_a_missing_folder_fails_clearly(tmp_path):
     result = run("demo", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path))
     assert result.returncode != 0

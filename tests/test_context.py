@@ -104,4 +104,13 @@ def test_a_decorated_function_and_a_reused_setting_work_in_threads_and_recursion
 def test_scope_refuses_a_bad_name_when_made_so_a_decorator_fails_where_it_is_written():
     with pytest.raises(TypeError, match="non-empty string"):
         mg.scope("  ")
+    # The dot joins scopes in labels: scope("a.b") would read as b inside a.
+    with pytest.raises(ValueError, match=r"scope: 'layer1\.linear' contains '\.', which separates nested scopes in "
+                                         r"labels \(layer1\.z\); nest scopes instead \(with mg\.scope\('layer1'\): "
+                                         r"with mg\.scope\('linear'\): \.\.\.\)"):
+        mg.scope("layer1.linear")
+    with pytest.raises(ValueError, match="contains '/'"):
+        mg.scope("layer1/linear")
+    with mg.scope("layer1"):  # a node's own name may hold a dot, as "layer1.W" written by hand
+        assert mg.parameter(1.0, name="encoder.W").label == "encoder.W"
     np.testing.assert_equal(state(), (True, ()))

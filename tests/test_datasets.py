@@ -3,6 +3,7 @@
 import gc
 import io
 import pathlib
+import re
 import subprocess
 import sys
 import warnings
@@ -270,3 +271,30 @@ def test_16_bit_pngs_load_without_leaving_a_file_open(tmp_path, mode, channels):
     assert [str(warning.message) for warning in caught] == []
     assert X.shape == (1, 4096) and y.tolist() == [1]
     assert 0 <= X.min() < X.max() <= 1
+
+
+def test_a_folder_too_small_for_the_stratified_split_says_how_many_images_it_needs():
+    from sklearn.model_selection import train_test_split
+
+    from minigraph.errors import DataError
+    from minigraph.models.datasets import TEST_SHARE, check_stratified_split
+
+    message = (r"ten_digits_split: here holds 30 images, 3 of each of the 10 digits; the 85%/15% split keeps every "
+               r"digit in both parts, so it needs at least (\d+) images and 2 of each digit \(e\.g\. (\d+) of each\)")
+    with pytest.raises(DataError, match=message) as raised:
+        check_stratified_split("ten_digits_split", np.repeat(np.arange(10), 3), TEST_SHARE, "here")
+    least, each = map(int, re.search(message, str(raised.value)).groups())
+    # The numbers it gives are scikit-learn's own limits: one image fewer fails, that many works.
+    labels_of = lambda n: np.arange(n) % 10  # noqa: E731 (n images, the digits in turn)
+    with pytest.raises(ValueError):
+        train_test_split(np.zeros(least - 1), labels_of(least - 1), test_size=TEST_SHARE, stratify=labels_of(least - 1))
+    train_test_split(np.zeros(least), labels_of(least), test_size=TEST_SHARE, stratify=labels_of(least))
+    even = np.repeat(np.arange(10), each)
+    check_stratified_split("ten_digits_split", even, TEST_SHARE, "here")
+    train_test_split(np.zeros(len(even)), even, test_size=TEST_SHARE, stratify=even)
+    # Uneven folders list their counts; a digit with one image cannot be in both parts.
+    uneven = np.concatenate([np.repeat(np.arange(9), 8), [9]])
+    with pytest.raises(DataError, match=r"per digit 0: 8, 1: 8, .*9: 1;"):
+        check_stratified_split("ten_digits_split", uneven, TEST_SHARE, "here")
+    with pytest.raises(ValueError):
+        train_test_split(np.zeros(len(uneven)), uneven, test_size=TEST_SHARE, stratify=uneven)

@@ -455,3 +455,16 @@ def test_accumulated_gradient_of_a_scalar_parameter_stays_a_0d_array():
     cost.backward()
     cost.backward(accumulate=True)
     assert type(w.grad) is np.ndarray and w.grad.shape == () and w.grad == 4.0
+
+
+def test_all_finite_is_not_fooled_by_a_sum_that_overflows():
+    from minigraph.graph import all_finite
+    from minigraph.quiet import quiet
+
+    for dtype in (np.float64, np.float32):
+        big = np.finfo(dtype).max
+        for size in (2, 40):  # summed by Python, then by numpy
+            with_inf = np.full(size, big, dtype)
+            with_inf[-1] = np.inf
+            with quiet():  # as its callers call it: numpy's own sum may overflow
+                assert all_finite(np.full(size, big, dtype)) and not all_finite(with_inf)

@@ -489,3 +489,56 @@ def test_adam_refuses_a_gradient_whose_square_overflows_rather_than_freezing_the
             optimizer.step()
     np.testing.assert_array_equal(w.value, [1.0, 2.0])
     assert optimizer.state[w]["step"] == 0 and not optimizer.state[w]["v"].any()
+
+
+@pytest.mark.parametrize("make, grad, message", [
+    (lambda ps: mg.SGD(ps, 1.0), 1e308, r"SGD: the step for 'layer2.W' takes it past float64's range: "
+                                        r"-1e\+308 − 1e\+308 at index \(1,\) is -inf; .*no parameter was moved"),
+    (lambda ps: mg.Adam(ps, 1e308), 1.0, r"Adam: the step for 'layer2.W' takes it past float64's range"),
+])
+def test_a_step_that_moves_a_weight_past_the_floats_range_is_refused_and_nothing_moves(make, grad, message):
+    # Gradient and step are finite; only value − step overflows (numpy would say so in a
+    # RuntimeWarning and leave -inf in the weight).
+    v, w = mg.parameter([1.0, 2.0], name="layer1.W"), mg.parameter([1.0, -1e308], name="layer2.W")
+    optimizer = make([v, w])
+    v.grad, w.grad = np.array([0.5, 0.5]), np.array([0.0, grad])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.NonFiniteError, match=message):
+            optimizer.step()
+    np.testing.assert_array_equal(v.value, [1.0, 2.0])  # listed first, its step was fine: all or nothing
+    np.testing.assert_array_equal(w.value, [1.0, -1e308])
+    assert optimizer.steps == 0 and all(
+        not np.any(array) for state in optimizer.state.values() for array in state.values())
+
+
+def test_values_whose_sum_overflows_are_finite_and_move():
+    # One check sums every moved value; a sum that overflows while every number is finite
+    # must not be taken for a NaN or inf.
+    w = mg.parameter([8e307, 8e307, 1.0], name="w")
+    optimizer = mg.SGD([w], 1.0)
+    w.grad = np.array([-1e307, -1e307, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        optimizer.step()
+    np.testing.assert_array_equal(w.value, [9e307, 9e307, 0.5])
+
+
+def test_a_float64_gradient_that_overflows_a_float32_parameter_is_refused():
+    w = mg.parameter(np.array([3e38, 1.0], np.float32), name="w")
+    optimizer = mg.SGD([w], 1.0)
+    w.grad = np.array([-1e38, 0.0])  # float64: the moved value fits there, not in float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(mg.NonFiniteError, match=r"the step for 'w' takes it past float32's range"):
+            optimizer.step()
+    assert w.value.dtype == np.float32 and w.value[0] == np.float32(3e38)
+
+
+def test_the_value_read_before_a_step_is_the_live_array_and_moves_with_it():
+    w = mg.parameter([1.0, 2.0], name="w")
+    held = w.value
+    w.grad = np.array([1.0, 1.0])
+    mg.SGD([w], 0.5).step()
+    np.testing.assert_array_equal(held, [0.5, 1.5])  # as torch's .data: the same array
+    assert not held.flags.writeable

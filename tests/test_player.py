@@ -461,7 +461,7 @@ def test_hostile_titles_and_names_stay_text(tmp_path, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    with mg.scope('<img src=y onerror="window.hacked=2">'):
+    with mg.scope('<img src=y onerror="window[\'hacked\']=2">'):
         w = mg.parameter([1.0, 2.0], name=HOSTILE)
     cost = mg.sum(w * w, name="<script>window.hacked=3</script>")
     path = mg.save_steps_html(cost, tmp_path / "hostile.html", title=HOSTILE)
@@ -474,7 +474,7 @@ def test_hostile_titles_and_names_stay_text(tmp_path, browser):
     assert browser.find_element(By.CSS_SELECTOR, "h1").text == printable(HOSTILE).strip()
     assert browser.title == printable(HOSTILE).strip()
     titles = [t.get_attribute("textContent") for t in browser.find_elements(By.CSS_SELECTOR, "text.title")]
-    assert '<img src=y onerror="window.hacked=2">.' + printable(HOSTILE) in titles
+    assert '<img src=y onerror="window[\'hacked\']=2">.' + printable(HOSTILE) in titles
     assert console_errors(browser) == []
 
 

@@ -273,3 +273,23 @@ def test_scopes_fold_to_one_line_a_pass_and_unfold_on_request():
     assert "layer1.matmul = layer1.W @ X" in unfolded and "folded" not in unfolded
     with pytest.raises(ValueError, match=r"collapse names no scope \['layer9'\] of this graph; its top-level scopes are: layer1, layer2"):
         narration(tiny_mlp_example(), collapse={"layer9"})
+
+
+def test_recorded_steps_keep_their_numbers_after_an_update_and_another_pass():
+    # A parameter's array moves in place (optimizer.step); a record holds its own copy.
+    w = mg.parameter([[0.5], [-1.0]], name="w")
+    x = mg.constant([[1.0, 2.0], [3.0, -1.0]], name="x")
+    cost = mg.mean(mg.sigmoid(w.T @ x))
+    forward = list(mg.forward_steps(cost))
+    backward = list(mg.backward_steps(cost))
+    numbers = [[s.value, *s.input_values] for s in forward] + [
+        [s.upstream, *s.input_values] + [a for c in s.contributions for a in (c.sent, c.total)] for s in backward]
+    kept = [[np.array(a, copy=True) for a in arrays] for arrays in numbers]
+    w.grad = w.grad * 1e3  # a big step, so every number that depends on w changes
+    mg.SGD([w], 1.0).step()
+    mg.Graph(cost).forward()
+    cost.backward()
+    for before, now in zip(kept, numbers):
+        for a, b in zip(before, now):
+            np.testing.assert_array_equal(a, b)
+    assert forward[0].value[0, 0] == 0.5 and w.value[0, 0] != 0.5

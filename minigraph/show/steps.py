@@ -261,7 +261,9 @@ def forward_steps(output):
         if node.op is not None:
             next(recomputed)  # computes this node (op nodes come in the same order)
         formula = node.op.formula if node.op is not None else ""
-        yield ForwardStep(number, node, [inp.value for inp in node.inputs], node.value, formula, graph)
+        # Copies: a parameter's array moves in place with the optimizer; a record keeps its numbers.
+        yield ForwardStep(number, node, [inp.value.copy() for inp in node.inputs], node.value.copy(), formula,
+                          graph)
     next(recomputed, None)  # lets the replay finish its checks
 
 
@@ -276,18 +278,22 @@ def backward_steps(output, seed=None, start=1):
     uses = graph.gradient_uses()
     received = {}
     for number, (node, sent) in enumerate(graph.backward_steps(seed), start=start):
-        values = [inp.value for inp in node.inputs]
+        values = [inp.value.copy() for inp in node.inputs]  # copies, as in forward_steps
         local = _local_derivatives(node, values)
         products = _products(node, values, local)
         contributions = []
         for position, inp, grad, before, after in sent:
             received[id(inp)] = received.get(id(inp), 0) + 1
             contributions.append(Contribution(
-                position, inp, local[position], products[position], grad, before, after,
+                position, inp, local[position], products[position], grad.copy(), _copy(before), after.copy(),
                 received[id(inp)], uses[id(inp)],
             ))
-        yield BackwardStep(number, node, graph.output, node.grad, node.op.formula, values,
+        yield BackwardStep(number, node, graph.output, node.grad.copy(), node.op.formula, values,
                            contributions, graph, of)
+
+
+def _copy(array):
+    return None if array is None else array.copy()
 
 
 def _call_backward(node, grad, values):
