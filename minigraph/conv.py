@@ -318,7 +318,13 @@ class MaxPool2d(Op):
         return out
 
     def backward(self, grad, out, x):
-        grad_x = np.zeros(x.shape, dtype=grad.dtype)
+        # Windows side by side (stride = size) write every pixel they cover once, below:
+        # only the rows and columns left over past the last window need zeros first.
+        tiled = self.stride == self.size
+        grad_x = np.empty(x.shape, dtype=grad.dtype) if tiled else np.zeros(x.shape, dtype=grad.dtype)
+        if tiled:
+            grad_x[:, :, self.size * out.shape[2]:] = 0
+            grad_x[:, :, :, self.size * out.shape[3]:] = 0
         # Each window sends its gradient to its first maximum (row by row), as PyTorch does.
         unsent = np.ones(out.shape, dtype=bool)
         hit = np.empty(out.shape, dtype=bool)
