@@ -135,8 +135,8 @@ class Conv2d(Op):
         for part in self.slices(n):
             # (F, C·KH·KW) @ (C·KH·KW, OH·OW) for each sample: every output pixel of every filter.
             np.matmul(kernels, self.windows(x[part], w.shape[2:]), out=out[part])
-        if b is not None:
-            out += b[:, np.newaxis]
+            if b is not None:
+                out[part] += b[:, np.newaxis]  # while the slice's output is still in the cache
         return out.reshape(n, filters, rows, columns)
 
     def backward(self, grad, out, x, w, b=None, needs=ALL):
@@ -325,19 +325,29 @@ class MaxPool2d(Op):
         if tiled:
             grad_x[:, :, self.size * out.shape[2]:] = 0
             grad_x[:, :, :, self.size * out.shape[3]:] = 0
-        # Each window sends its gradient to its first maximum (row by row), as PyTorch does.
+        # Each window sends its gradient to its first maximum (row by row), as PyTorch does:
+        # offset by offset, the windows that hold their maximum there and have not sent yet.
+        # Every window holds its maximum somewhere, so the last offset takes those left over.
         unsent = np.ones(out.shape, dtype=bool)
         hit = np.empty(out.shape, dtype=bool)
         apart = self.stride >= self.size  # windows that do not overlap: no pixel gets two
-        for where in self.offsets(out.shape):
+        *offsets, last = self.offsets(out.shape)
+        for where in offsets:
             np.equal(x[where], out, out=hit)
             hit &= unsent
             unsent ^= hit
-            if apart:
-                np.multiply(grad, hit, out=grad_x[where])
-            else:
-                grad_x[where] += grad * hit
+            self.send(grad, hit, grad_x[where], apart)
+        self.send(grad, unsent, grad_x[last], apart)
         return (grad_x,)
+
+    @staticmethod
+    def send(grad, hit, target, alone):
+        """grad where hit, into target (a strided slice of ∂L/∂x); added to what is there
+        unless the target's pixels belong to no other window (`alone`)."""
+        if alone:
+            np.multiply(grad, hit, out=target)
+        else:
+            target += grad * hit
 
     def worked_forward(self, labels, out, x):
         n, c, i, j = 0, 0, out.shape[2] // 2, out.shape[3] // 2
