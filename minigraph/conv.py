@@ -7,9 +7,10 @@ cross-correlation: output pixel (i, j) of filter f is the sum, over the kernel w
 placed at (stride·i, stride·j) of the zero-padded input, of kernel × input, plus b[f].
 
 Both ops are vectorised: conv2d lays every window out as a column (im2col, through numpy's
-sliding_window_view) and multiplies them all by the kernels, one matmul per sample; the
-gradients loop over the KH·KW kernel offsets (and the kernel's over the samples), never
-over pixels. As in `ops`, each is
+sliding_window_view) and multiplies them all by the kernels, one matmul per sample, a slice
+of SLICE samples at a time so that the columns stay in the cache; the gradients loop over
+the KH·KW kernel offsets (and the kernel's over the samples), never over pixels. max_pool2d
+takes one strided slice of x per window offset. As in `ops`, each is
 a class with its forward pass, its local gradient and its formula side by side, plus the
 worked element the narration shows: one output pixel summed over its window, with the
 numbers, and one element of each input's gradient.

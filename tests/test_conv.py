@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigraph as mg
-from minigraph.conv import SHOWN_TERMS, Conv2d
+from minigraph.conv import SHOWN_TERMS, SLICE, Conv2d
 
 
 def padded(x, padding):
@@ -96,6 +96,21 @@ def test_conv2d_equals_the_loop_definition_forward_and_backward(case):
         np.testing.assert_allclose(node.grad, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1)])
+def test_a_batch_of_several_slices_equals_the_loop_definition(stride, padding):
+    """conv2d works SLICE samples at a time: a batch of two slices and a part of a third
+    must come out as if taken whole."""
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2 * SLICE + 3, 2, 6, 5)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3)
+    inputs = [mg.parameter(x, name="x"), mg.parameter(w, name="w"), mg.parameter(b, name="b")]
+    out = mg.conv2d(*inputs, stride=stride, padding=padding)
+    np.testing.assert_allclose(out.value, conv_by_loops(x, w, b, stride, padding), rtol=1e-12, atol=1e-12)
+    grad = rng.standard_normal(out.shape)
+    out.backward(grad)
+    for node, want in zip(inputs, conv_gradients_by_loops(x, w, grad, stride, padding)):
+        np.testing.assert_allclose(node.grad, want, rtol=1e-12, atol=1e-12)
+
+
 @given(conv_cases())
 def test_conv2d_gradients_match_finite_differences(case):
     x, w, b, stride, padding = case
@@ -138,6 +153,16 @@ def test_max_pool2d_sends_a_tied_windows_gradient_to_its_first_maximum_only():
     node = mg.parameter(x, name="x")
     mg.max_pool2d(node, 2).backward(np.array([[[[5.0]]]]))
     np.testing.assert_array_equal(node.grad[0, 0], [[5.0, 0.0], [0.0, 0.0]])
+
+
+def test_max_pool2d_sends_nothing_to_the_rows_and_columns_past_its_last_window():
+    x = np.arange(5 * 7, dtype=float).reshape(1, 1, 5, 7)  # 2×2 windows cover 4×6 of it
+    node = mg.parameter(x, name="x")
+    out = mg.max_pool2d(node, 2)
+    out.backward(np.ones(out.shape))
+    expected = np.zeros((5, 7))
+    expected[1:4:2, 1:6:2] = 1.0  # each window's maximum is its bottom-right pixel
+    np.testing.assert_array_equal(node.grad[0, 0], expected)
 
 
 def test_flatten_turns_images_into_one_column_per_sample_and_back():
