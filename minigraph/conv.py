@@ -7,10 +7,11 @@ cross-correlation: output pixel (i, j) of filter f is the sum, over the kernel w
 placed at (stride·i, stride·j) of the zero-padded input, of kernel × input, plus b[f].
 
 Both ops are vectorised: conv2d lays every window out as a column (im2col, through numpy's
-sliding_window_view) and multiplies them all by the kernels, one matmul per sample, a slice
-of SLICE samples at a time so that the columns stay in the cache; the gradients loop over
-the KH·KW kernel offsets (and the kernel's over the samples), never over pixels. max_pool2d
-takes one strided slice of x per window offset. As in `ops`, each is
+sliding_window_view) and multiplies them all by the kernels, one matmul per sample; the
+gradients loop over the KH·KW kernel offsets (and the kernel's over the samples), never
+over pixels. max_pool2d takes one strided slice of x per window offset. Both go through
+a batch a slice of samples at a time, so that what they read several times stays in the
+cache (see SLICE_BYTES). As in `ops`, each is
 a class with its forward pass, its local gradient and its formula side by side, plus the
 worked element the narration shows: one output pixel summed over its window, with the
 numbers, and one element of each input's gradient.
@@ -24,11 +25,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .node import apply, as_node
 from .ops import ALL, Op
 
-# conv2d works through a batch this many samples at a time. The windows of 8 of lesson 4's
-# 31×31×16 maps take 4 MB and stay in the cache between being cut and being multiplied;
-# a whole batch's (31 MB for 64 images) goes out to memory and back, and, freed and
-# allocated again at every step, is paged in afresh each time: the batch runs 25 % slower.
-SLICE = 8
+# Both ops work through a batch a slice of samples at a time, as many as fit in SLICE_BYTES
+# of the array they pass over several times (conv2d's windows, max_pool2d's input): a slice
+# stays in the cache (1 MB a core here) from one pass to the next, where a whole batch (31 MB
+# of windows for lesson 4's second conv layer) goes out to memory and back at each pass, and,
+# allocated afresh at every step, is paged in again each time.
+SLICE_BYTES = 2**20
+
+
+def sample_slices(n, bytes_per_sample):
+    """Slices of the n samples, each as many as fit in SLICE_BYTES (at least one)."""
+    size = max(1, SLICE_BYTES // max(1, bytes_per_sample))
+    return [slice(start, start + size) for start in range(0, n, size)]
 
 # A worked sum with more terms than this (a 3×3 window has 9) shows its first and last terms and their count.
 SHOWN_TERMS = 9
@@ -110,10 +118,10 @@ class Conv2d(Op):
             return f"the bias must have one value per filter, shape ({w.shape[0]},), got {b.shape}"
         return None
 
-    @staticmethod
-    def slices(n):
-        """The batch's samples, SLICE at a time (see SLICE)."""
-        return [slice(start, start + SLICE) for start in range(0, n, SLICE)]
+    def slices(self, x, kernel):
+        """x's samples in slices whose windows fit in SLICE_BYTES."""
+        rows, columns = (self.output_side(side, k) for side, k in zip(x.shape[2:], kernel))
+        return sample_slices(x.shape[0], x.shape[1] * kernel[0] * kernel[1] * rows * columns * x.itemsize)
 
     def windows(self, x, kernel):
         """Every kernel window of x as a column: N×(C·KH·KW)×(OH·OW), a copy (im2col).
@@ -133,7 +141,7 @@ class Conv2d(Op):
         rows, columns = (self.output_side(side, k) for side, k in zip(x.shape[2:], w.shape[2:]))
         kernels = w.reshape(filters, -1)
         out = np.empty((n, filters, rows * columns), dtype=np.result_type(x, w))
-        for part in self.slices(n):
+        for part in self.slices(x, w.shape[2:]):
             # (F, C·KH·KW) @ (C·KH·KW, OH·OW) for each sample: every output pixel of every filter.
             np.matmul(kernels, self.windows(x[part], w.shape[2:]), out=out[part])
             if b is not None:
@@ -151,7 +159,7 @@ class Conv2d(Op):
         if needs[0]:
             kernels = np.ascontiguousarray(w.reshape(filters, -1).T)  # (BLAS wants it contiguous)
             padded = np.zeros((n, channels, x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), grad.dtype)
-        for part in self.slices(n):
+        for part in self.slices(x, (kh, kw)):
             if needs[1]:
                 # Σ over samples of windows_n @ G_nᵀ. One BLAS call per sample, summed: numpy's
                 # stacked matmul does not hand the transposed operand to BLAS, and runs 2× slower.
@@ -313,22 +321,31 @@ class MaxPool2d(Op):
     def forward(self, x):
         # The largest of the window's pixels, taken one window offset at a time: size² strided
         # slices of x, each holding that offset's pixel of every window.
-        out = None
-        for where in self.offsets(self.output_shape(x)):
-            out = x[where].copy() if out is None else np.maximum(out, x[where], out=out)
+        out = np.empty(self.output_shape(x), dtype=x.dtype)
+        first, *others = self.offsets(out.shape)
+        for part in sample_slices(len(x), x[:1].nbytes):
+            x_part, out_part = x[part], out[part]
+            np.copyto(out_part, x_part[first])
+            for where in others:
+                np.maximum(out_part, x_part[where], out=out_part)
         return out
 
     def backward(self, grad, out, x):
-        # Windows side by side (stride = size) write every pixel they cover once, below:
+        # Windows side by side (stride = size) write every pixel they cover once, in route:
         # only the rows and columns left over past the last window need zeros first.
         tiled = self.stride == self.size
         grad_x = np.empty(x.shape, dtype=grad.dtype) if tiled else np.zeros(x.shape, dtype=grad.dtype)
         if tiled:
             grad_x[:, :, self.size * out.shape[2]:] = 0
             grad_x[:, :, :, self.size * out.shape[3]:] = 0
-        # Each window sends its gradient to its first maximum (row by row), as PyTorch does:
-        # offset by offset, the windows that hold their maximum there and have not sent yet.
-        # Every window holds its maximum somewhere, so the last offset takes those left over.
+        for part in sample_slices(len(x), x[:1].nbytes):
+            self.route(grad[part], out[part], x[part], grad_x[part])
+        return (grad_x,)
+
+    def route(self, grad, out, x, grad_x):
+        """Each window's gradient into grad_x at its first maximum (row by row), as PyTorch
+        does: offset by offset, the windows that hold their maximum there and have not sent
+        yet. Every window holds its maximum somewhere, so the last offset takes those left."""
         unsent = np.ones(out.shape, dtype=bool)
         hit = np.empty(out.shape, dtype=bool)
         apart = self.stride >= self.size  # windows that do not overlap: no pixel gets two
@@ -339,7 +356,6 @@ class MaxPool2d(Op):
             unsent ^= hit
             self.send(grad, hit, grad_x[where], apart)
         self.send(grad, unsent, grad_x[last], apart)
-        return (grad_x,)
 
     @staticmethod
     def send(grad, hit, target, alone):

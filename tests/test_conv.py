@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigraph as mg
-from minigraph.conv import SHOWN_TERMS, SLICE, Conv2d
+import minigraph.conv
+from minigraph.conv import SHOWN_TERMS, Conv2d
 
 
 def padded(x, padding):
@@ -97,11 +98,15 @@ def test_conv2d_equals_the_loop_definition_forward_and_backward(case):
 
 
 @pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1)])
-def test_a_batch_of_several_slices_equals_the_loop_definition(stride, padding):
-    """conv2d works SLICE samples at a time: a batch of two slices and a part of a third
-    must come out as if taken whole."""
+def test_a_batch_of_several_slices_equals_the_loop_definition(stride, padding, monkeypatch):
+    """conv2d and max_pool2d work a slice of samples at a time: a batch of three slices of
+    two and one of one must come out as if taken whole."""
     rng = np.random.default_rng(3)
-    x, w, b = rng.standard_normal((2 * SLICE + 3, 2, 6, 5)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3)
+    x, w, b = rng.standard_normal((7, 2, 6, 5)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3)
+    windows_per_sample = 2 * 3 * 2 * Conv2d(stride, padding).output_side(6, 3) * Conv2d(stride, padding).output_side(5, 2)
+    monkeypatch.setattr(minigraph.conv, "SLICE_BYTES", 2 * windows_per_sample * x.itemsize)
+    assert [part.indices(7) for part in minigraph.conv.sample_slices(7, windows_per_sample * x.itemsize)] == [
+        (0, 2, 1), (2, 4, 1), (4, 6, 1), (6, 7, 1)]
     inputs = [mg.parameter(x, name="x"), mg.parameter(w, name="w"), mg.parameter(b, name="b")]
     out = mg.conv2d(*inputs, stride=stride, padding=padding)
     np.testing.assert_allclose(out.value, conv_by_loops(x, w, b, stride, padding), rtol=1e-12, atol=1e-12)
@@ -109,6 +114,17 @@ def test_a_batch_of_several_slices_equals_the_loop_definition(stride, padding):
     out.backward(grad)
     for node, want in zip(inputs, conv_gradients_by_loops(x, w, grad, stride, padding)):
         np.testing.assert_allclose(node.grad, want, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(minigraph.conv, "SLICE_BYTES", 2 * x[0].nbytes)
+    node = mg.parameter(x, name="x")
+    pooled = mg.max_pool2d(node, 2, stride)
+    expected, route = pool_by_loops(x, 2, stride)
+    np.testing.assert_array_equal(pooled.value, expected)
+    grad = rng.standard_normal(pooled.shape)
+    pooled.backward(grad)
+    want = np.zeros_like(x)
+    for index, source in route.items():
+        want[source] += grad[index]
+    np.testing.assert_allclose(node.grad, want, rtol=1e-14, atol=0)  # (overlapping windows add in another order)
 
 
 @given(conv_cases())
