@@ -27,9 +27,9 @@ from .ops import ALL, Op
 
 # Both ops work through a batch a slice of samples at a time, as many as fit in SLICE_BYTES
 # of the array they pass over several times (conv2d's windows, max_pool2d's input): a slice
-# stays in the cache (1 MB a core here) from one pass to the next, where a whole batch (31 MB
-# of windows for lesson 4's second conv layer) goes out to memory and back at each pass, and,
-# allocated afresh at every step, is paged in again each time.
+# stays in the cache (half of a core's 2 MiB L2 here) from one pass to the next, where a
+# whole batch (31 MB of windows for lesson 4's second conv layer) goes out to memory and back
+# at each pass, and, allocated afresh at every step, is paged in again each time.
 SLICE_BYTES = 2**20
 
 
