@@ -8,15 +8,22 @@ stepping, but a pickle leaves it out, since the graph holds the training data an
 is shared and stored. `BinaryGraphClassifier` adds, for a model whose
 `decision_function` gives one score per sample (positive: the second class), the course's
 full-batch training loop, the probabilities through a sigmoid, the prediction and
-scikit-learn's binary-only tag.
+scikit-learn's binary-only tag. `MinibatchGraphClassifier` adds the epochs of minibatches
+that MLPClassifier and CNNClassifier train with, dropout and early stopping included
+(`EarlyStopping`, scikit-learn's rule).
 """
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets
 
 import minigraph as mg
 from minigraph.assistant import StalledGradientWarning, diagnose
+from minigraph.data import minibatches
 
 
 def refuse_features_too_large(estimator, X):
@@ -83,6 +90,99 @@ class GraphClassifier:
         state = dict(super().__getstate__())
         state.pop("graph_", None)
         return state
+
+
+class EarlyStopping:
+    """scikit-learn's rule: keep the parameters of the best validation score so far; stop
+    once `patience` epochs in a row have not beaten it by more than `tol`."""
+
+    def __init__(self, tol, patience):
+        self.tol, self.patience = tol, patience
+        self.best_score, self.best_parameters, self.stalled = None, None, 0
+
+    def stop_after(self, score, parameters):
+        """Record one epoch's validation score; True when training should stop."""
+        improved = self.best_score is None or score > self.best_score + self.tol
+        self.stalled = 0 if improved else self.stalled + 1
+        if self.best_score is None or score > self.best_score:  # any gain is a new best
+            self.best_score, self.best_parameters = score, parameters
+        return self.stalled >= self.patience
+
+
+# scikit-learn's constraints on the settings MinibatchGraphClassifier's training reads.
+EPOCH_CONSTRAINTS = {
+    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "random_state": [Interval(Integral, 0, None, closed="left"), np.random.Generator, None],
+    "progress": [callable, None],
+}
+
+
+class MinibatchGraphClassifier(GraphClassifier):
+    """Mixin for a K-class GraphClassifier trained by epochs of minibatches through one
+    graph, replayed on each batch. The estimator has the settings of EPOCH_CONSTRAINTS, as
+    MLPClassifier documents them."""
+
+    def _classes_and_hold_out(self, X, y, rng):
+        """Sets classes_ (at least two) and returns X, y as class indices of X's dtype,
+        and, with early_stopping, the `validation_fraction` held out of them (stratified,
+        split with a seed drawn from rng): (X, labels, X_valid, labels_valid), the last
+        two None without early stopping."""
+        check_classification_targets(y)
+        self.classes_, labels = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs at least two classes in y; "
+                             f"got 1 class: {self.classes_.tolist()}")
+        labels = labels.astype(X.dtype)
+        if not self.early_stopping:
+            return X, labels, None, None
+        X, X_valid, labels, labels_valid = train_test_split(
+            X, labels, test_size=self.validation_fraction, stratify=labels, random_state=int(rng.integers(2**31)),
+        )
+        return X, labels, X_valid, labels_valid
+
+    def _train_epochs(self, graph, optimizer, n, batch_size, rng, feed, record=None, shuffle=True,
+                      snapshot=None, validation_score=None):
+        """Each epoch: the n samples in batches (shuffled by rng when `shuffle`); for each,
+        `feed(batch)` (an index array) gives the graph's leaves their values, new dropout
+        masks are drawn from rng (when the model drops units), the graph is replayed,
+        differentiated and `optimizer` steps. Records `loss_curve_` (each epoch's mean cost)
+        and, after each epoch, calls `record` (the curves) if given.
+
+        With early_stopping, `snapshot()` copies the parameters as they are and
+        `validation_score(parameters)` is the held-out accuracy they reach: recorded in
+        `validation_scores_`, and training stops when EarlyStopping says so. Returns the
+        EarlyStopping, whose `best_parameters` are the snapshot to keep. Sets `n_iter_`."""
+        epochs = range(self.epochs) if self.progress is None else self.progress(range(self.epochs))
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        stopping = EarlyStopping(self.tol, self.n_iter_no_change)
+        for _ in epochs:
+            total = 0.0
+            for batch in minibatches(n, batch_size, rng, shuffle=shuffle):
+                feed(batch)
+                if self.dropout:
+                    mg.resample_dropout(graph, rng)  # new masks for the new batch
+                else:
+                    graph.forward()
+                total += float(graph.output.value) * len(batch)
+                graph.backward()
+                optimizer.step()
+            self.loss_curve_.append(total / n)
+            if record is not None:
+                record()
+            if self.early_stopping:
+                parameters = snapshot()
+                score = validation_score(parameters)
+                self.validation_scores_.append(score)
+                if stopping.stop_after(score, parameters):
+                    break
+        self.n_iter_ = len(self.loss_curve_)
+        return stopping
 
 
 def _cost_and_accuracy(scores, labels):

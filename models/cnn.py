@@ -22,18 +22,14 @@ from numbers import Integral, Real
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import minigraph as mg
-from minigraph.data import minibatches
 from minigraph.layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from minigraph.stochastic import as_generator
 
-from .classifiers import GraphClassifier
-from .mlp import EarlyStopping
+from .classifiers import EPOCH_CONSTRAINTS, MinibatchGraphClassifier
 
 # Prediction runs this many images at a time: the windows of a 64×64 batch take megabytes.
 PREDICT_BATCH = 256
@@ -81,7 +77,7 @@ def shifted(images, max_shift, rng):
     return windows[np.arange(n), max_shift - moves[0], max_shift - moves[1]]
 
 
-class CNNClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
+class CNNClassifier(MinibatchGraphClassifier, ClassifierMixin, BaseEstimator):
     """A convolutional network for K classes of images: conv blocks, a dense layer, softmax.
 
     X is (n_samples, n_pixels), each row an image of `image_shape` (None: a square), or
@@ -114,19 +110,12 @@ class CNNClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "pool_size": [Interval(Integral, 1, None, closed="left")],
         "hidden_units": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
         "max_shift": [Interval(Integral, 0, None, closed="left")],
         "standardize": ["boolean"],
         "dtype": [StrOptions({"float32", "float64"})],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "random_state": [Interval(Integral, 0, None, closed="left"), np.random.Generator, None],
-        "progress": [callable, None],
+        **EPOCH_CONSTRAINTS,
     }
 
     def __init__(self, image_shape=None, channels=(16, 32, 32), kernel_size=3, pool_size=2, hidden_units=64,
@@ -196,17 +185,8 @@ class CNNClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         if not channels or any(c < 1 for c in channels):
             raise ValueError(f"channels must be whole numbers ≥ 1, got {self.channels!r}")
         images, y = self._images(X, y, reset=True)
-        check_classification_targets(y)
-        self.classes_, labels = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(f"CNNClassifier needs at least two classes in y; got 1 class: {self.classes_.tolist()}")
-        labels = labels.astype(self.dtype)
         rng = as_generator(self.random_state)
-        if self.early_stopping:
-            images, images_valid, labels, labels_valid = train_test_split(
-                images, labels, test_size=self.validation_fraction, stratify=labels,
-                random_state=int(rng.integers(2**31)),
-            )
+        images, labels, images_valid, labels_valid = self._classes_and_hold_out(images, y, rng)
         n = len(images)
         batch_size = min(self.batch_size, n)
         network = cnn_network(self.image_shape_, channels, self.kernel_size, self.pool_size, self.hidden_units,
@@ -216,37 +196,22 @@ class CNNClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         graph = mg.Graph(mg.softmax_cross_entropy(network(x), y_batch, name="cost"))
         optimizer = mg.Adam(network.parameters, self.learning_rate)
 
-        epochs = range(self.epochs) if self.progress is None else self.progress(range(self.epochs))
-        self.loss_curve_ = []
-        self.validation_scores_ = [] if self.early_stopping else None
-        stopping = EarlyStopping(self.tol, self.n_iter_no_change)
         if validation_data is not None:
             validation_data = (self._images(validation_data[0]), validation_data[1])
         record = self._tracker(lambda data: self._scores(network, data), images, labels, validation_data)
-        for _ in epochs:
-            total = 0.0
-            for batch in minibatches(n, batch_size, rng):
-                batch_images = images[batch]
-                if self.max_shift:
-                    batch_images = shifted(batch_images[:, 0], self.max_shift, rng)[:, np.newaxis]
-                x.value, y_batch.value = batch_images, labels[batch]
-                if self.dropout:
-                    mg.resample_dropout(graph, rng)  # new masks for the new batch
-                else:
-                    graph.forward()
-                total += float(graph.output.value) * len(batch)
-                graph.backward()
-                optimizer.step()
-            self.loss_curve_.append(total / n)
-            if record is not None:
-                record()
-            if self.early_stopping:
-                weights = [node.value.copy() for node in network.parameters]
-                score = float(np.mean(np.argmax(self._scores(network, images_valid), axis=0) == labels_valid))
-                self.validation_scores_.append(score)
-                if stopping.stop_after(score, weights):
-                    break
-        self.n_iter_ = len(self.loss_curve_)
+
+        def feed(batch):
+            batch_images = images[batch]
+            if self.max_shift:
+                batch_images = shifted(batch_images[:, 0], self.max_shift, rng)[:, np.newaxis]
+            x.value, y_batch.value = batch_images, labels[batch]
+
+        stopping = self._train_epochs(
+            graph, optimizer, n, batch_size, rng, feed, record,
+            snapshot=lambda: [node.value.copy() for node in network.parameters],
+            validation_score=lambda _: float(
+                np.mean(np.argmax(self._scores(network, images_valid), axis=0) == labels_valid)),
+        )
         if self.early_stopping:
             self.best_validation_score_ = stopping.best_score
             for node, value in zip(network.parameters, stopping.best_parameters):

@@ -15,17 +15,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import minigraph as mg
-from minigraph.data import minibatches
 from minigraph.layers import Linear, mlp
 from minigraph.stochastic import as_generator
 
-from .classifiers import GraphClassifier, refuse_features_too_large
+from .classifiers import EPOCH_CONSTRAINTS, MinibatchGraphClassifier, refuse_features_too_large
 
 OPTIMIZERS = {
     "sgd": lambda parameters, model: mg.SGD(parameters, model.learning_rate),
@@ -61,24 +58,7 @@ def tiny_mlp_example():
     return mlp_cost(network, X, y)
 
 
-class EarlyStopping:
-    """scikit-learn's rule: keep the parameters of the best validation score so far; stop
-    once `patience` epochs in a row have not beaten it by more than `tol`."""
-
-    def __init__(self, tol, patience):
-        self.tol, self.patience = tol, patience
-        self.best_score, self.best_parameters, self.stalled = None, None, 0
-
-    def stop_after(self, score, parameters):
-        """Record one epoch's validation score; True when training should stop."""
-        improved = self.best_score is None or score > self.best_score + self.tol
-        self.stalled = 0 if improved else self.stalled + 1
-        if self.best_score is None or score > self.best_score:  # any gain is a new best
-            self.best_score, self.best_parameters = score, parameters
-        return self.stalled >= self.patience
-
-
-class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
+class MLPClassifier(MinibatchGraphClassifier, ClassifierMixin, BaseEstimator):
     """A K-class network: hidden layers of ReLU or tanh units, softmax output, minibatches.
 
     Each of the `epochs` epochs shuffles the training set (`shuffle=True`), feeds it in
@@ -116,16 +96,9 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
         "init": [StrOptions({"course", "xavier", "he"}), None],
         "shuffle": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "random_state": [Interval(Integral, 0, None, closed="left"), np.random.Generator, None],
-        "progress": [callable, None],
+        **EPOCH_CONSTRAINTS,
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", optimizer="adam", learning_rate=1e-3,
@@ -159,20 +132,9 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         epoch, to see how well the model generalises."""
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
         refuse_features_too_large(self, X)
-        check_classification_targets(y)
         hidden = self._hidden_sizes()
-        self.classes_, labels = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"MLPClassifier needs at least two classes in y; got 1 class: {self.classes_.tolist()}"
-            )
-        labels = labels.astype(X.dtype)
         rng = as_generator(self.random_state)
-        if self.early_stopping:
-            X, X_valid, labels, labels_valid = train_test_split(
-                X, labels, test_size=self.validation_fraction, stratify=labels,
-                random_state=int(rng.integers(2**31)),
-            )
+        X, labels, X_valid, labels_valid = self._classes_and_hold_out(X, y, rng)
         n = len(X)
         batch_size = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
 
@@ -184,37 +146,20 @@ class MLPClassifier(GraphClassifier, ClassifierMixin, BaseEstimator):
         m = next((leaf for leaf in graph.leaves if leaf.name == "m"), None)
         optimizer = OPTIMIZERS[self.optimizer](network.parameters, self)
 
-        epochs = range(self.epochs)
-        if self.progress is not None:
-            epochs = self.progress(epochs)
-        self.loss_curve_ = []
-        self.validation_scores_ = [] if self.early_stopping else None
-        stopping = EarlyStopping(self.tol, self.n_iter_no_change)
         record = self._tracker(lambda data: self._scores(data, self._parameters(network)), X, labels,
                                validation_data)
-        for _ in epochs:
-            total = 0.0
-            for batch in minibatches(n, batch_size, rng, shuffle=self.shuffle):
-                x.value, y_batch.value = X[batch].T, labels[batch]
-                if m is not None:
-                    m.value = len(batch)
-                if self.dropout:
-                    mg.resample_dropout(graph, rng)  # new masks for the new batch
-                else:
-                    graph.forward()
-                total += float(graph.output.value) * len(batch)
-                graph.backward()
-                optimizer.step()
-            self.loss_curve_.append(total / n)
-            if record is not None:
-                record()
-            if self.early_stopping:
-                parameters = self._parameters(network)
-                score = float(np.mean(np.argmax(self._scores(X_valid, parameters), axis=0) == labels_valid))
-                self.validation_scores_.append(score)
-                if stopping.stop_after(score, parameters):
-                    break
-        self.n_iter_ = len(self.loss_curve_)
+
+        def feed(batch):
+            x.value, y_batch.value = X[batch].T, labels[batch]
+            if m is not None:
+                m.value = len(batch)
+
+        stopping = self._train_epochs(
+            graph, optimizer, n, batch_size, rng, feed, record, shuffle=self.shuffle,
+            snapshot=lambda: self._parameters(network),
+            validation_score=lambda parameters: float(
+                np.mean(np.argmax(self._scores(X_valid, parameters), axis=0) == labels_valid)),
+        )
         self.t_ = self.n_iter_ * n
         if self.early_stopping:
             self.best_validation_score_, self.parameters_ = stopping.best_score, stopping.best_parameters

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigraph as mg
+import minigraph.conv
 from minigraph.conv import SHOWN_TERMS, Conv2d
 
 
@@ -96,6 +97,36 @@ def test_conv2d_equals_the_loop_definition_forward_and_backward(case):
         np.testing.assert_allclose(node.grad, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1)])
+def test_a_batch_of_several_slices_equals_the_loop_definition(stride, padding, monkeypatch):
+    """conv2d and max_pool2d work a slice of samples at a time: a batch of three slices of
+    two and one of one must come out as if taken whole."""
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((7, 2, 6, 5)), rng.standard_normal((3, 2, 3, 2)), rng.standard_normal(3)
+    windows_per_sample = 2 * 3 * 2 * Conv2d(stride, padding).output_side(6, 3) * Conv2d(stride, padding).output_side(5, 2)
+    monkeypatch.setattr(minigraph.conv, "SLICE_BYTES", 2 * windows_per_sample * x.itemsize)
+    assert [part.indices(7) for part in minigraph.conv.sample_slices(7, windows_per_sample * x.itemsize)] == [
+        (0, 2, 1), (2, 4, 1), (4, 6, 1), (6, 7, 1)]
+    inputs = [mg.parameter(x, name="x"), mg.parameter(w, name="w"), mg.parameter(b, name="b")]
+    out = mg.conv2d(*inputs, stride=stride, padding=padding)
+    np.testing.assert_allclose(out.value, conv_by_loops(x, w, b, stride, padding), rtol=1e-12, atol=1e-12)
+    grad = rng.standard_normal(out.shape)
+    out.backward(grad)
+    for node, want in zip(inputs, conv_gradients_by_loops(x, w, grad, stride, padding)):
+        np.testing.assert_allclose(node.grad, want, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(minigraph.conv, "SLICE_BYTES", 2 * x[0].nbytes)
+    node = mg.parameter(x, name="x")
+    pooled = mg.max_pool2d(node, 2, stride)
+    expected, route = pool_by_loops(x, 2, stride)
+    np.testing.assert_array_equal(pooled.value, expected)
+    grad = rng.standard_normal(pooled.shape)
+    pooled.backward(grad)
+    want = np.zeros_like(x)
+    for index, source in route.items():
+        want[source] += grad[index]
+    np.testing.assert_allclose(node.grad, want, rtol=1e-14, atol=0)  # (overlapping windows add in another order)
+
+
 @given(conv_cases())
 def test_conv2d_gradients_match_finite_differences(case):
     x, w, b, stride, padding = case
@@ -138,6 +169,16 @@ def test_max_pool2d_sends_a_tied_windows_gradient_to_its_first_maximum_only():
     node = mg.parameter(x, name="x")
     mg.max_pool2d(node, 2).backward(np.array([[[[5.0]]]]))
     np.testing.assert_array_equal(node.grad[0, 0], [[5.0, 0.0], [0.0, 0.0]])
+
+
+def test_max_pool2d_sends_nothing_to_the_rows_and_columns_past_its_last_window():
+    x = np.arange(5 * 7, dtype=float).reshape(1, 1, 5, 7)  # 2×2 windows cover 4×6 of it
+    node = mg.parameter(x, name="x")
+    out = mg.max_pool2d(node, 2)
+    out.backward(np.ones(out.shape))
+    expected = np.zeros((5, 7))
+    expected[1:4:2, 1:6:2] = 1.0  # each window's maximum is its bottom-right pixel
+    np.testing.assert_array_equal(node.grad[0, 0], expected)
 
 
 def test_flatten_turns_images_into_one_column_per_sample_and_back():
