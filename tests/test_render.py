@@ -12,7 +12,8 @@ import pytest
 
 import minigraph as mg
 from minigraph.models import tiny_example
-from minigraph.show.render import MAX_DRAWN, pipe
+from minigraph.show.dot import pipe
+from minigraph.show.scene import MAX_DRAWN
 
 NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 X = np.array([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]])
@@ -402,10 +403,10 @@ def test_a_drawing_that_fits_left_to_right_stays_left_to_right():
 
 
 def test_a_chain_too_long_for_the_width_is_turned_without_a_trial_layout(monkeypatch):
-    render = importlib.import_module("minigraph.show.render")  # (mg.render is the function)
+    fitting = importlib.import_module("minigraph.show.fitting")  # where the trial layout runs
 
     node = mg.parameter(1.0, name="x")
     for _ in range(30):
         node = mg.tanh(node)
-    monkeypatch.setattr(render, "pipe", lambda *args: pytest.fail("laid out to choose"))
+    monkeypatch.setattr(fitting, "pipe", lambda *args: pytest.fail("laid out to choose"))
     assert "rankdir=TB" in mg.to_dot(node)
