@@ -375,18 +375,35 @@ def mlp_on_images(samples=6, sizes=(4096, 100, 10)):
     return cost
 
 
+def two_layers_on_images(samples=410, hidden=4):
+    """Lesson 2's network on 64×64 images (random pixels), as `minigraph demo --model
+    two-layer` trains it on the Sign Language zeros and ones: 4096 → `hidden` tanh → 1."""
+    from minigraph.layers import Linear
+    from minigraph.models import two_layer_network_graph
+
+    rng = np.random.default_rng(0)
+    X = mg.constant(rng.uniform(0, 1, size=(4096, samples)), name="X")
+    Y = mg.constant(rng.integers(0, 2, size=(1, samples)).astype(float), name="Y")
+    layers = Linear(4096, hidden, init="course", rng=rng, name="layer1"), Linear(hidden, 1, init="course", rng=rng, name="layer2")
+    cost = two_layer_network_graph(X, Y, *layers)
+    cost.backward()
+    return cost
+
+
 @pytest.mark.needs_dot
 @pytest.mark.parametrize("graph, options, column", [
     ("lesson", {}, 700),                                   # the README's picture in the docs column
     ("two layers", {"width": 1300}, 1300),                 # lesson 2's network in a window
     ("mlp", {"width": 1300, "depth": 0}, 1300),            # lesson 3's MLP, its layers as blocks
     ("mlp on images", {"width": 1300, "depth": 0}, 1300),  # the same on 64×64 images, 4096→100→10
+    ("two layers on images", {"width": 1300}, 1300),       # lesson 2's network on 64×64 images, every node
+    ("mlp", {"width": 615}, 615),                          # lesson 3's MLP, every node, in a docs column
 ])
 def test_drawings_fit_where_they_are_shown_at_natural_size_with_readable_text(graph, options, column, tmp_path):
     from minigraph.models import tiny_mlp_example, tiny_two_layer_example
 
     cost = {"lesson": tiny_example, "two layers": tiny_two_layer_example, "mlp": tiny_mlp_example,
-            "mlp on images": mlp_on_images}[graph]()
+            "mlp on images": mlp_on_images, "two layers on images": two_layers_on_images}[graph]()
     if cost.grad is None:
         cost.backward()
     width, height, font = natural_size(mg.render(cost, tmp_path / "graph.svg", **options).read_text())
@@ -410,3 +427,25 @@ def test_a_chain_too_long_for_the_width_is_turned_without_a_trial_layout(monkeyp
         node = mg.tanh(node)
     monkeypatch.setattr(fitting, "pipe", lambda *args: pytest.fail("laid out to choose"))
     assert "rankdir=TB" in mg.to_dot(node)
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("rankdir", ["TB", "BT"])
+def test_top_to_bottom_scopes_come_one_below_the_other_and_leaves_below_their_inputs(rankdir, tmp_path):
+    from minigraph.models import tiny_two_layer_example
+
+    svg = mg.render(tiny_two_layer_example(), tmp_path / "graph.svg", rankdir=rankdir).read_text()
+
+    def rows(group_id):  # the vertical extent of a drawn cluster or box
+        group = re.search(rf'<g id="{group_id}" class="(?:cluster|node)">.*?</g>', svg, re.S).group(0)
+        ys = [float(y) for y in re.findall(r"(?:[ M,C])-?[\d.]+,(-?[\d.]+)", group)]
+        return min(ys), max(ys)
+
+    layer1, layer2 = sorted([rows("c0"), rows("c1")])
+    assert layer1[1] < layer2[0]  # no rank where both scopes are open: they are not side by side
+    dot = mg.to_dot(tiny_two_layer_example(), rankdir=rankdir)
+    ids = {label: node_id for node_id, label in re.findall(r"^\s*(n\d+) \[label=<<TABLE[^>]*><TR><TD><B>([^<]+)</B>", dot, re.M)}
+    # layer2.W comes below layer1.a (which it multiplies), two ranks down: a scope begins there
+    assert re.search(rf"^\s*{ids['layer1.a']} -> {ids['layer2.W']} \[id=order\d+ minlen=2 style=invis\]", dot, re.M)
+    top, bottom = rows(ids["layer1.a"]), rows(ids["layer2.W"])
+    assert (top[1] < bottom[0]) if rankdir == "TB" else (bottom[1] < top[0])

@@ -65,7 +65,39 @@ def digraph(picture, texts, rankdir, slots=False):
         if grad is not None:
             rows.append(f'<FONT COLOR="{GRAD_COLOR}">{_text(grad)}</FONT>')
         dot.edge(edge.tail.id, edge.head.id, id=edge.id, label=_table(rows, padding=0))
+    if rankdir in ("TB", "BT"):
+        for number, (before, leaf, gap) in enumerate(leaves_below(picture)):
+            dot.edge(before.id, leaf.id, id=f"order{number}", style="invis", minlen=str(gap))
     return dot
+
+
+def leaves_below(picture):
+    """For a drawing that runs top to bottom: (box, leaf, ranks) triples, each saying that
+    the leaf is ranked that many ranks below the box, so that the drawing stays one column.
+
+    dot ranks a leaf beside the other inputs of its user: W beside the activation that
+    W multiplies, a bias beside the matmul it is added to, and when they are in different
+    scopes, layer2's cluster beside layer1's, as wide as both. Instead each leaf comes
+    below the other inputs of its user that are computed, or that come from outside the
+    leaf's scope (X above layer1's W): one rank below, or two where the leaf's scope begins
+    there, so that the label of the edge coming into the scope has a rank of its own
+    between the scopes instead of standing beside the scope's cluster. A two-layer
+    network on 4096-pixel images is then 1,136 px wide instead of 1,301, lesson 3's MLP
+    on 3 features 801 instead of 849."""
+    incoming = {}
+    for edge in picture.edges:
+        incoming.setdefault(edge.head.id, []).append(edge.tail)
+    triples = []
+    for tails in incoming.values():
+        for leaf in tails:
+            if leaf.id in incoming:
+                continue  # computed: dot ranks it below its inputs already
+            for before in tails:
+                inside = before.cluster[:len(leaf.cluster)] == leaf.cluster
+                outside_leaf = before.id not in incoming and len(before.cluster) < len(leaf.cluster) and not inside
+                if before is not leaf and (before.id in incoming or outside_leaf):
+                    triples.append((before, leaf, 1 if inside else 2))
+    return triples
 
 
 # The colour that marks a picture's empty place in the player's layout (see `box_label`).
