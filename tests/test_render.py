@@ -12,6 +12,7 @@ import pytest
 
 import minigraph as mg
 from minigraph.models import tiny_example
+from minigraph.show.player import player_data
 from minigraph.show.dot import pipe
 from minigraph.show.scene import MAX_DRAWN
 
@@ -198,6 +199,27 @@ def test_a_collapsed_scope_is_one_box_with_its_output_value_and_gradient():
     np.testing.assert_allclose(numbers(rows[1]), by_hand["dh"].ravel(), rtol=1e-3)
 
 
+def test_collapse_takes_scope_paths_as_labels_write_them():
+    cost, _ = two_layers()
+    dotted = mg.to_dot(cost, collapse=["layer1.linear", "layer2"])
+    assert dotted == mg.to_dot(cost, collapse=[("layer1", "linear"), ("layer2",)])
+    boxes = re.findall(r"<B>([^<]+)</B>", dotted)
+    assert "layer1.linear" in boxes and "layer2" in boxes and "layer1.h" in boxes
+    assert not {"layer1.linear.z", "layer1.linear.W", "layer2.ŷ"} & set(boxes)  # folded into their scopes
+    steps = player_data(cost, collapse="layer1.linear")
+    assert "layer1.linear" in [box["title"] for box in steps["boxes"]]
+
+
+def test_a_scope_whose_name_has_a_dot_is_named_by_a_tuple():
+    with mg.scope("a.b"):
+        x = mg.parameter(1.0, name="x") * 2.0
+    with mg.scope("a"), mg.scope("b"):
+        y = mg.tanh(x, name="y")
+    with pytest.raises(ValueError, match=r"'a.b' names 2 scopes .* give its path as a tuple: \('a', 'b'\) or \('a.b',\)"):
+        mg.to_dot(y, collapse="a.b")
+    assert "<B>a.b</B>" in mg.to_dot(y, collapse=[("a.b",)])
+
+
 def test_depth_collapses_what_is_nested_deeper():
     cost, by_hand = two_layers()
     one_level = mg.to_dot(cost, depth=1)
@@ -212,8 +234,16 @@ def test_depth_collapses_what_is_nested_deeper():
 
 def test_collapse_and_depth_refuse_what_does_not_fit():
     cost, _ = two_layers()
-    with pytest.raises(ValueError, match=r"no scope 'layer3'; its scopes are: layer1, layer1/linear, layer2"):
+    with pytest.raises(ValueError, match=r"no scope 'layer3'; its scopes are: layer1, layer1.linear, layer2, "
+                                         r"layer2.linear$"):
         mg.to_dot(cost, collapse={"layer3"})
+    with pytest.raises(ValueError, match=r"no scope 'layer1/linear' \(nested scopes are written with dots, "
+                                         r"as drawings show them: 'layer1.linear'\)"):
+        mg.to_dot(cost, collapse="layer1/linear")
+    with pytest.raises(ValueError, match=r"no scope 'layer1.h' \('layer1.h' is a node; collapse takes the scopes"):
+        mg.to_dot(cost, collapse="layer1.h")
+    with pytest.raises(TypeError, match="name scopes as strings such as 'layer1' or 'layer1.linear', got 3"):
+        mg.to_dot(cost, collapse=[3])
     with pytest.raises(ValueError, match="depth must be a whole number ≥ 0"):
         mg.to_dot(cost, depth=-1)
     with pytest.raises(ValueError, match="rankdir must be 'LR'.*'TB'.*got 'XY'"):

@@ -32,9 +32,9 @@ def draw(target, rankdir=None, max_nodes=MAX_DRAWN, max_shown=PRINTED, collapse=
 
     The picture is made to fit `width` CSS pixels at its natural size: left to right when
     that fits, else top to bottom (see `fitting_rankdir`); `rankdir` 'LR', 'TB', 'RL' or
-    'BT' forces a direction. `collapse` (scope names such as 'layer1' or 'layer1/linear')
-    and `depth` (levels of scopes left open) draw scopes as one box each. A leaf feeding
-    more than `ghost_after` edges is drawn once per use.
+    'BT' forces a direction. `collapse` (scopes as labels write them: 'layer1' or
+    'layer1.linear') and `depth` (levels of scopes left open) draw scopes as one box each.
+    A leaf feeding more than `ghost_after` edges is drawn once per use.
     """
     picture = scene(target, collapse, depth, max_nodes, ghost_after)
     texts = current_texts(picture, max_shown)

@@ -137,19 +137,12 @@ def depth_bands(graph, count=12):
 def scope_folding(graph, collapse, depth):
     """A function from a node's scope to the collapsed scope it is drawn in, or None.
 
-    `collapse` names scopes ('layer1', 'layer1/linear'); `depth` collapses every scope
-    nested deeper than that many levels (0: every scope is one box).
+    `collapse` names scopes as drawings and narration write them ('layer1',
+    'layer1.linear'), or as tuples of names (('layer1', 'linear')); `depth` collapses
+    every scope nested deeper than that many levels (0: every scope is one box).
     """
     known = {node.scope[:length] for node in graph.nodes for length in range(1, len(node.scope) + 1)}
-    wanted = set()
-    for name in [collapse] if isinstance(collapse, str) else (collapse or ()):
-        if not isinstance(name, (str, tuple)):
-            raise TypeError(f"collapse: name scopes as strings such as 'layer1' or 'layer1/linear', got {name!r}")
-        path = tuple(name.split("/")) if isinstance(name, str) else name
-        if path not in known:
-            names = ", ".join(sorted("/".join(map(printable, p)) for p in known)) or "none"
-            raise ValueError(f"collapse: the graph has no scope {name!r}; its scopes are: {names}")
-        wanted.add(path)
+    wanted = {scope_named(graph, known, name) for name in ([collapse] if isinstance(collapse, str) else (collapse or ()))}
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
         raise ValueError(f"depth must be a whole number ≥ 0 (how many scope levels stay open), got {depth!r}")
 
@@ -159,6 +152,32 @@ def scope_folding(graph, collapse, depth):
                 return scope[:length]
         return None
     return fold
+
+
+def scope_named(graph, known, name):
+    """The scope path (a tuple) that `name` names: 'layer1.linear' as labels write it, or
+    a tuple of names; a clear error for anything else, listing the graph's scopes."""
+    if isinstance(name, tuple) and name in known:
+        return name
+    if not isinstance(name, (str, tuple)):
+        raise TypeError(f"collapse: name scopes as strings such as 'layer1' or 'layer1.linear', got {name!r}")
+    written = {}  # a scope's dotted path as printed, and as typed (they differ for odd names)
+    for path in known:
+        for text in {scope_path(path), ".".join(path)}:
+            written.setdefault(text, set()).add(path)
+    found = written.get(name, set()) if isinstance(name, str) else set()
+    if len(found) == 1:
+        return found.pop()
+    names = ", ".join(sorted(scope_path(path) for path in known)) or "none"
+    if found:
+        raise ValueError(f"collapse: {name!r} names {len(found)} scopes (a name with a dot in it); "
+                         f"give its path as a tuple: {' or '.join(map(repr, sorted(found)))}")
+    hint = ""
+    if isinstance(name, str) and name.replace("/", ".") in written:
+        hint = f" (nested scopes are written with dots, as drawings show them: {name.replace('/', '.')!r})"
+    elif any(graph.label(node) == name for node in graph.nodes):
+        hint = f" ({name!r} is a node; collapse takes the scopes around nodes)"
+    raise ValueError(f"collapse: the graph has no scope {name!r}{hint}; its scopes are: {names}")
 
 
 def scope_outputs(graph, group=None):
