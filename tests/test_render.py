@@ -479,3 +479,29 @@ def test_top_to_bottom_scopes_come_one_below_the_other_and_leaves_below_their_in
     assert re.search(rf"^\s*{ids['layer1.a']} -> {ids['layer2.W']} \[id=order\d+ minlen=2 style=invis\]", dot, re.M)
     top, bottom = rows(ids["layer1.a"]), rows(ids["layer2.W"])
     assert (top[1] < bottom[0]) if rankdir == "TB" else (bottom[1] < top[0])
+
+
+@pytest.mark.needs_dot
+def test_top_to_bottom_many_leaves_of_one_box_stand_in_rows(monkeypatch):
+    dot = importlib.import_module("minigraph.show.dot")
+
+    xs = [mg.constant(float(i), name=f"x{i}") for i in range(12)]
+    with mg.scope("layer"):  # a block with twelve scalar inputs, as micrograd's layers have
+        w = mg.parameter(0.5, name="w")
+        total = w * xs[0]
+        for x in xs[1:]:
+            total = total + w * x
+    output = mg.tanh(total)
+
+    def drawn():
+        svg = pipe(mg.draw(output, collapse="layer", rankdir="TB"), "svg").decode()
+        rows = {}
+        for y, name in re.findall(r'<text[^>]*y="(-?[\d.]+)"[^>]*>(x\d+)</text>', svg):
+            rows.setdefault(float(y), []).append(name)
+        return sorted(len(row) for row in rows.values()), natural_size(svg)[0]
+
+    rows, width = drawn()
+    assert rows == [dot.LEAVES_PER_ROW] * (12 // dot.LEAVES_PER_ROW)
+    monkeypatch.setattr(dot, "LEAVES_PER_ROW", 12)
+    one_row, wider = drawn()
+    assert one_row == [12] and width < 0.7 * wider  # 1,128 px against 1,773
