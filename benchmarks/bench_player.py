@@ -62,46 +62,12 @@ SCALAR_MLPS = {20: ((2, 2, 1), 1), 2000: ((3, 12, 12, 1), 4), 5000: ((5, 16, 16,
 
 
 def scalar_mlp(nodes, scoped):
-    """micrograd's MLP on scalars, about `nodes` nodes (SCALAR_MLPS): each neuron
-    tanh(Σ wᵢ·xᵢ + b), the mean squared error over a few inputs. With `scoped`, each
-    neuron's weights and work inside mg.scope('layerL'), mg.scope('neuronK')."""
-    import numpy as np
-
-    import minigraph as mg
+    """micrograd's MLP on scalars of about `nodes` nodes (SCALAR_MLPS), flat or with a scope
+    per layer and neuron: minigraph.testing.scalar_mlp, which the tests draw too."""
+    from minigraph.testing import scalar_mlp as build
 
     sizes, samples = SCALAR_MLPS[nodes]
-    rng = np.random.default_rng(0)
-
-    def scope(layer, neuron):
-        stack = contextlib.ExitStack()
-        if scoped:
-            stack.enter_context(mg.scope(f"layer{layer}"))
-            stack.enter_context(mg.scope(f"neuron{neuron}"))
-        return stack
-
-    layers = []
-    for number, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        layer = []
-        for k in range(n_out):
-            with scope(number, k):
-                layer.append(([mg.parameter(rng.uniform(-1, 1), name=f"w{i}") for i in range(n_in)],
-                              mg.parameter(0.0, name="b")))
-        layers.append(layer)
-    loss = None
-    for _ in range(samples):
-        h = [mg.constant(v, name="x") for v in rng.uniform(-1, 1, sizes[0])]
-        for number, layer in enumerate(layers, start=1):
-            out = []
-            for k, (ws, b) in enumerate(layer):
-                with scope(number, k):
-                    total = b
-                    for w, x in zip(ws, h):
-                        total = total + w * x
-                    out.append(mg.tanh(total))
-            h = out
-        error = (h[0] - float(rng.choice([-1.0, 1.0]))) ** 2
-        loss = error if loss is None else loss + error
-    return loss * (1.0 / samples)
+    return build(sizes, samples, scoped)
 
 
 def write_child(kind, size, scoped, path):

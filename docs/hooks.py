@@ -7,6 +7,8 @@
 - Links are written as they work in the repository (README.md links docs/tutorial.md,
   docs/performance.md links ../benchmarks/RESULTS.md) and rewritten to the site's layout,
   so one Markdown file reads right in both places.
+- A page that embeds a step player hides its table of contents, and the player is laid out
+  for the width its frame then has (PLAYER_WIDTH), so its drawing fits without panning.
 - Code blocks run in a scratch folder, so `mg.render(cost, "graph.svg")` in a page
   writes no file into the repository.
 """
@@ -33,6 +35,13 @@ STEP_PLAYERS = {
     "players/lesson-2.html": ("Backprop through the two-layer network, one node at a time", tiny_two_layer_example),
     "players/lesson-3.html": ("Backprop through a softmax network, one node at a time", tiny_mlp_example),
 }
+
+# The width in CSS pixels of the drawing's area inside a player's frame: Material's column
+# with its table of contents hidden (`on_page_markdown` hides it on the pages that embed a
+# player), less the frame's border and the player's margins, measured in Chromium: 850 in
+# a 1,220-px window, 865 at 1,300 and 1,400, 880 at 1,000 (the navigation folds away).
+# Each player is laid out to fit it at its natural size (tests/test_site.py checks).
+PLAYER_WIDTH = 850
 
 # Repository files that become site pages under another name.
 RENAMED = {"README.md": "index.md", "benchmarks/RESULTS.md": "benchmarks.md"}
@@ -141,10 +150,16 @@ def on_files(files, config):
         for path in make_figures.write_figures(folder):
             add(f"figures/{path.name}", path.read_bytes())
         for uri, (title, build_graph) in STEP_PLAYERS.items():
-            player = mg.save_steps_html(build_graph(), pathlib.Path(folder) / "player.html", title=title)
+            player = mg.save_steps_html(build_graph(), pathlib.Path(folder) / "player.html", title=title,
+                                        width=PLAYER_WIDTH)
             add(uri, player.read_bytes())
     return files
 
 
 def on_page_markdown(markdown, page, config, files):
+    """Links made relative to the site; a page that embeds a step player gives it the
+    width of the table of contents too (Material's `hide: [toc]`), so the player's drawing
+    needs no sideways panning."""
+    if 'class="step-player"' in markdown:
+        page.meta["hide"] = [*page.meta.get("hide", []), "toc"]
     return rewrite_links(markdown, page.file.src_uri)

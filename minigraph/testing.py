@@ -1,4 +1,5 @@
-"""Hypothesis strategies for testing ops and graphs, minigraph's own and yours.
+"""Hypothesis strategies for testing ops and graphs, minigraph's own and yours, and one big
+graph to test drawings and players on (`scalar_mlp`, micrograd's network one node a number).
 
     from hypothesis import given
     from minigraph.testing import float_arrays, broadcastable_pair
@@ -13,6 +14,7 @@ ops with kinks or domain edges keep their values away from them. Hypothesis is o
 minigraph's dependencies, imported by this module only: `import minigraph` does not load it.
 """
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -177,3 +179,43 @@ def untied_pair(draw):
     upper = lower.map(lambda v: v + 1)
     return (draw(hnp.arrays(np.float64, input_shapes[0], elements=lower)),
             draw(hnp.arrays(np.float64, input_shapes[1], elements=upper)))
+
+
+def scalar_mlp(sizes, samples, scoped=False, seed=0):
+    """The cost node of micrograd's network on scalars (one node per number): neurons
+    tanh(Σ wᵢ·xᵢ + b) in layers of `sizes`, a mean squared error over `samples` random
+    inputs with targets ±1. With `scoped`, each neuron's weights and work are inside
+    mg.scope('layerL') and mg.scope('neuronK'), as a Neuron class would make them.
+    (3, 12, 12, 1) on 4 samples is about 2,000 nodes; (5, 16, 16, 1) on 6 about 5,000."""
+    rng = np.random.default_rng(seed)
+
+    def scope(layer, neuron):
+        stack = contextlib.ExitStack()
+        if scoped:
+            stack.enter_context(mg.scope(f"layer{layer}"))
+            stack.enter_context(mg.scope(f"neuron{neuron}"))
+        return stack
+
+    layers = []
+    for number, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        layer = []
+        for k in range(n_out):
+            with scope(number, k):
+                layer.append(([mg.parameter(rng.uniform(-1, 1), name=f"w{i}") for i in range(n_in)],
+                              mg.parameter(0.0, name="b")))
+        layers.append(layer)
+    loss = None
+    for _ in range(samples):
+        h = [mg.constant(v, name="x") for v in rng.uniform(-1, 1, sizes[0])]
+        for number, layer in enumerate(layers, start=1):
+            out = []
+            for k, (ws, b) in enumerate(layer):
+                with scope(number, k):
+                    total = b
+                    for w, x in zip(ws, h):
+                        total = total + w * x
+                    out.append(mg.tanh(total))
+            h = out
+        error = (h[0] - float(rng.choice([-1.0, 1.0]))) ** 2
+        loss = error if loss is None else loss + error
+    return loss * (1.0 / samples)

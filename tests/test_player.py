@@ -15,6 +15,7 @@ import minigraph.show.player
 from minigraph.display import printable
 from minigraph.models import tiny_example
 from minigraph.show.player import player_data
+from minigraph.testing import scalar_mlp
 
 pytestmark = pytest.mark.needs_dot
 
@@ -167,45 +168,6 @@ def test_a_graph_with_too_many_boxes_collapses_its_scopes_then_draws_bands_of_de
     boxes = {box["id"]: box for box in flat["boxes"]}
     assert all(box["kind"] == "scope" and box["title"].startswith("depth ") for box in boxes.values())
     assert all(frame["box"] in boxes for frame in flat["frames"][:-1])  # every step marks its band
-
-
-def scalar_mlp(sizes, samples, scoped):
-    """micrograd's network on scalars (one node per number): neurons tanh(Σ wᵢ·xᵢ + b) and a
-    mean squared error over `samples` inputs; with `scoped`, each neuron's weights and work
-    inside mg.scope('layerL') and mg.scope('neuronK'), as a Neuron class would make them."""
-    rng = np.random.default_rng(0)
-
-    def scope(layer, neuron):
-        if not scoped:
-            return contextlib.nullcontext()
-        stack = contextlib.ExitStack()
-        stack.enter_context(mg.scope(f"layer{layer}"))
-        stack.enter_context(mg.scope(f"neuron{neuron}"))
-        return stack
-
-    layers = []
-    for number, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        layer = []
-        for k in range(n_out):
-            with scope(number, k):
-                layer.append(([mg.parameter(rng.uniform(-1, 1), name=f"w{i}") for i in range(n_in)],
-                              mg.parameter(0.0, name="b")))
-        layers.append(layer)
-    loss = None
-    for _ in range(samples):
-        h = [mg.constant(v, name="x") for v in rng.uniform(-1, 1, sizes[0])]
-        for number, layer in enumerate(layers, start=1):
-            out = []
-            for k, (ws, b) in enumerate(layer):
-                with scope(number, k):
-                    total = b
-                    for w, x in zip(ws, h):
-                        total = total + w * x
-                    out.append(mg.tanh(total))
-            h = out
-        error = (h[0] - float(rng.choice([-1.0, 1.0]))) ** 2
-        loss = error if loss is None else loss + error
-    return loss * (1.0 / samples)
 
 
 @pytest.mark.parametrize("scoped", [False, True])
@@ -402,7 +364,7 @@ def test_zoom_and_pan(lesson_page, browser):
       picture.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, ctrlKey: true, bubbles: true,
                                                      cancelable: true, clientX: r.x + 50, clientY: r.y + 50}));""")
     assert width() == pytest.approx(natural * 1.25, rel=1e-3)
-    browser.find_element(By.TAG_NAME, "body").send_keys("+", "+", "+", "+")  # wider than the window: it pans
+    browser.find_element(By.TAG_NAME, "body").send_keys(*"+" * 6)  # 4 times: wider than the window, it pans
     picture = browser.find_element(By.CSS_SELECTOR, ".picture")
     before = browser.execute_script("arguments[0].scrollLeft = 0; return arguments[0].scrollLeft", picture)
     ActionChains(browser).move_to_element(picture).click_and_hold().move_by_offset(-200, 0).release().perform()

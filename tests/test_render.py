@@ -12,7 +12,9 @@ import pytest
 
 import minigraph as mg
 from minigraph.models import tiny_example
-from minigraph.show.render import MAX_DRAWN, pipe
+from minigraph.show.player import player_data
+from minigraph.show.dot import pipe
+from minigraph.show.scene import MAX_DRAWN
 
 NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 X = np.array([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]])
@@ -197,6 +199,27 @@ def test_a_collapsed_scope_is_one_box_with_its_output_value_and_gradient():
     np.testing.assert_allclose(numbers(rows[1]), by_hand["dh"].ravel(), rtol=1e-3)
 
 
+def test_collapse_takes_scope_paths_as_labels_write_them():
+    cost, _ = two_layers()
+    dotted = mg.to_dot(cost, collapse=["layer1.linear", "layer2"])
+    assert dotted == mg.to_dot(cost, collapse=[("layer1", "linear"), ("layer2",)])
+    boxes = re.findall(r"<B>([^<]+)</B>", dotted)
+    assert "layer1.linear" in boxes and "layer2" in boxes and "layer1.h" in boxes
+    assert not {"layer1.linear.z", "layer1.linear.W", "layer2.ŷ"} & set(boxes)  # folded into their scopes
+    steps = player_data(cost, collapse="layer1.linear")
+    assert "layer1.linear" in [box["title"] for box in steps["boxes"]]
+
+
+def test_a_scope_whose_name_has_a_dot_is_named_by_a_tuple():
+    with mg.scope("a.b"):
+        x = mg.parameter(1.0, name="x") * 2.0
+    with mg.scope("a"), mg.scope("b"):
+        y = mg.tanh(x, name="y")
+    with pytest.raises(ValueError, match=r"'a.b' names 2 scopes .* give its path as a tuple: \('a', 'b'\) or \('a.b',\)"):
+        mg.to_dot(y, collapse="a.b")
+    assert "<B>a.b</B>" in mg.to_dot(y, collapse=[("a.b",)])
+
+
 def test_depth_collapses_what_is_nested_deeper():
     cost, by_hand = two_layers()
     one_level = mg.to_dot(cost, depth=1)
@@ -211,8 +234,16 @@ def test_depth_collapses_what_is_nested_deeper():
 
 def test_collapse_and_depth_refuse_what_does_not_fit():
     cost, _ = two_layers()
-    with pytest.raises(ValueError, match=r"no scope 'layer3'; its scopes are: layer1, layer1/linear, layer2"):
+    with pytest.raises(ValueError, match=r"no scope 'layer3'; its scopes are: layer1, layer1.linear, layer2, "
+                                         r"layer2.linear$"):
         mg.to_dot(cost, collapse={"layer3"})
+    with pytest.raises(ValueError, match=r"no scope 'layer1/linear' \(nested scopes are written with dots, "
+                                         r"as drawings show them: 'layer1.linear'\)"):
+        mg.to_dot(cost, collapse="layer1/linear")
+    with pytest.raises(ValueError, match=r"no scope 'layer1.h' \('layer1.h' is a node; collapse takes the scopes"):
+        mg.to_dot(cost, collapse="layer1.h")
+    with pytest.raises(TypeError, match="name scopes as strings such as 'layer1' or 'layer1.linear', got 3"):
+        mg.to_dot(cost, collapse=[3])
     with pytest.raises(ValueError, match="depth must be a whole number ≥ 0"):
         mg.to_dot(cost, depth=-1)
     with pytest.raises(ValueError, match="rankdir must be 'LR'.*'TB'.*got 'XY'"):
@@ -374,18 +405,35 @@ def mlp_on_images(samples=6, sizes=(4096, 100, 10)):
     return cost
 
 
+def two_layers_on_images(samples=410, hidden=4):
+    """Lesson 2's network on 64×64 images (random pixels), as `minigraph demo --model
+    two-layer` trains it on the Sign Language zeros and ones: 4096 → `hidden` tanh → 1."""
+    from minigraph.layers import Linear
+    from minigraph.models import two_layer_network_graph
+
+    rng = np.random.default_rng(0)
+    X = mg.constant(rng.uniform(0, 1, size=(4096, samples)), name="X")
+    Y = mg.constant(rng.integers(0, 2, size=(1, samples)).astype(float), name="Y")
+    layers = Linear(4096, hidden, init="course", rng=rng, name="layer1"), Linear(hidden, 1, init="course", rng=rng, name="layer2")
+    cost = two_layer_network_graph(X, Y, *layers)
+    cost.backward()
+    return cost
+
+
 @pytest.mark.needs_dot
 @pytest.mark.parametrize("graph, options, column", [
     ("lesson", {}, 700),                                   # the README's picture in the docs column
     ("two layers", {"width": 1300}, 1300),                 # lesson 2's network in a window
     ("mlp", {"width": 1300, "depth": 0}, 1300),            # lesson 3's MLP, its layers as blocks
     ("mlp on images", {"width": 1300, "depth": 0}, 1300),  # the same on 64×64 images, 4096→100→10
+    ("two layers on images", {"width": 1300}, 1300),       # lesson 2's network on 64×64 images, every node
+    ("mlp", {"width": 615}, 615),                          # lesson 3's MLP, every node, in a docs column
 ])
 def test_drawings_fit_where_they_are_shown_at_natural_size_with_readable_text(graph, options, column, tmp_path):
     from minigraph.models import tiny_mlp_example, tiny_two_layer_example
 
     cost = {"lesson": tiny_example, "two layers": tiny_two_layer_example, "mlp": tiny_mlp_example,
-            "mlp on images": mlp_on_images}[graph]()
+            "mlp on images": mlp_on_images, "two layers on images": two_layers_on_images}[graph]()
     if cost.grad is None:
         cost.backward()
     width, height, font = natural_size(mg.render(cost, tmp_path / "graph.svg", **options).read_text())
@@ -402,10 +450,58 @@ def test_a_drawing_that_fits_left_to_right_stays_left_to_right():
 
 
 def test_a_chain_too_long_for_the_width_is_turned_without_a_trial_layout(monkeypatch):
-    render = importlib.import_module("minigraph.show.render")  # (mg.render is the function)
+    fitting = importlib.import_module("minigraph.show.fitting")  # where the trial layout runs
 
     node = mg.parameter(1.0, name="x")
     for _ in range(30):
         node = mg.tanh(node)
-    monkeypatch.setattr(render, "pipe", lambda *args: pytest.fail("laid out to choose"))
+    monkeypatch.setattr(fitting, "pipe", lambda *args: pytest.fail("laid out to choose"))
     assert "rankdir=TB" in mg.to_dot(node)
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("rankdir", ["TB", "BT"])
+def test_top_to_bottom_scopes_come_one_below_the_other_and_leaves_below_their_inputs(rankdir, tmp_path):
+    from minigraph.models import tiny_two_layer_example
+
+    svg = mg.render(tiny_two_layer_example(), tmp_path / "graph.svg", rankdir=rankdir).read_text()
+
+    def rows(group_id):  # the vertical extent of a drawn cluster or box
+        group = re.search(rf'<g id="{group_id}" class="(?:cluster|node)">.*?</g>', svg, re.S).group(0)
+        ys = [float(y) for y in re.findall(r"(?:[ M,C])-?[\d.]+,(-?[\d.]+)", group)]
+        return min(ys), max(ys)
+
+    layer1, layer2 = sorted([rows("c0"), rows("c1")])
+    assert layer1[1] < layer2[0]  # no rank where both scopes are open: they are not side by side
+    dot = mg.to_dot(tiny_two_layer_example(), rankdir=rankdir)
+    ids = {label: node_id for node_id, label in re.findall(r"^\s*(n\d+) \[label=<<TABLE[^>]*><TR><TD><B>([^<]+)</B>", dot, re.M)}
+    # layer2.W comes below layer1.a (which it multiplies), two ranks down: a scope begins there
+    assert re.search(rf"^\s*{ids['layer1.a']} -> {ids['layer2.W']} \[id=order\d+ minlen=2 style=invis\]", dot, re.M)
+    top, bottom = rows(ids["layer1.a"]), rows(ids["layer2.W"])
+    assert (top[1] < bottom[0]) if rankdir == "TB" else (bottom[1] < top[0])
+
+
+@pytest.mark.needs_dot
+def test_top_to_bottom_many_leaves_of_one_box_stand_in_rows(monkeypatch):
+    dot = importlib.import_module("minigraph.show.dot")
+
+    xs = [mg.constant(float(i), name=f"x{i}") for i in range(12)]
+    with mg.scope("layer"):  # a block with twelve scalar inputs, as micrograd's layers have
+        w = mg.parameter(0.5, name="w")
+        total = w * xs[0]
+        for x in xs[1:]:
+            total = total + w * x
+    output = mg.tanh(total)
+
+    def drawn():
+        svg = pipe(mg.draw(output, collapse="layer", rankdir="TB"), "svg").decode()
+        rows = {}
+        for y, name in re.findall(r'<text[^>]*y="(-?[\d.]+)"[^>]*>(x\d+)</text>', svg):
+            rows.setdefault(float(y), []).append(name)
+        return sorted(len(row) for row in rows.values()), natural_size(svg)[0]
+
+    rows, width = drawn()
+    assert rows == [dot.LEAVES_PER_ROW] * (12 // dot.LEAVES_PER_ROW)
+    monkeypatch.setattr(dot, "LEAVES_PER_ROW", 12)
+    one_row, wider = drawn()
+    assert one_row == [12] and width < 0.7 * wider  # 1,128 px against 1,773

@@ -192,8 +192,9 @@ def test_step_player_works_inside_the_lesson_page(site, browser):
     assert errors == []
 
 
-# In the lesson's step player (an iframe in the docs column): the active box of each step,
-# whether it is in view, and its smallest text in CSS pixels.
+# In a lesson's step player (an iframe in the docs column): the active box of each step,
+# whether it is in view, and its smallest text in CSS pixels. A scope taller than the view
+# is in view when it spans the view's width and its top, with its name, is at the view's top.
 ACTIVE_IN_VIEW = """
 const root = document.getElementById("player"), svg = root.querySelector("svg");
 const picture = root.querySelector(".picture"), next = root.querySelector(".next");
@@ -203,8 +204,10 @@ while (true) {
   const active = svg.querySelector(".box.active, .cluster.active");
   if (active === null) break;
   const r = active.getBoundingClientRect(), view = picture.getBoundingClientRect();
-  seen.push({inside: r.left >= view.left - 1 && r.top >= view.top - 1 &&
-                     r.right <= view.left + picture.clientWidth + 1 && r.bottom <= view.top + picture.clientHeight + 1,
+  const across = r.left >= view.left - 1 && r.right <= view.left + picture.clientWidth + 1;
+  const down = r.height > picture.clientHeight ? Math.abs(r.top - view.top) <= 1
+    : r.top >= view.top - 1 && r.bottom <= view.top + picture.clientHeight + 1;
+  seen.push({inside: across && down,
              font: Math.min(...Array.from(active.querySelectorAll("text")).filter((t) => t.textContent)
                                  .map((t) => parseFloat(getComputedStyle(t).fontSize) * px)),
              fits: svg.getBoundingClientRect().width <= picture.clientWidth});
@@ -215,18 +218,29 @@ return seen;
 """
 
 
-def test_the_lessons_player_fits_its_column_and_follows_the_active_node(site, browser, tmp_path):
+# Each page with a step player, and how many of its steps mark a box or a scope as active
+# (every step but the last; lessons 2 and 3 step through each layer as one scope step).
+PLAYER_PAGES = {"tutorial": 16, "lesson-2-two-layer-network": 14, "lesson-3-ten-digits": 12}
+
+
+@pytest.mark.parametrize("page", PLAYER_PAGES)
+@pytest.mark.parametrize("window", [1220, 1400])
+def test_the_lessons_player_fits_its_column_and_follows_the_active_node(page, window, site, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
-    browser.get((site / "tutorial.html").as_uri())
-    frame = browser.find_element(By.CSS_SELECTOR, "iframe.step-player")
-    browser.execute_script("arguments[0].scrollIntoView()", frame)
-    browser.save_screenshot(str(tmp_path / "lesson-page.png"))
-    browser.switch_to.frame(frame)
+    browser.set_window_size(window, 900)
     try:
-        steps = browser.execute_script(ACTIVE_IN_VIEW)
+        browser.get((site / f"{page}.html").as_uri())
+        frame = browser.find_element(By.CSS_SELECTOR, "iframe.step-player")
+        browser.execute_script("arguments[0].scrollIntoView()", frame)
+        browser.save_screenshot(str(tmp_path / "lesson-page.png"))
+        browser.switch_to.frame(frame)
+        try:
+            steps = browser.execute_script(ACTIVE_IN_VIEW)
+        finally:
+            browser.switch_to.default_content()
     finally:
-        browser.switch_to.default_content()
+        browser.set_window_size(1400, 900)
     assert (tmp_path / "lesson-page.png").read_bytes().startswith(b"\x89PNG")
-    assert len(steps) == 16 and all(step["fits"] for step in steps)  # no panning at natural size
+    assert len(steps) == PLAYER_PAGES[page] and all(step["fits"] for step in steps)  # no panning at natural size
     assert all(step["inside"] for step in steps) and min(step["font"] for step in steps) >= 10
