@@ -93,7 +93,6 @@ def test_a_weight_row_of_a_square_count_is_a_picture_too():
 
 @pytest.mark.parametrize("shape, grid", [
     ((2, 3, 5, 5), (2, 3)),      # N×C×H×W: a row per sample, a column per channel
-    ((8, 1, 3, 3), (4, 1)),      # F×C×KH×KW kernels: the first four filters
     ((3, 6, 6), (1, 3)),         # C×H×W: the channels side by side
     ((2, 2, 2, 4, 4), (4, 2)),   # more axes: the leading ones as one batch
 ])
@@ -154,3 +153,40 @@ def test_a_long_vector_wraps_in_reading_order_and_a_thin_matrix_is_not_a_hairlin
     assert np.isnan(tile.ravel()[40:]).all()  # the rest of the last row is left blank
     width, height = heatmap.picture(np.ones((10, 55))).size
     assert height >= 20 and width <= 2 * heatmap.TILE_PIXELS
+
+
+@pytest.mark.parametrize("shape, rows, omitted", [((4, 1, 3, 3), [4], ""), ((20, 1, 5, 5), [8, 8, 4], ""),
+                                                  ((40, 1, 3, 3), [8, 8, 8, 8], "first 32 of\n40 samples")])
+def test_one_channel_images_or_kernels_wrap_in_rows_of_eight(shape, rows, omitted):
+    array = np.random.default_rng(0).standard_normal(shape)
+    drawn = heatmap.picture(array)
+    assert [len(row) for row in drawn.tiles] == rows and drawn.omitted == omitted
+    flat = [tile for row in drawn.tiles for tile in row]
+    for k, tile in enumerate(flat):
+        np.testing.assert_array_equal(tile, array[k, 0])
+
+
+@pytest.mark.parametrize("shape, index", [
+    ((2, 1, 8, 8), (0, slice(None), slice(3, 6), slice(2, 5))),  # a conv's 3×3 window on an image
+    ((3, 2, 6, 6), (slice(None), 1, slice(0, 6, 2), slice(1, 4))),  # every sample, strided rows
+    ((4, 1, 3, 3), (2,)),  # one kernel of four
+    ((4096, 2), (slice(100, 300), 1)),  # pixels of the second image column
+])
+def test_located_elements_are_where_the_picture_draws_them(shape, index):
+    """Every pixel inside a located rectangle is drawn from a marked element (or a gap), and
+    every marked element's colour is inside one: the mask drawn with the end colour."""
+    mask = np.zeros(shape)
+    mask[index] = 1.0
+    pixels = heatmap.picture(mask).pixels()
+    height, width, _ = pixels.shape
+    inside = np.zeros((height, width), dtype=bool)
+    for left, top, w, h in heatmap.locate(shape, index):
+        x0, y0 = round(left * width), round(top * height)
+        inside[y0:y0 + round(h * height), x0:x0 + round(w * width)] = True
+    marked = (pixels == heatmap.POSITIVE).all(axis=2)
+    assert marked.any() and (marked <= inside).all()  # every marked pixel is inside a rectangle
+    # and each rectangle is the tight box around its marked pixels
+    for left, top, w, h in heatmap.locate(shape, index):
+        x0, y0 = round(left * width), round(top * height)
+        box = marked[y0:y0 + round(h * height), x0:x0 + round(w * width)]
+        assert box[0].any() and box[-1].any() and box[:, 0].any() and box[:, -1].any()
