@@ -26,13 +26,20 @@ import re
 
 import numpy as np
 
-from ..display import MAX_SHOWN, format_array, format_shape, printable
+from ..display import format_array, format_shape, printable
 from ..graph import as_graph
 from .render import (FIT_WIDTH, PX_PER_PT, SLOT_COLOR, Box, Scene, depth_bands, digraph, edges_between, must_turn,
                      node_detail, pipe, scene, scope_outputs, widest_rank)
+from . import heatmap
 from .rows import Texts, edge_text, gradient_text, outputs_row, range_text, value_text
 from ..assistant import diagnose
 from .steps import backward_steps, forward_steps
+
+# The explanation prints arrays of up to 8×8 numbers, as the narration does; it draws bigger ones.
+MAX_SHOWN = 64
+# Where a frame's text has a picture: PICTURE_START, its index in data["pictures"], PICTURE_END
+# (Unicode private-use characters, which `printable` escapes in any name or title).
+PICTURE_START, PICTURE_END = "\ue000", "\ue001"
 
 # dot lays out about a thousand boxes in a few seconds; a bigger picture is drawn with its
 # scopes collapsed (see `fitting_scene`).
@@ -53,6 +60,24 @@ class Frame:
     node: object
     text: str
     sent: list
+
+
+class Gallery:
+    """The pictures of a player's explanations: each array too big to print becomes, in a
+    frame's text, a reference to one entry of `items` (its PNG and its range), made once
+    however many frames show it."""
+
+    def __init__(self):
+        self.items, self.numbers = [], {}
+
+    def __call__(self, value, image=False):
+        drawn = heatmap.picture(value, image=image)
+        entry = dict(src=drawn.data_uri(), range=range_text(value), omitted=drawn.omitted.replace("\n", " "))
+        key = (entry["src"], entry["range"])
+        if key not in self.numbers:
+            self.numbers[key] = len(self.items)
+            self.items.append(entry)
+        return f"{PICTURE_START}{self.numbers[key]}{PICTURE_END}"
 
 
 def save_steps_html(output, path, max_shown=MAX_SHOWN, title="Backprop, one node at a time",
@@ -78,8 +103,9 @@ def player_data(output, max_shown=MAX_SHOWN, title="Backprop, one node at a time
     steps through as one."""
     graph = as_graph(output)
     picture, note = fitting_scene(graph, collapse, depth, max_boxes)
-    frames = run_passes(graph, max_shown)
-    runs = scope_runs(picture, frames, max_shown)
+    gallery = Gallery()
+    frames = run_passes(graph, max_shown, gallery)
+    runs = scope_runs(picture, frames, max_shown, gallery)
     run_of = {index: number for number, run in enumerate(runs) for index in range(run["start"], run["end"] + 1)}
     insides = {}
     for run in runs:  # a scope drawn as one box: its inside, drawn to open in its place
@@ -92,10 +118,12 @@ def player_data(output, max_shown=MAX_SHOWN, title="Backprop, one node at a time
             run["inside"] = number
             run["steps"] = [{key: value for key, value in _frame_data(inner, frames[index], -1).items()
                              if key in ("box", "edges")} for index in range(run["start"], run["end"] + 1)]
+    main = drawing(picture, frames, rankdir, width)
     return dict(
-        title=printable(title), note=note, scale=PX_PER_PT, **drawing(picture, frames, rankdir, width),
-        frames=[_frame_data(picture, frame, run_of.get(index, -1)) for index, frame in enumerate(frames)],
-        runs=runs, insides=[data for _, _, data in insides.values()],
+        title=printable(title), note=note, scale=PX_PER_PT, **main,
+        frames=[_frame_data(picture, frame, run_of.get(index, -1), main["boxes"])
+                for index, frame in enumerate(frames)],
+        runs=runs, insides=[data for _, _, data in insides.values()], pictures=gallery.items,
     )
 
 
@@ -192,16 +220,41 @@ def _cluster_data(cluster_id, label, place):
                 rows=_rows(place, [label]), label=label)
 
 
-def _frame_data(picture, frame, run):
+def _frame_data(picture, frame, run, boxes=None):
     """A frame for the front end: the box at work and the edges it reads (forward) or sends
-    gradients along (backward)."""
+    gradients along (backward), and the `windows` its worked element reads, to mark on the
+    pictures of `boxes` (see `worked_windows`)."""
     if frame.node is None:
         return dict(phase=frame.phase, box="", edges=[], text=frame.text, run=run)
     positions = range(len(frame.node.inputs)) if frame.phase == "forward" else [p for _, p, _ in frame.sent]
     keys = [(id(frame.node), position) for position in positions]
     edges = sorted({picture.edge_of[key].id for key in keys if key in picture.edge_of})
     box = picture.box_of.get(id(frame.node))
-    return dict(phase=frame.phase, box=box.id if box else "", edges=edges, text=frame.text, run=run)
+    data = dict(phase=frame.phase, box=box.id if box else "", edges=edges, text=frame.text, run=run)
+    windows = worked_windows(picture, frame, boxes) if boxes is not None else []
+    return {**data, "windows": windows} if windows else data
+
+
+def worked_windows(picture, frame, boxes):
+    """Where the pictures of the drawing show the elements the frame's worked element reads
+    (an op's `worked_cells`, as conv2d's window): [box id, "value" or "grad", [left, top,
+    width, height] as fractions of that picture] each. Only boxes that draw exactly that
+    node and draw its array as a picture are marked."""
+    node = frame.node
+    cells = getattr(node.op, "worked_cells", None)
+    if cells is None:
+        return []
+    drawn = {box["id"]: box for box in boxes}
+    found = []
+    for target, row, index in cells(frame.phase, node.value.shape, *(inp.value.shape for inp in node.inputs)):
+        marked = node if target == "out" else node.inputs[target]
+        box = picture.box_of.get(id(marked))
+        if box is None or box.outputs != [marked] or box.id not in drawn:
+            continue
+        if drawn[box.id]["valueSlot" if row == "value" else "gradSlot"] is None:
+            continue  # printed as numbers, not drawn
+        found += [[box.id, row, [round(v, 5) for v in place]] for place in heatmap.locate(marked.value.shape, index)]
+    return found
 
 
 def fitting_scene(graph, collapse, depth, max_boxes):
@@ -239,16 +292,18 @@ def fitting_scene(graph, collapse, depth, max_boxes):
     return picture, note
 
 
-def run_passes(graph, max_shown=MAX_SHOWN):
-    """Forward node by node, then backward op by op, then a summary: one Frame each."""
-    frames = [Frame("forward", step.node, "\n".join(step.describe(max_shown)), [])
+def run_passes(graph, max_shown=MAX_SHOWN, gallery=None):
+    """Forward node by node, then backward op by op, then a summary: one Frame each. An
+    array too big to print is a picture of `gallery` (a `Gallery`) in the text."""
+    gallery = Gallery() if gallery is None else gallery
+    frames = [Frame("forward", step.node, "\n".join(step.describe(max_shown, big=gallery)), [])
               for step in forward_steps(graph)]
     for step in backward_steps(graph):
-        frames.append(Frame("backward", step.node, "\n".join(step.describe(max_shown)),
+        frames.append(Frame("backward", step.node, "\n".join(step.describe(max_shown, big=gallery)),
                             [(c.to, c.position, c.sent) for c in step.contributions]))
     output = graph.label(graph.output)
     summary = [f"Backward pass done. Gradients of {output}:"] + [
-        f"    ∂{output}/∂{graph.label(p)} {_equals(p.grad, max_shown)}"
+        f"    ∂{output}/∂{graph.label(p)}{_equals(p.grad, max_shown, gallery)}"
         for p in graph.parameters if p.grad is not None
     ]
     findings = diagnose(graph)  # sentences and the labels they name (minigraph.assistant)
@@ -319,7 +374,7 @@ def timelines(picture, frames):
     return values, value_at, {key: rows for key, rows in grads.items() if rows}, edge_grads, pictures
 
 
-def scope_runs(picture, frames, max_shown=MAX_SHOWN):
+def scope_runs(picture, frames, max_shown=MAX_SHOWN, gallery=None):
     """Runs of consecutive frames of one pass inside one top-level scope: the player steps
     through each as one step, with a summary, until it is opened."""
     runs = []
@@ -343,17 +398,18 @@ def scope_runs(picture, frames, max_shown=MAX_SHOWN):
         path = run["path"]
         mark = clusters.get(path) or picture.box_of[id(members[0].node)].id
         found.append(dict(start=run["start"], end=run["end"], scope=printable(path[0]), mark=mark,
-                          text=_run_summary(picture, path, run["phase"], members, leaving.get(path, []), max_shown)))
+                          text=_run_summary(picture, path, run["phase"], members, leaving.get(path, []), max_shown,
+                                            gallery or Gallery())))
     return found
 
 
-def _run_summary(picture, path, phase, members, outputs, max_shown):
+def _run_summary(picture, path, phase, members, outputs, max_shown, gallery):
     graph, name = picture.graph, printable(path[0])
     first_lines = [f"    {frame.text.splitlines()[0]}" for frame in members]
     if phase == "forward":
         return "\n".join([f"{name}: forward through its {len(members)} nodes (↓ or Open: one at a time)",
                           *first_lines, f"{name} passes on:",
-                          *(f"    {graph.label(node)} {_equals(node.value, max_shown)}" for node in outputs)])
+                          *(f"    {graph.label(node)}{_equals(node.value, max_shown, gallery)}" for node in outputs)])
     sent = {}
     for frame in members:
         for to, _, grad in frame.sent:
@@ -361,16 +417,17 @@ def _run_summary(picture, path, phase, members, outputs, max_shown):
                 sent[id(to)] = (to, grad if id(to) not in sent else sent[id(to)][1] + grad)
     return "\n".join([f"{name}: backward through its {len(members)} ops (↓ or Open: one at a time)",
                       *first_lines, f"{name} sends back:",
-                      *(f"    to {graph.label(node)}: {_equals(grad, max_shown)[2:]}" for node, grad in sent.values())])
+                      *(f"    to {graph.label(node)}{_equals(grad, max_shown, gallery, ': ')}"
+                        for node, grad in sent.values())])
 
 
-def _equals(value, max_shown):
-    """'= [[0.1 0.2]]' for an array small enough to print; '= 4×6 values from -0.1 to 0.3'
-    for a bigger one: a summary is never written as if it were the value."""
+def _equals(value, max_shown, gallery, joiner=" = "):
+    """' = [[0.1 0.2]]' for an array small enough to print (`joiner` before it); for a bigger
+    one ' (4×6): ' and its picture: a summary is never written as if it were the value."""
     value = np.asarray(value)
     if value.size <= max_shown:
-        return f"= {format_array(value, max_shown)}"
-    return f"= {format_shape(value.shape)} values {range_text(value)}"
+        return f"{joiner}{format_array(value, max_shown)}"
+    return f" ({format_shape(value.shape)}): {gallery(value)}"
 
 
 def layout(dot):
