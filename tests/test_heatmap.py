@@ -1,8 +1,10 @@
 """Arrays as pictures (minigraph.show.heatmap): every colour read back to its value, images equal
 to their pixels, the tiles of 1-D to 4-D arrays, the PNG bytes, and the pictures inside
-render's SVG and the player's page."""
+render's SVG and the player's page, and the first lesson's weight pictures on the docs site."""
 
 import base64
+import importlib.util
+import pathlib
 import re
 import struct
 import zlib
@@ -16,6 +18,8 @@ from hypothesis.extra import numpy as hnp
 import minigraph as mg
 from minigraph.show import heatmap
 from minigraph.show.player import player_data
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def decode_png(data):
@@ -190,3 +194,52 @@ def test_located_elements_are_where_the_picture_draws_them(shape, index):
         x0, y0 = round(left * width), round(top * height)
         box = marked[y0:y0 + round(h * height), x0:x0 + round(w * width)]
         assert box[0].any() and box[-1].any() and box[:, 0].any() and box[:, -1].any()
+
+
+def make_figures():
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "docs" / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def lesson_by_numpy(X, y, steps):
+    """The first lesson's gradient descent, written out: w = 0.01, b = 0, learning rate 0.01;
+    the first step's ∂cost/∂w and the weights after `steps` steps."""
+    w, b, m = np.full(X.shape[1], 0.01), 0.0, len(y)
+    first = None
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(X @ w + b)))
+        dw, db = X.T @ (p - y) / m, np.mean(p - y)
+        first = dw if first is None else first
+        w, b = w - 0.01 * dw, b - 0.01 * db
+    return first, w
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_the_first_lessons_weight_pictures_are_the_reshaped_weights(found, tmp_path, request):
+    """The tutorial's pictures: on the Sign Language Digits 64×64 (bundled 8×8 digits where
+    they are missing, and the caption says so), each pixel's colour reads back as the
+    gradient or weight that numpy's own gradient descent gives for that pixel."""
+    figures = make_figures()
+    folder = request.getfixturevalue("sign_language_dir") if found else tmp_path / "nowhere"
+    arrays = figures.weight_pictures(tmp_path, folder)
+    X, y = figures.weight_data(folder)
+    side = 64 if found else 8
+    assert X.shape[1] == side * side
+    assert figures.weight_source(folder).startswith("the Sign Language Digits" if found else "scikit-learn's bundled")
+    gradient, weights = lesson_by_numpy(X, y, 150)
+    np.testing.assert_allclose(arrays["lesson-gradient.png"], gradient.reshape(side, side), rtol=1e-9)
+    np.testing.assert_allclose(arrays["lesson-weights.png"], weights.reshape(side, side), rtol=1e-9, atol=1e-12)
+    scale = figures.WEIGHT_PICTURES_PX // side
+    for name, expected in (("lesson-gradient.png", gradient), ("lesson-weights.png", weights)):
+        pixels = decode_png((tmp_path / name).read_bytes())
+        assert pixels.shape == (side * scale, side * scale, 3)
+        centres = pixels[scale // 2::scale, scale // 2::scale]  # one pixel per weight
+        low, high = expected.min(), expected.max()
+        read = np.array([[heatmap.value_of_colour(c, low, high) for c in row] for row in centres])
+        limit = max(abs(low), abs(high))
+        np.testing.assert_allclose(read, expected.reshape(side, side), atol=limit / 50)  # two colour steps
+    one = decode_png((tmp_path / "lesson-one.png").read_bytes())[scale // 2::scale, scale // 2::scale, 0]
+    image = X[y == 1][0]
+    np.testing.assert_array_equal(one, np.round(255 * (image - image.min()) / np.ptp(image)).reshape(side, side))
