@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import minigraph as mg
-import minigraph.show.player
+import minigraph.show.player_layout
 from minigraph.display import printable
 from minigraph.models import tiny_example
 from minigraph.show.player import player_data
@@ -123,8 +123,8 @@ def test_a_fan_in_says_how_many_contributions_have_arrived():
 
 def test_the_graph_is_laid_out_once(monkeypatch):
     runs = []
-    real = minigraph.show.player.pipe
-    monkeypatch.setattr(minigraph.show.player, "pipe", lambda dot, fmt: runs.append(fmt) or real(dot, fmt))
+    real = minigraph.show.player_layout.pipe
+    monkeypatch.setattr(minigraph.show.player_layout, "pipe", lambda dot, fmt: runs.append(fmt) or real(dot, fmt))
     cost, _ = two_layer_net()
     data = player_data(cost)
     assert runs == ["json"] and len(data["frames"]) > 40
