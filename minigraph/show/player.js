@@ -276,7 +276,7 @@ function minigraphPlayer(root, data, options) {
     root.dataset.frame = String(step.frame);
     root.dataset.phase = frame.phase;
     root.dataset.activeNode = step.whole ? run.mark : frame.box;
-    if (marked.length) reveal(marked[0]);
+    if (marked.length) reveal(marked[0], windows);
   }
 
   // The step that shows frame `index` of data.frames, its scope opened if the frame lies
@@ -316,10 +316,20 @@ function minigraphPlayer(root, data, options) {
     root.dataset.zoom = String(zoom);
   }
   // Scroll the active box or scope into view, if it is not: centred, or, if bigger than
-  // the view, its top left corner at the view's.
-  function reveal(node) {
-    const box = node.getBoundingClientRect(), view = picture.getBoundingClientRect();
+  // the view, its top left corner at the view's. With `also` (the marks of a conv's window,
+  // on its inputs' pictures), the smallest rectangle holding them and the box if it fits the
+  // view, else the one holding the marks alone, if that fits: the window, the kernel and
+  // the output pixel seen together.
+  function reveal(node, also) {
+    const view = picture.getBoundingClientRect();
     const inner = { width: picture.clientWidth, height: picture.clientHeight };
+    const fits = (r) => r.width <= inner.width && r.height <= inner.height;
+    let box = node.getBoundingClientRect();
+    if (also && also.length) {
+      const marks = union(also.map((mark) => mark.getBoundingClientRect()));
+      const both = union([box, marks]);
+      if (fits(both)) box = both; else if (fits(marks)) box = marks;
+    }
     if (box.left < view.left || box.left + Math.min(box.width, inner.width) > view.left + inner.width) {
       picture.scrollLeft += box.width > inner.width ? box.left - view.left
         : (box.left + box.right) / 2 - (view.left + inner.width / 2);
@@ -328,6 +338,11 @@ function minigraphPlayer(root, data, options) {
       picture.scrollTop += box.height > inner.height ? box.top - view.top
         : (box.top + box.bottom) / 2 - (view.top + inner.height / 2);
     }
+  }
+  function union(rects) {
+    const left = Math.min(...rects.map((r) => r.left)), top = Math.min(...rects.map((r) => r.top));
+    const right = Math.max(...rects.map((r) => r.right)), bottom = Math.max(...rects.map((r) => r.bottom));
+    return { left: left, top: top, right: right, bottom: bottom, width: right - left, height: bottom - top };
   }
   let drag = null;
   picture.addEventListener("pointerdown", (event) => {
