@@ -663,6 +663,12 @@ def test_a_conv_step_marks_the_window_its_worked_line_sums(tmp_path, browser):
       });""")
     by_box = {box: corners for box, *corners in marks}
     assert set(by_box) == {ids["x"], ids["w"], ids["h"]}
+    assert browser.execute_script("""
+      const view = document.querySelector(".picture").getBoundingClientRect();
+      return Array.from(document.querySelectorAll("rect.window")).every((r) => {
+        const box = r.getBoundingClientRect();
+        return box.left >= view.left && box.right <= view.right && box.top >= view.top && box.bottom <= view.bottom;
+      });""")  # the window, the kernel and the output pixel are all in view
 
     out = conv_by_loops(images, kernels, bias, 2, 1)
     tiny = 1e-3  # the last element is the one just inside the right and bottom edges (fractions have 5 digits)
