@@ -38,17 +38,21 @@ def _sum_line(left, factors, others, total):
     """'left = a·b + c·d + … + y·z (n terms) = total' over the pairs of `factors` and
     `others`. A long sum shows terms that are not 0 (what makes the total), and says how
     many of its terms are 0."""
-    pairs = list(zip(np.ravel(factors), np.ravel(others)))
-    if len(pairs) <= SHOWN_TERMS:
-        shown = " + ".join(f"{_number(a)}·{_number(b)}" for a, b in pairs)
-        return f"{left} = {shown} = {worked.number(total)}"
-    nonzero = [(a, b) for a, b in pairs if a * b != 0]
-    count = f"{len(pairs)} terms" + (f", {len(pairs) - len(nonzero)} of them 0" if len(nonzero) < len(pairs) else "")
-    if not nonzero:
+    factors, others = np.ravel(factors), np.ravel(others)
+
+    def term(k):
+        return f"{_number(factors[k])}·{_number(others[k])}"
+
+    if factors.size <= SHOWN_TERMS:
+        return f"{left} = {' + '.join(term(k) for k in range(factors.size))} = {worked.number(total)}"
+    counting = np.flatnonzero(factors * others != 0)  # one array pass, however long the sum
+    zeros = factors.size - counting.size
+    count = f"{factors.size} terms" + (f", {zeros} of them 0" if zeros else "")
+    if not counting.size:
         return f"{left} = 0 ({count})"
-    terms = [f"{_number(a)}·{_number(b)}" for a, b in nonzero]
-    shown = " + ".join(terms) if len(terms) <= 3 else f"{terms[0]} + {terms[1]} + … + {terms[-1]}"
-    return f"{left} = {shown} ({count}) = {worked.number(total)}"
+    shown = [term(k) for k in counting] if counting.size <= 3 else [term(counting[0]), term(counting[1]), "…",
+                                                                       term(counting[-1])]
+    return f"{left} = {' + '.join(shown)} ({count}) = {worked.number(total)}"
 
 
 def _number(value):
