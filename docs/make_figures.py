@@ -13,6 +13,7 @@ bundled digits, and the page's caption says which.
 """
 
 import contextlib
+import functools
 import io
 import pathlib
 import sys
@@ -34,6 +35,7 @@ from minigraph.models import (  # noqa: E402
     tiny_two_layer_example,
 )
 from minigraph.models.datasets import lesson_split, load_digits_binary, ten_digits_split  # noqa: E402
+from minigraph.show.rows import range_text  # noqa: E402
 
 
 def narration():
@@ -90,12 +92,12 @@ def weight_data(folder=SIGN_LANGUAGE):
     return X, y
 
 
-def weight_pictures(out, folder=SIGN_LANGUAGE):
-    """The lesson's weights as the images they weigh: a 'one' from the training data (grey),
-    the gradient ∂cost/∂w of the first step (from w = 0.01) and the weights after the
-    lesson's 150 steps, each reshaped to the image's pixels and drawn as minigraph draws big
-    arrays (minigraph.show.heatmap), enlarged to WEIGHT_PICTURES_PX. Returns what was drawn:
-    {file name: the array}. The data are `weight_data(folder)`, named by `weight_source`."""
+@functools.lru_cache(maxsize=2)
+def weight_arrays(folder=SIGN_LANGUAGE):
+    """The lesson's weights as the images they weigh: a 'one' from the training data, the
+    gradient ∂cost/∂w of the first step (from w = 0.01) and the weights after the lesson's
+    150 steps, each reshaped to the image's pixels, by picture file name (read-only). Made
+    once per folder: the pictures and the page's caption read the same arrays."""
     X, y = weight_data(folder)
     side = int(np.sqrt(X.shape[1]))
     # The first step's gradient: the lesson's graph at w = 0.01, b = 0, one backward pass.
@@ -109,11 +111,30 @@ def weight_pictures(out, folder=SIGN_LANGUAGE):
         "lesson-gradient.png": w.grad.reshape(side, side),
         "lesson-weights.png": model.coef_.reshape(side, side),
     }
+    for array in arrays.values():
+        array.setflags(write=False)
+    return arrays
+
+
+def weight_pictures(out, folder=SIGN_LANGUAGE):
+    """Draw `weight_arrays(folder)` into `out` as minigraph draws big arrays
+    (minigraph.show.heatmap: the 'one' in grey, the others red above 0 and blue below),
+    enlarged to WEIGHT_PICTURES_PX, and return them."""
+    arrays = weight_arrays(folder)
     for name, array in arrays.items():
         picture = mg.show.heatmap.picture(array, image=name == "lesson-one.png")
-        picture.scale = max(1, WEIGHT_PICTURES_PX // side)  # every pixel of the image shows
+        picture.scale = max(1, WEIGHT_PICTURES_PX // array.shape[1])  # every pixel of the image shows
         (out / name).write_bytes(picture.png())
     return arrays
+
+
+def weight_caption(folder=SIGN_LANGUAGE):
+    """The caption under the weight pictures: the data they were trained on and the range of
+    each heatmap (its colours' ends are ± its largest magnitude)."""
+    arrays = weight_arrays(folder)
+    gradient, weights = (range_text(arrays[name]) for name in ("lesson-gradient.png", "lesson-weights.png"))
+    return (f"Trained on {weight_source(folder)}. ∂cost/∂w runs {gradient}, the trained w {weights}; "
+            f"each picture's darkest red and blue stand for ± its largest magnitude.")
 
 
 def save(figure, path):

@@ -17,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigraph as mg
 from minigraph.show import heatmap
+from minigraph.display import format_number
 from minigraph.show.player import player_data
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -228,11 +229,15 @@ def test_the_first_lessons_weight_pictures_are_the_reshaped_weights(found, tmp_p
     side = 64 if found else 8
     assert X.shape[1] == side * side
     assert figures.weight_source(folder).startswith("the Sign Language Digits" if found else "scikit-learn's bundled")
+    caption = figures.weight_caption(folder)
+    assert figures.weight_source(folder) in caption
     gradient, weights = lesson_by_numpy(X, y, 150)
     np.testing.assert_allclose(arrays["lesson-gradient.png"], gradient.reshape(side, side), rtol=1e-9)
     np.testing.assert_allclose(arrays["lesson-weights.png"], weights.reshape(side, side), rtol=1e-9, atol=1e-12)
     scale = figures.WEIGHT_PICTURES_PX // side
     for name, expected in (("lesson-gradient.png", gradient), ("lesson-weights.png", weights)):
+        low, high = (format_number(v).replace("-", "−") for v in (expected.min(), expected.max()))
+        assert f"from {low} to {high}" in caption.replace("-", "−")  # the range beside the picture
         pixels = decode_png((tmp_path / name).read_bytes())
         assert pixels.shape == (side * scale, side * scale, 3)
         centres = pixels[scale // 2::scale, scale // 2::scale]  # one pixel per weight
