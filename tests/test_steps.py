@@ -216,7 +216,7 @@ def test_explain_says_the_range_of_big_arrays_labelled_and_never_equates_it():
     zeros = int(np.sum(x.value == 0))
     assert (f"x is a constant (4096×3): too big to print: min {number(x.value.min())}, max {number(x.value.max())}; "
             f"{zeros} of its {pixels.size} elements are 0\n") in text
-    assert "w is a parameter (4096×1): too big to print: min 0.01, max 0.01\n" in text
+    assert "w is a parameter (4096×1): too big to print: all of its 4096 elements are 0.01\n" in text
     # Too big for the arithmetic: the formula, a worked element and the result's range, after a colon.
     assert (f"∂mean/∂wᵀ = ∂mean/∂matmul @ xᵀ (1×4096): too big to print: min {number(grad.min())}, "
             f"max {number(grad.max())}") in text
@@ -288,3 +288,11 @@ def test_scopes_fold_to_one_line_a_pass_and_unfold_on_request():
     assert "layer1.matmul = layer1.W @ X" in unfolded and "folded" not in unfolded
     with pytest.raises(ValueError, match=r"collapse names no scope \['layer9'\] of this graph; its top-level scopes are: layer1, layer2"):
         narration(tiny_mlp_example(), collapse={"layer9"})
+
+
+def test_a_big_gradient_equal_to_the_upstream_one_is_written_g_and_an_even_array_by_its_value():
+    x = mg.parameter(np.arange(100.0).reshape(10, 10), name="x")
+    text = narration(mg.mean(mg.add(x, mg.parameter(np.ones((10, 10)), name="y"), name="s")))
+    assert "∂mean/∂x = ∂mean/∂s × ∂s/∂x = g × 1 = g\n" in text
+    assert "upstream g = ∂mean/∂s (10×10): too big to print: all of its 100 elements are 0.01\n" in text
+    assert "x is a parameter (10×10): too big to print: min 0, max 99; 1 of its 100 elements is 0\n" in text

@@ -167,7 +167,8 @@ class BackwardStep:
                                         self.input_values, c.local))
             product = f"{self._d(self.node)} × ∂{node}/∂{inp}"
             # g × 1 is g: a matrix is not printed again where the local derivative is 1.
-            unchanged = len(block(c.product, max_shown)) > 1 and np.array_equal(c.product, self.upstream)
+            unchanged = (_drawn(c.product, max_shown) or len(block(c.product, max_shown)) > 1) and np.array_equal(
+                c.product, self.upstream)
             if c.product.shape == c.sent.shape:
                 lines += [f"{lhs} = {product} = g × 1 = g"] if unchanged else _equation(
                     lhs, product, None, c.sent, max_shown, big)
@@ -236,11 +237,13 @@ def too_big(value, image=False):
     are the point). The worked element's lines give the numbers one element is made of."""
     value = np.asarray(value, dtype=float)
     finite = np.isfinite(value)
-    parts = ([f"min {number(value[finite].min())}, max {number(value[finite].max())}"]
-             if finite.any() else ["no finite element"])
+    low, high = (value[finite].min(), value[finite].max()) if finite.any() else (None, None)
+    if low is not None and low == high and finite.all():
+        return f"too big to print: all of its {value.size} elements are {number(low)}"
+    parts = [f"min {number(low)}, max {number(high)}"] if low is not None else ["no finite element"]
     zeros = int(np.count_nonzero(value == 0))
     if zeros:
-        parts.append(f"{zeros} of its {value.size} elements are 0")
+        parts.append(f"{zeros} of its {value.size} elements {'is' if zeros == 1 else 'are'} 0")
     if not finite.all():
         parts.append(f"{int(np.count_nonzero(~finite))} not finite")
     return "too big to print: " + "; ".join(parts)
