@@ -7,10 +7,13 @@ The site build (docs/hooks.py) calls `write_figures` itself, so the site always 
 the code draws now; run this script to look at the pictures without building the site.
 Everything is drawn by minigraph itself: the worked examples of each lesson, and models
 trained on scikit-learn's bundled digits (nothing to download), small enough that the whole
-set is drawn in about ten seconds.
+set is drawn in about ten seconds; the first lesson's weight pictures are trained on the
+Sign Language Digits where the copy beside the repository is (SIGN_LANGUAGE), else on the
+bundled digits, and the page's caption says which.
 """
 
 import contextlib
+import functools
 import io
 import pathlib
 import sys
@@ -27,10 +30,12 @@ import minigraph as mg  # noqa: E402
 from minigraph.data import minibatches  # noqa: E402
 from minigraph.layers import mlp  # noqa: E402
 from minigraph.models import (  # noqa: E402
-    LogisticRegression, MLPClassifier, TwoLayerNetwork, mlp_cost, tiny_example, tiny_mlp_example,
+    LogisticRegression, MLPClassifier, TwoLayerNetwork, logistic_regression_graph, mlp_cost, tiny_example,
+    tiny_mlp_example,
     tiny_two_layer_example,
 )
 from minigraph.models.datasets import lesson_split, load_digits_binary, ten_digits_split  # noqa: E402
+from minigraph.show.rows import range_text  # noqa: E402
 
 
 def narration():
@@ -57,7 +62,7 @@ def write_figures(out):
     axes.plot(model.cost_history_)
     axes.set(xlabel="iteration", ylabel="cost", title="bundled digits, zeros vs ones")
     save(figure, out / "lesson-cost.png")
-    weight_pictures(model, X, y, out)
+    weight_pictures(out)
 
     lesson_2_figures(out)
     lesson_3_figures(out)
@@ -65,21 +70,71 @@ def write_figures(out):
     return sorted(out.iterdir())
 
 
-def weight_pictures(model, X, y, out):
-    """The lesson's weights as the images they weigh: a 'one' from the data (grey), the
-    gradient of the first step, and the trained weights, each reshaped to the image's 8×8
-    pixels and drawn as minigraph draws big arrays (minigraph.show.heatmap), enlarged."""
+# The Sign Language Digits copy beside the repository (always there in CI); the lesson's
+# weight pictures fall back to the bundled 8×8 digits where it is missing.
+SIGN_LANGUAGE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "sign-language-digits"
+WEIGHT_PICTURES_PX = 192  # each picture's width: 64×64 pixels at 3 px each, three abreast in a 700-px column
+
+
+def weight_source(folder=SIGN_LANGUAGE):
+    """What the weight pictures are trained on, as the page's caption says it."""
+    if (pathlib.Path(folder) / "X.npy").is_file():
+        return "the Sign Language Digits' zeros and ones (64×64 photos, the lesson's 348 training images)"
+    return ("scikit-learn's bundled 8×8 digits, zeros and ones: the Sign Language Digits were not "
+            "found beside the repository when this page was built")
+
+
+def weight_data(folder=SIGN_LANGUAGE):
+    """The first lesson's training images for the weight pictures (X one image a row, y):
+    the Sign Language Digits zeros and ones if `folder` holds them, else the bundled digits."""
+    found = (pathlib.Path(folder) / "X.npy").is_file()
+    _, (X, _, y, _) = lesson_split(folder if found else None)
+    return X, y
+
+
+@functools.lru_cache(maxsize=2)
+def weight_arrays(folder=SIGN_LANGUAGE):
+    """The lesson's weights as the images they weigh: a 'one' from the training data, the
+    gradient ∂cost/∂w of the first step (from w = 0.01) and the weights after the lesson's
+    150 steps, each reshaped to the image's pixels, by picture file name (read-only). Made
+    once per folder: the pictures and the page's caption read the same arrays."""
+    X, y = weight_data(folder)
     side = int(np.sqrt(X.shape[1]))
-    first = LogisticRegression(iterations=1).fit(X, y)  # its graph holds the first step's gradient
-    (w,) = [p for p in first.graph_.parameters if p.value.size == X.shape[1]]
-    pictures = {
-        "lesson-one.png": mg.show.heatmap.picture(X[y == 1][0].reshape(side, side), image=True),
-        "lesson-gradient.png": mg.show.heatmap.picture(w.grad.reshape(side, side)),
-        "lesson-weights.png": mg.show.heatmap.picture(model.coef_.reshape(side, side)),
+    # The first step's gradient: the lesson's graph at w = 0.01, b = 0, one backward pass.
+    w = mg.parameter(np.full((X.shape[1], 1), 0.01), name="w")
+    cost = logistic_regression_graph(mg.constant(X.T, name="x"), mg.constant(y[np.newaxis, :].astype(float), name="y"),
+                                     w, mg.parameter(0.0, name="b"), fused=True)
+    cost.backward()
+    model = LogisticRegression().fit(X, y)
+    arrays = {
+        "lesson-one.png": X[y == 1][0].reshape(side, side),
+        "lesson-gradient.png": w.grad.reshape(side, side),
+        "lesson-weights.png": model.coef_.reshape(side, side),
     }
-    for name, picture in pictures.items():
-        picture.scale = 128 // side  # 128 px wide: every pixel of the image shows
+    for array in arrays.values():
+        array.setflags(write=False)
+    return arrays
+
+
+def weight_pictures(out, folder=SIGN_LANGUAGE):
+    """Draw `weight_arrays(folder)` into `out` as minigraph draws big arrays
+    (minigraph.show.heatmap: the 'one' in grey, the others red above 0 and blue below),
+    enlarged to WEIGHT_PICTURES_PX, and return them."""
+    arrays = weight_arrays(folder)
+    for name, array in arrays.items():
+        picture = mg.show.heatmap.picture(array, image=name == "lesson-one.png")
+        picture.scale = max(1, WEIGHT_PICTURES_PX // array.shape[1])  # every pixel of the image shows
         (out / name).write_bytes(picture.png())
+    return arrays
+
+
+def weight_caption(folder=SIGN_LANGUAGE):
+    """The caption under the weight pictures: the data they were trained on and the range of
+    each heatmap (its colours' ends are ± its largest magnitude)."""
+    arrays = weight_arrays(folder)
+    gradient, weights = (range_text(arrays[name]) for name in ("lesson-gradient.png", "lesson-weights.png"))
+    return (f"Trained on {weight_source(folder)}. ∂cost/∂w runs {gradient}, the trained w {weights}; "
+            f"each picture's darkest red and blue stand for ± its largest magnitude.")
 
 
 def save(figure, path):

@@ -197,8 +197,8 @@ def add_trace_command(commands):
     )
     add_model_options(trace)
     trace.add_argument("--max-shown", type=int, default=NARRATED, metavar="N",
-                       help="print arrays of up to N elements in full, larger ones as shape, mean, "
-                            "min and max (default: %(default)s)")
+                       help="print arrays of up to N elements in full, larger ones by their min, max "
+                            "and count of zeros (default: %(default)s)")
 
 
 def add_render_command(commands):

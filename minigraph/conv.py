@@ -17,11 +17,13 @@ worked element the narration shows: one output pixel summed over its window, wit
 numbers, and one element of each input's gradient.
 """
 
+import dataclasses
 import numbers
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import worked
 from .node import apply, as_node
 from .ops import ALL, Op
 
@@ -47,25 +49,34 @@ def _whole(value, least):
     return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= least
 
 
-def _sum_line(left, terms, total):
-    """'left = a·b + c·d + … + y·z (n terms) = total', terms being (factor, factor) pairs."""
-    def product(a, b):
-        return f"{_number(a)}·{_number(b)}"
+def _sum_line(left, factors, others, total):
+    """'left = a·b + c·d + … + y·z (n terms) = total' over the pairs of `factors` and
+    `others`. A long sum shows terms that are not 0 (what makes the total), and says how
+    many of its terms are 0."""
+    factors, others = np.ravel(factors), np.ravel(others)
 
-    if len(terms) <= SHOWN_TERMS:
-        shown = " + ".join(product(a, b) for a, b in terms)
-    else:
-        shown = f"{product(*terms[0])} + {product(*terms[1])} + … + {product(*terms[-1])} ({len(terms)} terms)"
-    return f"{left} = {shown} = {_number(total)}"
+    def term(k):
+        return f"{_number(factors[k])}·{_number(others[k])}"
+
+    if factors.size <= SHOWN_TERMS:
+        return f"{left} = {' + '.join(term(k) for k in range(factors.size))} = {worked.number(total)}"
+    counting = np.flatnonzero(factors * others != 0)  # one array pass, however long the sum
+    zeros = factors.size - counting.size
+    count = f"{factors.size} terms" + (f", {zeros} of them 0" if zeros else "")
+    if not counting.size:
+        return f"{left} = 0 ({count})"
+    shown = [term(k) for k in counting] if counting.size <= 3 else [term(counting[0]), term(counting[1]), "…",
+                                                                       term(counting[-1])]
+    return f"{left} = {' + '.join(shown)} ({count}) = {worked.number(total)}"
 
 
 def _number(value):
-    text = f"{float(value):.4g}"
-    return f"({text})" if text.startswith("-") else text
+    """A factor of a worked product: the narration's minus sign, negative ones in parentheses."""
+    return worked.operand(value)
 
 
 def _index(*indices):
-    return "[" + ", ".join(str(int(i)) for i in indices) + "]"
+    return worked.index(indices)
 
 
 class Conv2d(Op):
@@ -179,90 +190,182 @@ class Conv2d(Op):
             return grad_x, grad_w
         return grad_x, grad_w, (np.add.reduce(grad, axis=(0, 2, 3)) if needs[2] else None)
 
-    def _window_terms(self, x, w, n, f, i, j):
-        """(w, x) pairs of out[n, f, i, j]'s sum, in c, p, q order; padding reads 0."""
-        terms = []
-        for c in range(w.shape[1]):
-            for p in range(w.shape[2]):
-                for q in range(w.shape[3]):
-                    row, column = self.stride * i + p - self.padding, self.stride * j + q - self.padding
-                    inside = 0 <= row < x.shape[2] and 0 <= column < x.shape[3]
-                    terms.append((w[f, c, p, q], x[n, c, row, column] if inside else 0.0))
-        return terms
+    def worked_window(self, x_shape, w_shape):
+        """Where the narration's worked elements sit (a `Window`): the narration writes its
+        lines from it and the step player marks the same pixels on the pictures."""
+        rows, columns = (self.output_side(side, k) for side, k in zip(x_shape[2:], w_shape[2:]))
+        return Window(0, 0, rows // 2, columns // 2, tuple(w_shape[2:]), self.stride, self.padding,
+                      tuple(x_shape[2:]), (rows, columns))
 
-    @staticmethod
-    def worked_pixel(out):
-        """The output element the narration works out: sample 0, filter 0, the middle pixel."""
-        return 0, 0, out.shape[2] // 2, out.shape[3] // 2
+    def worked_cells(self, phase, out_shape, x_shape, w_shape, b_shape=None):
+        """The elements the worked lines of `phase` read, for the player to mark: (input
+        position, or "out" for the result; "value" or "grad"; a numpy index of that array)."""
+        window = self.worked_window(x_shape, w_shape)
+        if phase == "forward":
+            return [(0, "value", window.input_window()), (1, "value", (window.filter,)),
+                    ("out", "value", window.pixel)]
+        return [(0, "value", window.kernel_reads()), ("out", "grad", (slice(None), window.filter)),
+                (1, "grad", window.kernel_element)]
 
     def worked_forward(self, labels, out, x, w, b=None):
         x_label, w_label, *rest = labels
-        n, f, i, j = self.worked_pixel(out)
-        s, pad = self.stride, self.padding
-        where = f"{s}·{i}+p" if s != 1 else f"{i}+p"
-        where_q = f"{s}·{j}+q" if s != 1 else f"{j}+q"
-        shift = f"−{pad}" if pad else ""
+        window = self.worked_window(x.shape, w.shape)
+        n, f, i, j = window.pixel
+        row, column = window.top_left
+        where = f"{n}, c, {_offset(row, 'p')}, {_offset(column, 'q')}"
+        pixel = f"{rest[-1]}{_index(n, f, i, j)}"
         lines = [
-            f"{rest[-1]}{_index(n, f, i, j)} = Σ over c, p, q of {w_label}[{f}, c, p, q]"
-            f"·{x_label}[{n}, c, {where}{shift}, {where_q}{shift}]"
+            f"{pixel} = Σ over c, p, q of {w_label}[{f}, c, p, q]·{x_label}[{where}]"
             + (f" + {rest[0]}[{f}]" if b is not None else "")
-            + (f"  (x is 0 outside its {x.shape[2]}×{x.shape[3]} pixels: padding {pad})" if pad else ""),
+            + (f"  ({x_label} is 0 outside its {x.shape[2]}×{x.shape[3]} pixels: padding {self.padding})"
+               if self.padding else ""),
         ]
-        terms = self._window_terms(x, w, n, f, i, j)
-        window = float(np.sum([a * v for a, v in terms]))
+        inputs = window.padded_window(x)  # C×KH×KW, zeros where the window hangs over the edge
+        window_sum = float(np.sum(w[f] * inputs))
         if b is None:
-            lines.append(_sum_line(f"{rest[-1]}{_index(n, f, i, j)}", terms, out[n, f, i, j]))
+            lines.append(_sum_line(pixel, w[f].ravel(), inputs.ravel(), out[n, f, i, j]))
         else:
-            lines.append(_sum_line("the window's sum", terms, window))
-            lines.append(f"{rest[-1]}{_index(n, f, i, j)} = {_number(window)} + {_number(b[f])} "
-                         f"= {_number(out[n, f, i, j])}")
+            lines.append(_sum_line("the window's sum", w[f].ravel(), inputs.ravel(), window_sum))
+            lines.append(f"{pixel} = {_number(window_sum)} + {_number(b[f])} = {worked.number(out[n, f, i, j])}")
         return lines
 
     def worked_backward(self, labels, grad, out, x, w, b=None):
         x_label, w_label, *rest = labels
         out_label = rest[-1]
-        s, pad = self.stride, self.padding
+        window = self.worked_window(x.shape, w.shape)
         lines = [f"G = ∂L/∂{out_label}, the gradient arriving at {out_label} ({'×'.join(map(str, grad.shape))})"]
-        # The kernel's gradient: kernel element (f, c, p, q) met x at (s·i+p, s·j+q) for every
-        # output pixel (i, j) of every sample: the correlation of x's window with G.
-        f, c, p, q = 0, 0, w.shape[2] // 2, w.shape[3] // 2
-        terms = []
-        for n in range(x.shape[0]):
-            for i in range(grad.shape[2]):
-                for j in range(grad.shape[3]):
-                    row, column = s * i + p - pad, s * j + q - pad
-                    if 0 <= row < x.shape[2] and 0 <= column < x.shape[3]:
-                        terms.append((grad[n, f, i, j], x[n, c, row, column]))
-        grad_w = sum(a * v for a, v in terms) if terms else 0.0
-        step, shift = (f"{s}·" if s != 1 else ""), (f"−{pad}" if pad else "")
-        lines.append(f"∂L/∂{w_label}{_index(f, c, p, q)} = Σ over n, i, j of G[n, {f}, i, j]"
-                     f"·{x_label}[n, {c}, {step}i+{p}{shift}, {step}j+{q}{shift}]")
-        lines.append(_sum_line(f"∂L/∂{w_label}{_index(f, c, p, q)}", terms, grad_w) if terms else
-                     f"∂L/∂{w_label}{_index(f, c, p, q)} = 0 (this kernel element only ever met padding)")
+        # The kernel's gradient: kernel element (f, c, p, q) met x at (s·i+p−pad, s·j+q−pad)
+        # for every output pixel (i, j) of every sample: the correlation of x's window with G.
+        f, c, p, q = window.kernel_element
+        kernel = f"∂L/∂{w_label}{_index(f, c, p, q)}"
+        step = f"{self.stride}·" if self.stride != 1 else ""
+        lines.append(f"{kernel} = Σ over n, i, j of G[n, {f}, i, j]"
+                     f"·{x_label}[n, {c}, {_offset(p - self.padding, step + 'i')}, "
+                     f"{_offset(q - self.padding, step + 'j')}]")
+        upstream, inputs = window.kernel_pairs(grad, x)
+        lines.append(_sum_line(kernel, upstream, inputs, float(np.dot(upstream, inputs))) if upstream.size else
+                     f"{kernel} = 0 (this kernel element only ever met padding)")
         # The input's gradient: x[n, c, h, v] met w[f, c, p, q] at every output pixel whose
         # window covers it.
-        n, c, h, v = 0, 0, x.shape[2] // 2, x.shape[3] // 2
-        terms, where = [], []
-        for f in range(w.shape[0]):
-            for p in range(w.shape[2]):
-                for q in range(w.shape[3]):
-                    i, rem_i = divmod(h + pad - p, s)
-                    j, rem_j = divmod(v + pad - q, s)
-                    if rem_i == 0 and rem_j == 0 and 0 <= i < grad.shape[2] and 0 <= j < grad.shape[3]:
-                        terms.append((grad[n, f, i, j], w[f, c, p, q]))
-                        where.append((f, i, j, p, q))
-        grad_x = sum(a * b_ for a, b_ in terms) if terms else 0.0
-        lines.append(f"∂L/∂{x_label}{_index(n, c, h, v)} = Σ over every window covering it of "
-                     f"G[{n}, f, i, j]·{w_label}[f, {c}, p, q]"
-                     + (f", e.g. G{_index(n, *where[0][:3])}·{w_label}{_index(where[0][0], c, *where[0][3:])}"
-                        if where else ""))
-        lines.append(_sum_line(f"∂L/∂{x_label}{_index(n, c, h, v)}", terms, grad_x) if terms else
-                     f"∂L/∂{x_label}{_index(n, c, h, v)} = 0 (no window covers it)")
+        n, c, h, v = window.input_element
+        element = f"∂L/∂{x_label}{_index(n, c, h, v)}"
+        upstream, weights, first = window.covering_pairs(grad, w)
+        lines.append(f"{element} = Σ over every window covering it of G[{n}, f, i, j]·{w_label}[f, {c}, p, q]"
+                     + (f", e.g. G{_index(n, *first[:3])}·{w_label}{_index(first[0], c, *first[3:])}"
+                        if first else ""))
+        lines.append(_sum_line(element, upstream, weights, float(np.dot(upstream, weights))) if upstream.size else
+                     f"{element} = 0 (no window covers it)")
         if b is not None:
-            total = float(np.add.reduce(grad[:, 0], axis=None))
-            lines.append(f"∂L/∂{rest[0]}[0] = Σ over n, i, j of G[n, 0, i, j] "
-                         f"({grad.shape[0] * grad.shape[2] * grad.shape[3]} terms) = {_number(total)}")
+            total = float(np.add.reduce(grad[:, f], axis=None))
+            lines.append(f"∂L/∂{rest[0]}[{f}] = Σ over n, i, j of G[n, {f}, i, j] "
+                         f"({grad.shape[0] * grad.shape[2] * grad.shape[3]} terms) = {worked.number(total)}")
         return lines
+
+
+def _offset(start, variable):
+    """'32+p', '31+p' or 'p−1' for the index start + variable, as a learner would write it."""
+    if start == 0:
+        return variable
+    return f"{start}+{variable}" if start > 0 else f"{variable}{worked.MINUS}{-start}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """conv2d's worked elements, for a given input and kernel shape: one place for the
+    narration's lines and the player's marks, so they cannot disagree.
+
+    Forward: output pixel (row, column) of filter `filter` for sample `sample`, the sum over
+    the kernel window whose top left corner sits at (stride·row − padding, stride·column −
+    padding) of the input, in every channel. Backward: the kernel element (filter, 0, KH//2,
+    KW//2), whose gradient correlates the input shifted by that offset with G[:, filter],
+    and the input element (sample, 0, H//2, W//2), which collects G times the kernel from
+    every window that covers it.
+    """
+
+    sample: int
+    filter: int
+    row: int
+    column: int
+    kernel: tuple  # (KH, KW)
+    stride: int
+    padding: int
+    image: tuple  # the input's (H, W)
+    out: tuple  # the output's (OH, OW)
+
+    @property
+    def pixel(self):
+        return self.sample, self.filter, self.row, self.column
+
+    @property
+    def top_left(self):
+        """The window's top left corner in the input's own indices (negative in the padding)."""
+        return self.stride * self.row - self.padding, self.stride * self.column - self.padding
+
+    def _inside(self):
+        """The window's rows and columns that lie inside the image, as slices of the input
+        and of the window."""
+        places = []
+        for start, size, side in zip(self.top_left, self.kernel, self.image):
+            first, stop = max(start, 0), min(start + size, side)
+            places.append((slice(first, stop), slice(first - start, stop - start)))
+        return places
+
+    def input_window(self):
+        """The index of the input's pixels the forward sum reads: every channel of the window."""
+        (rows, _), (columns, _) = self._inside()
+        return self.sample, slice(None), rows, columns
+
+    def padded_window(self, x):
+        """The window's C×KH×KW input values, 0 where it lies in the padding."""
+        (rows, in_rows), (columns, in_columns) = self._inside()
+        values = np.zeros((x.shape[1], *self.kernel), dtype=x.dtype)
+        values[:, in_rows, in_columns] = x[self.sample, :, rows, columns]
+        return values
+
+    @property
+    def kernel_element(self):
+        return self.filter, 0, self.kernel[0] // 2, self.kernel[1] // 2
+
+    def _reads(self):
+        """For each axis (rows, columns): the output positions whose window puts the kernel
+        element on an input pixel, and the slice of the input those pixels make."""
+        places = []
+        for offset, side, count in zip(self.kernel_element[2:], self.image, self.out):
+            starts = self.stride * np.arange(count) + offset - self.padding
+            kept = np.flatnonzero((starts >= 0) & (starts < side))
+            first = int(starts[kept[0]]) if kept.size else 0
+            places.append((kept, slice(first, first + self.stride * (kept.size - 1) + 1 if kept.size else first,
+                                       self.stride)))
+        return places
+
+    def kernel_reads(self):
+        """The index of the input's pixels the kernel element's gradient reads: in every
+        sample, the channel's pixels the element met, `stride` apart."""
+        (_, rows), (_, columns) = self._reads()
+        return slice(None), self.kernel_element[1], rows, columns
+
+    def kernel_pairs(self, grad, x):
+        """The (G, x) factors of the kernel element's gradient, flat, in n, i, j order."""
+        (out_rows, rows), (out_columns, columns) = self._reads()
+        upstream = grad[:, self.filter][:, out_rows][:, :, out_columns]
+        return upstream.ravel(), x[:, self.kernel_element[1], rows, columns].ravel()
+
+    @property
+    def input_element(self):
+        return self.sample, 0, self.image[0] // 2, self.image[1] // 2
+
+    def covering_pairs(self, grad, w):
+        """The (G, w) factors of the input element's gradient, in f, p, q order, and the
+        first term's (f, i, j, p, q), or None if no window covers the element."""
+        n, c, h, v = self.input_element
+        filters, kh, kw = w.shape[0], *self.kernel
+        f, p, q = np.meshgrid(np.arange(filters), np.arange(kh), np.arange(kw), indexing="ij")
+        i, rest_i = np.divmod(h + self.padding - p, self.stride)
+        j, rest_j = np.divmod(v + self.padding - q, self.stride)
+        hit = (rest_i == 0) & (rest_j == 0) & (i >= 0) & (i < self.out[0]) & (j >= 0) & (j < self.out[1])
+        f, p, q, i, j = (a[hit] for a in (f, p, q, i, j))
+        first = (int(f[0]), int(i[0]), int(j[0]), int(p[0]), int(q[0])) if f.size else None
+        return grad[n, f, i, j], w[f, c, p, q], first
 
 
 def conv2d(x, w, b=None, stride=1, padding=0, name=None):
@@ -370,9 +473,9 @@ class MaxPool2d(Op):
         n, c, i, j = 0, 0, out.shape[2] // 2, out.shape[3] // 2
         s = self.stride
         window = x[n, c, s * i:s * i + self.size, s * j:s * j + self.size]
-        values = ", ".join(_number(v) for v in window.ravel())
+        values = ", ".join(worked.number(v) for v in window.ravel())
         return [f"{labels[-1]}{_index(n, c, i, j)} = max of {labels[0]}[{n}, {c}, "
-                f"{s * i}:{s * i + self.size}, {s * j}:{s * j + self.size}] = max({values}) = {_number(out[n, c, i, j])}"]
+                f"{s * i}:{s * i + self.size}, {s * j}:{s * j + self.size}] = max({values}) = {worked.number(out[n, c, i, j])}"]
 
     def worked_backward(self, labels, grad, out, x):
         n, c, i, j = 0, 0, out.shape[2] // 2, out.shape[3] // 2
@@ -380,9 +483,9 @@ class MaxPool2d(Op):
         window = x[n, c, s * i:s * i + self.size, s * j:s * j + self.size]
         p, q = np.unravel_index(np.argmax(window), window.shape)
         return [f"the window of {labels[-1]}{_index(n, c, i, j)} has its maximum "
-                f"{_number(window[p, q])} at {labels[0]}{_index(n, c, s * i + p, s * j + q)}: "
+                f"{worked.number(window[p, q])} at {labels[0]}{_index(n, c, s * i + p, s * j + q)}: "
                 f"∂L/∂{labels[0]}{_index(n, c, s * i + p, s * j + q)} receives "
-                f"G{_index(n, c, i, j)} = {_number(grad[n, c, i, j])} from it, the window's other "
+                f"G{_index(n, c, i, j)} = {worked.number(grad[n, c, i, j])} from it, the window's other "
                 f"{self.size * self.size - 1} pixels receive 0 from it"]
 
 

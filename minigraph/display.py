@@ -46,26 +46,20 @@ def format_number(number, precision=PRECISION):
     return f"{number + 0:.{precision}g}"  # + 0 turns -0.0 into 0.0
 
 
-def format_block(value, max_shown=MAX_SHOWN, precision=PRECISION, shape=True, minus="-", elide=False):
+def format_block(value, max_shown=MAX_SHOWN, precision=PRECISION, shape=True, minus="-"):
     """The lines that show `value`: a number, a row, or a matrix one row per line.
 
     Columns are aligned on their decimal points, as numpy prints them. An array of more
     than `max_shown` elements is one line of summary ('2×348: mean …, min …, max …'; without
-    the shape when `shape` is False), or with elide=True its corners, the rest elided
-    ('[[0.1 0.2 0.3 … 0.9]', ..., as numpy prints a big array), so that no summary ever
-    stands in an equation as if it were a number. `minus` is the sign negative numbers
-    are written with (the narration's is U+2212).
+    the shape when `shape` is False): the narration (`show.steps.block`) and the drawings
+    (`show.rows`) never call it that way, and show a picture or the range instead. `minus`
+    is the sign negative numbers are written with (the narration's is U+2212).
     """
     value = np.asarray(value)
     if value.size == 1:
         return [format_number(value.item(), precision).replace("-", minus)]
     if value.size == 0:
         return [f"empty {format_shape(value.shape)}"]
-    if value.size > max_shown and elide:
-        edge = max(1, min(3, int(max_shown**0.5) // 2))  # 3 at each end of a side, fewer for tiny limits
-        text = np.array2string(value, threshold=0, edgeitems=edge, separator=" ", max_line_width=10**6,
-                               formatter={"all": lambda v: format_number(v, precision)})
-        return [line.replace("...", "…").replace("-", minus) for line in text.splitlines() if line.strip()]
     if value.size > max_shown:
         summary = summarize(value, precision)
         return [f"{format_shape(value.shape)}: {summary}" if shape else summary]

@@ -231,11 +231,11 @@ def test_max_pool2d_refuses_what_does_not_fit_naming_the_node(shape, size, strid
         mg.max_pool2d(mg.constant(np.ones(shape), name="maps"), size, stride, name="p")
 
 
-NUMBER = r"\(?(-?[\d.]+(?:e[-+]\d+)?)\)?"
+NUMBER = r"\(?([-−]?[\d.]+(?:e[-+−]\d+)?)\)?"
 
 
 def last_number(line):
-    return float(re.findall(NUMBER, line)[-1])
+    return float(re.findall(NUMBER, line)[-1].replace("−", "-"))
 
 
 @given(conv_cases())
@@ -246,12 +246,12 @@ def test_the_worked_elements_show_the_ops_own_numbers(case):
     values = (x, w) if b is None else (x, w, b)
     labels = ["x", "w", "b", "z"] if b is not None else ["x", "w", "z"]
     out = conv_by_loops(x, w, b, stride, padding)
-    n, f, i, j = op.worked_pixel(out)
+    n, f, i, j = op.worked_window(x.shape, w.shape).pixel
     lines = op.worked_forward(labels, out, *values)
     assert lines[-1].startswith(f"z[{n}, {f}, {i}, {j}] = ")
     assert last_number(lines[-1]) == pytest.approx(out[n, f, i, j], rel=1e-3, abs=1e-3)
     terms = w.shape[1] * w.shape[2] * w.shape[3]
-    assert (f"({terms} terms)" in lines[-2 if b is not None else -1]) == (terms > SHOWN_TERMS)
+    assert (f"({terms} terms" in lines[-2 if b is not None else -1]) == (terms > SHOWN_TERMS)
 
     grad = np.random.default_rng(3).standard_normal(out.shape)
     grad_x, grad_w, grad_b = conv_gradients_by_loops(x, w, grad, stride, padding)
@@ -273,7 +273,7 @@ def test_the_worked_pixel_lists_the_window_and_the_kernel():
     lines = Conv2d().worked_forward(["image", "kernel", "map"], out, x, w)
     assert lines == [
         "map[0, 0, 1, 1] = Σ over c, p, q of kernel[0, c, p, q]·image[0, c, 1+p, 1+q]",
-        "map[0, 0, 1, 1] = 1·5 + 0·6 + 0·9 + (-1)·10 = (-5)",
+        "map[0, 0, 1, 1] = 1·5 + 0·6 + 0·9 + (−1)·10 = −5",
     ]
 
 
@@ -288,3 +288,58 @@ def test_the_worked_pool_element_names_the_window_maximum(case):
     assert last_number(line) == pytest.approx(out[0, 0, i, j], abs=1e-3)
     (line,) = op.worked_backward(["x", "p"], np.ones_like(out), out, x)
     assert f"at x[{', '.join(map(str, route[(0, 0, i, j)]))}]" in line
+
+
+@given(conv_cases())
+def test_the_worked_window_is_the_pixels_the_worked_sums_read(case):
+    """The cells the player marks (worked_cells) are those the worked lines sum over: the
+    forward pixel from its window alone, the kernel element's gradient from the pixels it
+    met, each checked against the loop definitions."""
+    x, w, b, stride, padding = case
+    op = Conv2d(stride, padding, bias=b is not None)
+    out = conv_by_loops(x, w, b, stride, padding)
+    (_, _, window), (_, _, kernel), (_, _, pixel) = op.worked_cells("forward", out.shape, x.shape, w.shape)
+    n, f, i, j = pixel
+    # The window's top left corner, from the definition: (stride·i − padding, stride·j − padding).
+    top, left = stride * i - padding, stride * j - padding
+    rows = range(max(top, 0), min(top + w.shape[2], x.shape[2]))
+    columns = range(max(left, 0), min(left + w.shape[3], x.shape[3]))
+    assert np.arange(x.shape[2])[window[2]].tolist() == list(rows)
+    assert np.arange(x.shape[3])[window[3]].tolist() == list(columns)
+    inside = w[f][:, [r - top for r in rows]][:, :, [c - left for c in columns]]
+    by_window = np.sum(inside * x[window]) + (b[f] if b is not None else 0)
+    assert by_window == pytest.approx(out[n, f, i, j], rel=1e-9, abs=1e-12)
+    assert kernel == (f,)
+    labels, values = (["x", "w", "z"], (x, w)) if b is None else (["x", "w", "b", "z"], (x, w, b))
+    line = op.worked_forward(labels, out, *values)[0]
+    named = re.search(r"x\[(\d+), c, (.*?), (.*?)\]", line)
+    assert int(named.group(1)) == n
+    for text, start in ((named.group(2), top), (named.group(3), left)):  # e.g. '31+p', 'p−1', 'p'
+        number = re.fullmatch(r"(?:(\d+)\+)?[pq](?:−(\d+))?", text)
+        assert int(number.group(1) or 0) - int(number.group(2) or 0) == start
+
+    grad = np.random.default_rng(4).standard_normal(out.shape)
+    _, grad_w, _ = conv_gradients_by_loops(x, w, grad, stride, padding)
+    cells = op.worked_cells("backward", out.shape, x.shape, w.shape)
+    (_, _, reads), (_, _, upstream), (_, _, element) = cells
+    window = op.worked_window(x.shape, w.shape)
+    g, inputs = window.kernel_pairs(grad, x)
+    np.testing.assert_array_equal(np.sort(inputs), np.sort(x[reads].ravel()))
+    assert float(np.dot(g, inputs)) == pytest.approx(grad_w[element], rel=1e-9, abs=1e-12)
+    assert upstream == (slice(None), element[0])
+
+
+def test_a_long_worked_sum_shows_terms_that_count_and_how_many_are_zero():
+    rng = np.random.default_rng(5)
+    x = rng.random((1, 2, 6, 6))
+    w = rng.standard_normal((1, 2, 3, 3))
+    x[0, 0] = 0.0  # the first channel is dark: its 9 terms are 0
+    op = Conv2d()
+    out = op.forward(x, w)
+    line = op.worked_forward(["x", "w", "z"], out, x, w)[-1]
+    n, f, i, j = op.worked_window(x.shape, w.shape).pixel
+    zeros = int(np.sum(w[f] * x[n, :, i:i + 3, j:j + 3] == 0))
+    assert f"(18 terms, {zeros} of them 0)" in line
+    first = re.search(r"= (\S+)·(\S+) \+", line)
+    assert float(first.group(1).strip("()").replace("−", "-")) == pytest.approx(w[0, 1, 0, 0], rel=1e-3)
+    assert last_number(line) == pytest.approx(out[n, f, i, j], rel=1e-3)

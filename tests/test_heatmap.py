@@ -1,8 +1,10 @@
 """Arrays as pictures (minigraph.show.heatmap): every colour read back to its value, images equal
 to their pixels, the tiles of 1-D to 4-D arrays, the PNG bytes, and the pictures inside
-render's SVG and the player's page."""
+render's SVG and the player's page, and the first lesson's weight pictures on the docs site."""
 
 import base64
+import importlib.util
+import pathlib
 import re
 import struct
 import zlib
@@ -15,7 +17,10 @@ from hypothesis.extra import numpy as hnp
 
 import minigraph as mg
 from minigraph.show import heatmap
+from minigraph.display import format_number
 from minigraph.show.player import player_data
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def decode_png(data):
@@ -93,7 +98,6 @@ def test_a_weight_row_of_a_square_count_is_a_picture_too():
 
 @pytest.mark.parametrize("shape, grid", [
     ((2, 3, 5, 5), (2, 3)),      # N×C×H×W: a row per sample, a column per channel
-    ((8, 1, 3, 3), (4, 1)),      # F×C×KH×KW kernels: the first four filters
     ((3, 6, 6), (1, 3)),         # C×H×W: the channels side by side
     ((2, 2, 2, 4, 4), (4, 2)),   # more axes: the leading ones as one batch
 ])
@@ -154,3 +158,93 @@ def test_a_long_vector_wraps_in_reading_order_and_a_thin_matrix_is_not_a_hairlin
     assert np.isnan(tile.ravel()[40:]).all()  # the rest of the last row is left blank
     width, height = heatmap.picture(np.ones((10, 55))).size
     assert height >= 20 and width <= 2 * heatmap.TILE_PIXELS
+
+
+@pytest.mark.parametrize("shape, rows, omitted", [((4, 1, 3, 3), [4], ""), ((20, 1, 5, 5), [8, 8, 4], ""),
+                                                  ((40, 1, 3, 3), [8, 8, 8, 8], "first 32 of\n40 samples")])
+def test_one_channel_images_or_kernels_wrap_in_rows_of_eight(shape, rows, omitted):
+    array = np.random.default_rng(0).standard_normal(shape)
+    drawn = heatmap.picture(array)
+    assert [len(row) for row in drawn.tiles] == rows and drawn.omitted == omitted
+    flat = [tile for row in drawn.tiles for tile in row]
+    for k, tile in enumerate(flat):
+        np.testing.assert_array_equal(tile, array[k, 0])
+
+
+@pytest.mark.parametrize("shape, index", [
+    ((2, 1, 8, 8), (0, slice(None), slice(3, 6), slice(2, 5))),  # a conv's 3×3 window on an image
+    ((3, 2, 6, 6), (slice(None), 1, slice(0, 6, 2), slice(1, 4))),  # every sample, strided rows
+    ((4, 1, 3, 3), (2,)),  # one kernel of four
+    ((4096, 2), (slice(100, 300), 1)),  # pixels of the second image column
+])
+def test_located_elements_are_where_the_picture_draws_them(shape, index):
+    """Every pixel inside a located rectangle is drawn from a marked element (or a gap), and
+    every marked element's colour is inside one: the mask drawn with the end colour."""
+    mask = np.zeros(shape)
+    mask[index] = 1.0
+    pixels = heatmap.picture(mask).pixels()
+    height, width, _ = pixels.shape
+    inside = np.zeros((height, width), dtype=bool)
+    for left, top, w, h in heatmap.locate(shape, index):
+        x0, y0 = round(left * width), round(top * height)
+        inside[y0:y0 + round(h * height), x0:x0 + round(w * width)] = True
+    marked = (pixels == heatmap.POSITIVE).all(axis=2)
+    assert marked.any() and (marked <= inside).all()  # every marked pixel is inside a rectangle
+    # and each rectangle is the tight box around its marked pixels
+    for left, top, w, h in heatmap.locate(shape, index):
+        x0, y0 = round(left * width), round(top * height)
+        box = marked[y0:y0 + round(h * height), x0:x0 + round(w * width)]
+        assert box[0].any() and box[-1].any() and box[:, 0].any() and box[:, -1].any()
+
+
+def make_figures():
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "docs" / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def lesson_by_numpy(X, y, steps):
+    """The first lesson's gradient descent, written out: w = 0.01, b = 0, learning rate 0.01;
+    the first step's ∂cost/∂w and the weights after `steps` steps."""
+    w, b, m = np.full(X.shape[1], 0.01), 0.0, len(y)
+    first = None
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(X @ w + b)))
+        dw, db = X.T @ (p - y) / m, np.mean(p - y)
+        first = dw if first is None else first
+        w, b = w - 0.01 * dw, b - 0.01 * db
+    return first, w
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_the_first_lessons_weight_pictures_are_the_reshaped_weights(found, tmp_path, request):
+    """The tutorial's pictures: on the Sign Language Digits 64×64 (bundled 8×8 digits where
+    they are missing, and the caption says so), each pixel's colour reads back as the
+    gradient or weight that numpy's own gradient descent gives for that pixel."""
+    figures = make_figures()
+    folder = request.getfixturevalue("sign_language_dir") if found else tmp_path / "nowhere"
+    arrays = figures.weight_pictures(tmp_path, folder)
+    X, y = figures.weight_data(folder)
+    side = 64 if found else 8
+    assert X.shape[1] == side * side
+    assert figures.weight_source(folder).startswith("the Sign Language Digits" if found else "scikit-learn's bundled")
+    caption = figures.weight_caption(folder)
+    assert figures.weight_source(folder) in caption
+    gradient, weights = lesson_by_numpy(X, y, 150)
+    np.testing.assert_allclose(arrays["lesson-gradient.png"], gradient.reshape(side, side), rtol=1e-9)
+    np.testing.assert_allclose(arrays["lesson-weights.png"], weights.reshape(side, side), rtol=1e-9, atol=1e-12)
+    scale = figures.WEIGHT_PICTURES_PX // side
+    for name, expected in (("lesson-gradient.png", gradient), ("lesson-weights.png", weights)):
+        low, high = (format_number(v).replace("-", "−") for v in (expected.min(), expected.max()))
+        assert f"from {low} to {high}" in caption.replace("-", "−")  # the range beside the picture
+        pixels = decode_png((tmp_path / name).read_bytes())
+        assert pixels.shape == (side * scale, side * scale, 3)
+        centres = pixels[scale // 2::scale, scale // 2::scale]  # one pixel per weight
+        low, high = expected.min(), expected.max()
+        read = np.array([[heatmap.value_of_colour(c, low, high) for c in row] for row in centres])
+        limit = max(abs(low), abs(high))
+        np.testing.assert_allclose(read, expected.reshape(side, side), atol=limit / 50)  # two colour steps
+    one = decode_png((tmp_path / "lesson-one.png").read_bytes())[scale // 2::scale, scale // 2::scale, 0]
+    image = X[y == 1][0]
+    np.testing.assert_array_equal(one, np.round(255 * (image - image.min()) / np.ptp(image)).reshape(side, side))

@@ -226,10 +226,11 @@ def digest(text):
 
 def harness_page(player, path):
     """A page that renders `player`'s ESM twice. Its policy allows the harness script (by
-    hash), modules from blob: URLs (how anywidget imports an ESM) and the player's CSS (by
-    hash): nothing else, and nothing from the network."""
+    hash), modules from blob: URLs (how anywidget imports an ESM), the player's CSS (by
+    hash) and images inside the data (data: URIs, as JupyterLab allows them): nothing else,
+    and nothing from the network."""
     policy = (f"default-src 'none'; script-src '{digest(HARNESS)}' blob:; "
-              f"style-src '{digest(player._css)}'")
+              f"style-src '{digest(player._css)}'; img-src data:")
     state = script_json(dict(esm=player._esm, css=player._css, data=player.data, step=player.step))
     path.write_text(PAGE.format(policy=policy, state=state, harness=HARNESS), encoding="utf-8")
     return path
@@ -388,4 +389,35 @@ def test_a_removed_view_stops_listening(lesson, browser):
     assert first["frame"] == 4 and second["frame"] == 0
     (first, second), (calls, step) = views(browser, 'document.querySelector("#second .next").click();')
     assert second["frame"] == 1 and calls == [] and step == 4  # its clicks no longer reach the model
+    assert console_errors(browser) == []
+
+
+def test_a_conv_step_in_the_widget_draws_its_arrays_and_marks_its_window(tmp_path, browser):
+    """The widget shows what the page shows: the feature maps drawn in the explanation (not
+    their corners), and the kernel window of the worked pixel marked on the input's picture."""
+    rng = np.random.default_rng(1)
+    x = mg.constant(rng.random((1, 1, 10, 10)), name="x")
+    h = mg.conv2d(x, mg.parameter(np.abs(rng.normal(size=(2, 1, 3, 3))), name="w"), name="h")
+    player = StepPlayer(mg.mean(mg.relu(h)))
+    titles = {box["id"]: box["title"] for box in player.data["boxes"]}
+    frame = next(i for i, f in enumerate(player.data["frames"]) if titles.get(f["box"]) == "h")
+    open_harness(browser, player, tmp_path / "conv.html")
+    seen = browser.execute_script(f"""
+      window.harness.fromKernel("step", {frame});
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return ["first", "second"].map((id) => {{
+        const root = document.getElementById(id);
+        return {{
+          frame: Number(root.dataset.frame),
+          drawn: Array.from(root.querySelectorAll(".explanation .array img")).map((i) => i.naturalWidth),
+          text: root.querySelector(".explanation").textContent,
+          marked: Array.from(root.querySelectorAll("rect.window")).map((r) => r.parentNode.dataset.id),
+        }};
+      }});""")
+    ids = {title: box_id for box_id, title in titles.items()}
+    for view in seen:
+        assert view["frame"] == frame
+        assert view["drawn"] and all(width > 0 for width in view["drawn"])  # the picture loaded
+        assert "…" not in view["text"] and "out: h (1×2×8×8):" in view["text"]
+        assert ids["x"] in view["marked"] and ids["h"] in view["marked"]
     assert console_errors(browser) == []

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import minigraph as mg
-import minigraph.show.player
+import minigraph.show.player_layout
 from minigraph.display import printable
 from minigraph.models import tiny_example
 from minigraph.show.player import player_data
@@ -124,8 +124,8 @@ def test_a_fan_in_says_how_many_contributions_have_arrived():
 
 def test_the_graph_is_laid_out_once(monkeypatch):
     runs = []
-    real = minigraph.show.player.pipe
-    monkeypatch.setattr(minigraph.show.player, "pipe", lambda dot, fmt: runs.append(fmt) or real(dot, fmt))
+    real = minigraph.show.player_layout.pipe
+    monkeypatch.setattr(minigraph.show.player_layout, "pipe", lambda dot, fmt: runs.append(fmt) or real(dot, fmt))
     cost, _ = two_layer_net()
     data = player_data(cost)
     assert runs == ["json"] and len(data["frames"]) > 40
@@ -559,4 +559,128 @@ def test_opening_a_scope_drawn_as_one_box_draws_its_inside_in_place(tmp_path, br
             own += 1
             assert "value ?" not in step["value"]
     assert own >= 1
+    assert console_errors(browser) == []
+
+
+# A conv step ----------------------------------------------------------------------------------
+
+def conv_by_loops(x, w, b, stride, padding):
+    """conv2d's definition, one output pixel at a time (as tests/test_conv.py writes it)."""
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    kh, kw = w.shape[2:]
+    rows, columns = ((side - k) // stride + 1 for side, k in zip(padded.shape[2:], (kh, kw)))
+    out = np.zeros((x.shape[0], w.shape[0], rows, columns))
+    for n in range(x.shape[0]):
+        for f in range(w.shape[0]):
+            for i in range(rows):
+                for j in range(columns):
+                    window = padded[n, :, stride * i:stride * i + kh, stride * j:stride * j + kw]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out
+
+
+def element_at(value, place, fraction_x, fraction_y):
+    """The index of the element of `value` drawn at (fraction_x, fraction_y) of its picture."""
+    from minigraph.show import heatmap
+
+    drawn = heatmap.picture(value)
+    width, height = drawn.size
+    x, y = fraction_x * width, fraction_y * height
+    flat = value.reshape(-1, *value.shape[-2:]) if value.shape[1] == 1 else None
+    for number, (tile, left, top) in enumerate(drawn.places()):
+        if left <= x < left + tile.shape[1] * drawn.scale and top <= y < top + tile.shape[0] * drawn.scale:
+            row, column = int((y - top) // drawn.scale), int((x - left) // drawn.scale)
+            assert flat is not None or value.shape[1] <= 8  # the grids drawn here: one channel, or a row per sample
+            sample, channel = (number, 0) if flat is not None else divmod(number, value.shape[1])
+            return sample, channel, row, column
+    raise AssertionError(f"nothing is drawn at {place}")
+
+
+def test_a_conv_step_marks_the_window_its_worked_line_sums(tmp_path, browser):
+    """On h = conv2d(x, w, b, stride 2, padding 1), the rectangle on x's picture covers the
+    pixels the worked line names, whose sum with the kernel (numpy) is the output pixel
+    marked on h's picture; and the explanation draws h instead of printing its corners."""
+    from selenium.webdriver.common.by import By
+
+    rng = np.random.default_rng(0)
+    images, kernels, bias = rng.random((2, 1, 12, 12)), rng.normal(size=(3, 1, 3, 3)), rng.normal(size=3)
+    kernels[0] = np.abs(kernels[0])  # filter 0, the worked one, is alive: relu lets it through
+    x = mg.constant(images, name="x")
+    h = mg.conv2d(x, mg.parameter(kernels, name="w"), mg.parameter(bias, name="b"), stride=2, padding=1, name="h")
+    path = mg.save_steps_html(mg.mean(mg.relu(h)), tmp_path / "conv.html")
+    data = embedded_data(path)
+    titles = {box["id"]: box["title"] for box in data["boxes"]}
+    ids = {title: box_id for box_id, title in titles.items()}
+    target = next(i for i, f in enumerate(data["frames"]) if f["phase"] == "forward" and titles.get(f["box"]) == "h")
+    browser.get(path.as_uri())
+    browser.execute_script(f"""
+      const root = document.getElementById("player"), next = root.querySelector(".next");
+      while (Number(root.dataset.frame) < {target}) next.click();""")
+    marks = browser.execute_script("""
+      return Array.from(document.querySelectorAll("rect.window")).map((r) => {
+        const image = r.parentNode.querySelector("image");
+        const [x, y, w, h] = ["x", "y", "width", "height"].map((a) => Number(image.getAttribute(a)));
+        const [rx, ry, rw, rh] = ["x", "y", "width", "height"].map((a) => Number(r.getAttribute(a)));
+        return [r.parentNode.dataset.id, (rx - x) / w, (ry - y) / h, (rx + rw - x) / w, (ry + rh - y) / h];
+      });""")
+    by_box = {box: corners for box, *corners in marks}
+    assert set(by_box) == {ids["x"], ids["w"], ids["h"]}
+    assert browser.execute_script("""
+      const view = document.querySelector(".picture").getBoundingClientRect();
+      return Array.from(document.querySelectorAll("rect.window")).every((r) => {
+        const box = r.getBoundingClientRect();
+        return box.left >= view.left && box.right <= view.right && box.top >= view.top && box.bottom <= view.bottom;
+      });""")  # the window, the kernel and the output pixel are all in view
+
+    out = conv_by_loops(images, kernels, bias, 2, 1)
+    tiny = 1e-3  # the last element is the one just inside the right and bottom edges (fractions have 5 digits)
+    left, top, right, bottom = by_box[ids["x"]]
+    first = element_at(images, "x's window", left + tiny, top + tiny)
+    last = element_at(images, "x's window", right - tiny, bottom - tiny)
+    text = browser.find_element(By.CSS_SELECTOR, ".explanation").text
+    named = re.search(r"x\[(\d+), c, (\d+)\+p, (\d+)\+q\]", text)
+    n, row, column = (int(v) for v in named.groups())
+    assert first == (n, 0, row, column)  # the window starts where the worked line says
+    assert last == (n, 0, min(row + 2, 11), min(column + 2, 11))  # and ends 3×3 later, inside the image
+    left, top, right, bottom = by_box[ids["w"]]  # the kernel the sum uses: filter 0, whole
+    assert element_at(kernels, "w's filter", left + tiny, top + tiny) == (0, 0, 0, 0)
+    assert element_at(kernels, "w's filter", right - tiny, bottom - tiny) == (0, 0, 2, 2)
+    pixel = element_at(out, "h's pixel", by_box[ids["h"]][0] + tiny, by_box[ids["h"]][1] + tiny)
+    assert pixel[:1] == (n,) and pixel[1] == 0
+    assert pixel[2:] == ((row + 1) // 2, (column + 1) // 2)  # stride 2, padding 1: row = 2·i − 1
+    by_numpy = np.sum(images[n, :, first[2]:last[2] + 1, first[3]:last[3] + 1]
+                      * kernels[0, :, first[2] - row:last[2] - row + 1, first[3] - column:last[3] - column + 1]) + bias[0]
+    assert by_numpy == pytest.approx(out[pixel[0], 0, pixel[2], pixel[3]], rel=1e-12)
+    shown = re.search(rf"h\[{n}, 0, {pixel[2]}, {pixel[3]}\] = \S+ \+ \S+ = (\S+)", text).group(1)
+    assert float(shown.replace("−", "-")) == pytest.approx(by_numpy, rel=1e-3)
+
+    # The output is drawn in the explanation, its range beside it; no corners, no summary.
+    assert browser.find_elements(By.CSS_SELECTOR, ".explanation .array img")
+    assert "…" not in text and "mean" not in text
+    low, high = text.split("out: h (2×3×6×6):")[1].split("from ")[1].split(" to ")
+    assert float(low.replace("−", "-")) == pytest.approx(out.min(), rel=1e-3)
+    assert float(high.split()[0].replace("−", "-")) == pytest.approx(out.max(), rel=1e-3)
+
+    # Backward: kernel element w[0, 0, 1, 1] met x at rows and columns 2·i + 1 − 1 of every
+    # sample; the rectangles cover those pixels, and G·x over them (numpy) is its gradient.
+    target = next(i for i, f in enumerate(data["frames"]) if f["phase"] == "backward" and titles.get(f["box"]) == "h")
+    browser.execute_script(f"""
+      const root = document.getElementById("player"), next = root.querySelector(".next");
+      while (Number(root.dataset.frame) < {target}) next.click();""")
+    marks = browser.execute_script("""
+      return Array.from(document.querySelectorAll("rect.window[data-row=value]")).map((r) => {
+        const image = r.parentNode.querySelector("image");
+        const [x, y, w, h] = ["x", "y", "width", "height"].map((a) => Number(image.getAttribute(a)));
+        const [rx, ry, rw, rh] = ["x", "y", "width", "height"].map((a) => Number(r.getAttribute(a)));
+        return [r.parentNode.dataset.id, (rx - x) / w, (ry - y) / h, (rx + rw - x) / w, (ry + rh - y) / h];
+      });""")
+    covered = [(element_at(images, "x", left + tiny, top + tiny), element_at(images, "x", right - tiny, bottom - tiny))
+               for box, left, top, right, bottom in marks if box == ids["x"]]
+    assert covered == [((n, 0, 0, 0), (n, 0, 10, 10)) for n in range(2)]
+    G = (out > 0) / out.size  # ∂mean(relu(h))/∂h
+    by_numpy = np.sum(G[:, 0] * images[:, 0, 0:11:2, 0:11:2])
+    text = browser.find_element(By.CSS_SELECTOR, ".explanation").text
+    shown = re.search(r"∂L/∂w\[0, 0, 1, 1\] = .* terms.* = (\S+)\n", text).group(1)
+    assert by_numpy != 0
+    assert float(shown.replace("−", "-")) == pytest.approx(by_numpy, rel=1e-3)
     assert console_errors(browser) == []

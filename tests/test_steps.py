@@ -4,12 +4,14 @@ The numbers the narration prints are checked against independent maths in test_t
 """
 
 import io
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given
 
 import minigraph as mg
+from minigraph.display import format_number
 from minigraph.testing import expressions, logistic_regression_data
 from minigraph.models import logistic_regression_graph, tiny_example
 
@@ -200,20 +202,33 @@ def test_explain_narrates_both_passes_with_matrices_row_by_row():
     assert "    ∂cost/∂w = [[−0.1821 ]\n                [ 0.01765]]\n" in text
 
 
-def test_explain_shows_big_arrays_by_their_corners_and_never_a_summary():
-    x = mg.constant(np.linspace(0, 1, 4096 * 3).reshape(4096, 3), name="x")
+def test_explain_says_the_range_of_big_arrays_labelled_and_never_equates_it():
+    pixels = np.linspace(0, 1, 4096 * 3).reshape(4096, 3)
+    pixels[:5, 0] = 0.0  # a few zeros, which the narration counts
+    x = mg.constant(pixels, name="x")
     w = mg.parameter(np.full((4096, 1), 0.01), name="w")
     text = narration(mg.mean(w.T @ x))
-    assert "w is a parameter (4096×1): [[0.01]\n" in text and "                             …\n" in text
-    # Too big for the arithmetic: the formula, a worked element and the result's corners.
-    assert "∂mean/∂wᵀ = ∂mean/∂matmul @ xᵀ = [[8.139e−05 0.0003255 0.0005697 … 0.9994 0.9997 0.9999]]" in text
+    grad = (x.value / 3).sum(axis=1)  # ∂mean/∂wᵀ, by hand: each column's x averaged over the 3 samples
+
+    def number(v):
+        return format_number(v).replace("-", "−")
+
+    zeros = int(np.sum(x.value == 0))
+    assert (f"x is a constant (4096×3): too big to print: min {number(x.value.min())}, max {number(x.value.max())}; "
+            f"{zeros} of its {pixels.size} elements are 0\n") in text
+    assert "w is a parameter (4096×1): too big to print: all of its 4096 elements are 0.01\n" in text
+    # Too big for the arithmetic: the formula, a worked element and the result's range, after a colon.
+    assert (f"∂mean/∂wᵀ = ∂mean/∂matmul @ xᵀ (1×4096): too big to print: min {number(grad.min())}, "
+            f"max {number(grad.max())}") in text
+    element = pixels[:, 2] @ w.value[:, 0]
     assert ("matmul[0, 2] = row 0 of wᵀ · column 2 of x = 0.01·0.0001628 + 0.01·0.0004069 + … + 0.01·1 "
-            "(4096 terms) = 20.48") in text
-    assert "min" not in text and "max" not in text
+            f"(4096 terms) = {number(element)}") in text
+    assert not re.search(r"mean [−\d]|= too big|[=+] min", text)
+    assert "…\n" not in text  # no corners
 
 
 def test_max_shown_decides_what_is_printed_in_full():
-    assert "x is a constant (2×7): [[0.2 … 0.2]" in narration(
+    assert "x is a constant (2×7): too big to print: min 0.1, max 0.9\n" in narration(
         mg.sum(mg.constant(np.tile(tiny_example_x(), (1, 3))[:, :7], name="x") * mg.parameter(1.0)), max_shown=5)
     assert "ŷ = [[0.5022 0.5025 0.5022]]" not in narration(tiny_example(), max_shown=2)
     with pytest.raises(ValueError, match="max_shown must be 0 or more, got -1"):
@@ -293,3 +308,11 @@ def test_recorded_steps_keep_their_numbers_after_an_update_and_another_pass():
         for a, b in zip(before, now):
             np.testing.assert_array_equal(a, b)
     assert forward[0].value[0, 0] == 0.5 and w.value[0, 0] != 0.5
+
+
+def test_a_big_gradient_equal_to_the_upstream_one_is_written_g_and_an_even_array_by_its_value():
+    x = mg.parameter(np.arange(100.0).reshape(10, 10), name="x")
+    text = narration(mg.mean(mg.add(x, mg.parameter(np.ones((10, 10)), name="y"), name="s")))
+    assert "∂mean/∂x = ∂mean/∂s × ∂s/∂x = g × 1 = g\n" in text
+    assert "upstream g = ∂mean/∂s (10×10): too big to print: all of its 100 elements are 0.01\n" in text
+    assert "x is a parameter (10×10): too big to print: min 0, max 99; 1 of its 100 elements is 0\n" in text

@@ -3,10 +3,11 @@
 `tiles` cuts an array into the small 2-D pictures a reader expects: a matrix as itself, a
 column of 4096 pixels as its 64×64 image, a batch of such columns as a strip of a few,
 C×H×W as C images side by side and N×C×H×W (a batch of images, or conv kernels F×C×KH×KW)
-as a grid, one row per sample or filter. `png` paints tiles into a PNG, with a diverging
+as a grid, one row per sample or filter (with one channel, the images in rows of eight). `png` paints tiles into a PNG, with a diverging
 scale centred on 0 (blue below, white at 0, red above, both ends at the largest |value|)
 or, for images, grey from the smallest value (black) to the largest (white). `Picture`
-holds both and the text of its range, which a drawing writes beside it.
+holds both and the text of its range, which a drawing writes beside it; `locate` says where
+given elements sit on it (the step player marks a conv's window with it).
 
 The graph drawings, the step player and the notebook all draw arrays with this module; it
 knows nothing about graphs.
@@ -62,20 +63,25 @@ class Picture:
     def data_uri(self):
         return "data:image/png;base64," + base64.b64encode(self.png()).decode("ascii")
 
+    def places(self):
+        """Each tile with the pixel (left, top) of its corner, row by row."""
+        top = 0
+        for row in self.tiles:
+            left = 0
+            for tile in row:
+                yield tile, left, top
+                left += tile.shape[1] * self.scale + 2
+            top += max(t.shape[0] for t in row) * self.scale + 2
+
     def pixels(self):
         """The picture as an (height, width, 3) uint8 array."""
         width, height = self.size
         canvas = np.empty((height, width, 3), dtype=np.uint8)
         canvas[...] = GAP
-        top = 0
-        for row in self.tiles:
-            left = 0
-            for tile in row:
-                block = np.kron(colours(tile, self.image, self.low, self.high),
-                                np.ones((self.scale, self.scale, 1), dtype=np.uint8))
-                canvas[top:top + block.shape[0], left:left + block.shape[1]] = block
-                left += block.shape[1] + 2
-            top += max(t.shape[0] for t in row) * self.scale + 2
+        for tile, left, top in self.places():
+            block = np.kron(colours(tile, self.image, self.low, self.high),
+                            np.ones((self.scale, self.scale, 1), dtype=np.uint8))
+            canvas[top:top + block.shape[0], left:left + block.shape[1]] = block
         return canvas
 
 
@@ -90,6 +96,28 @@ def picture(value, image=False):
     # Squares of whole pixels, a tile about TILE_PIXELS a side; a thin one up to twice as long.
     scale = max(1, min(TILE_PIXELS // short_side, 2 * TILE_PIXELS // long_side))
     return Picture(grid, image, scale, low, high, omitted)
+
+
+def locate(shape, index):
+    """Where the elements `index` (any numpy index) of an array of `shape` are drawn on its
+    Picture: one [left, top, width, height] per tile they appear in, the smallest rectangle
+    holding them, as fractions of the picture's width and height. The elements are found by
+    drawing a mask of them with the very code that draws the array, so the two agree;
+    elements a picture leaves out (samples past the first few) have no rectangle."""
+    mask = np.zeros(shape)
+    mask[index] = 1.0
+    drawn = picture(mask)  # the tiles and scale of an array depend on its shape alone
+    width, height = drawn.size
+    found = []
+    for tile, left, top in drawn.places():
+        hit = np.nan_to_num(tile) > 0  # a block averaged down holds a marked element if > 0
+        if hit.any():
+            rows, columns = np.flatnonzero(hit.any(axis=1)), np.flatnonzero(hit.any(axis=0))
+            found.append([float((left + columns[0] * drawn.scale) / width),
+                          float((top + rows[0] * drawn.scale) / height),
+                          float((columns[-1] - columns[0] + 1) * drawn.scale / width),
+                          float((rows[-1] - rows[0] + 1) * drawn.scale / height)])
+    return found
 
 
 def square_side(length):
@@ -126,6 +154,10 @@ def tiles(value):
         return [[_shrink(value)]], ""
     if value.ndim == 3:  # C×H×W
         return [[_shrink(t) for t in value[:MAX_ACROSS]]], _more(len(value), MAX_ACROSS, "channel")
+    if value.ndim == 4 and value.shape[1] == 1:  # one channel: the images in rows, as text wraps
+        shown = [_shrink(t) for t in value[:MAX_ACROSS * MAX_DOWN, 0]]
+        grid = [shown[k:k + MAX_ACROSS] for k in range(0, len(shown), MAX_ACROSS)]
+        return grid, _more(value.shape[0], MAX_ACROSS * MAX_DOWN, "sample")
     if value.ndim == 4:  # N×C×H×W or F×C×KH×KW
         grid = [[_shrink(t) for t in sample[:MAX_ACROSS]] for sample in value[:MAX_DOWN]]
         notes = [_more(value.shape[0], MAX_DOWN, "sample"), _more(value.shape[1], MAX_ACROSS, "channel")]

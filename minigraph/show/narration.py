@@ -13,9 +13,9 @@ from ..assistant import diagnose
 from ..display import format_shape, scope_path, side_by_side
 from ..errors import SeedError
 from ..graph import as_graph, seed_gradient
-from .steps import ForwardStep, backward_steps, block, forward_steps
+from .steps import ForwardStep, backward_steps, block, forward_steps, shown
 
-# The narration prints arrays of up to 64 elements (8×8) in full, larger ones by their corners.
+# The narration prints arrays of up to 64 elements (8×8) in full; of larger ones, their range.
 NARRATED = 64
 # Above this many nodes, explain folds every scope (layer) into one line a pass by default.
 FOLD_ABOVE = 40
@@ -37,8 +37,9 @@ def explain(output, seed=None, *, file=None, max_shown=NARRATED, collapse=None):
 
     Every op works out one element with its numbers (see `Op.worked_forward`); in backward,
     g is the gradient arriving at the op. Arrays of up to `max_shown` elements are printed
-    in full, matrices row by row; larger ones by their corners, the rest elided (the CLI's
-    `minigraph trace --max-shown N`).
+    in full, matrices row by row (the CLI's `minigraph trace --max-shown N`); a larger one
+    by its smallest and largest elements and how many are 0, labelled as such: the worked
+    element shows the numbers one of its elements is made of.
 
     Scopes fold: `collapse` names the top-level scopes (`mg.scope("layer1")`) to narrate as
     one line in each pass (True: every scope; False: none). By default every scope folds
@@ -97,7 +98,7 @@ def explain(output, seed=None, *, file=None, max_shown=NARRATED, collapse=None):
     if parameters:
         print("\nGradients of the parameters, now in their .grad:", file=file)
         for p in parameters:
-            for line in side_by_side(f"    ∂{of}/∂{graph.label(p)} = ", block(p.grad, max_shown)):
+            for line in shown(f"    ∂{of}/∂{graph.label(p)}", p.grad, max_shown):
                 print(line, file=file)
     findings = diagnose(graph)
     if findings:

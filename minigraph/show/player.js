@@ -154,6 +154,45 @@ function minigraphPlayer(root, data, options) {
   }
   const main = drawLayout(svg, data, new Map());
   const marks = main.marks;  // data-id -> element that can be marked active
+  const boxById = new Map(main.boxes.map((box) => [box.data.id, box]));
+
+  // The explanation: its text, with the picture of each array too big to print (and its
+  // range) where the text refers to one of data.pictures.
+  function explain(text) {
+    explanation.textContent = "";
+    String(text).split(/\ue000(\d+)\ue001/).forEach((part, i) => {
+      if (i % 2 === 0) {
+        if (part) explanation.appendChild(document.createTextNode(part));
+        return;
+      }
+      const item = (data.pictures || [])[Number(part)];
+      if (!item) return;
+      const figure = element("span", explanation, "array");
+      const image = element("img", figure);
+      image.src = item.src;
+      image.alt = "an array too big to print, drawn " + item.range;
+      element("span", figure, "range", item.range + (item.omitted ? "; " + item.omitted : ""));
+    });
+  }
+
+  // The elements a frame's worked element reads (a conv's window, its output pixel), marked
+  // on the pictures that draw them: [box id, "value" or "grad", [left, top, width, height]]
+  // each, as fractions of the picture.
+  let windows = [];
+  function markWindows(frame) {
+    for (const node of windows) node.remove();
+    windows = [];
+    for (const [id, row, [left, top, width, height]] of frame.windows || []) {
+      const box = boxById.get(id);
+      const image = box && (row === "value" ? box.valuePicture : box.gradPicture);
+      if (!image || image.getAttribute("visibility") === "hidden") continue;
+      const x = Number(image.getAttribute("x")), y = Number(image.getAttribute("y"));
+      const w = Number(image.getAttribute("width")), h = Number(image.getAttribute("height"));
+      const place = { x: x + left * w, y: y + top * h, width: width * w, height: height * h };
+      windows.push(drawn("rect", box.group, Object.assign({ class: "window-edge" }, place)));
+      windows.push(drawn("rect", box.group, Object.assign({ class: "window", "data-row": row }, place)));
+    }
+  }
 
   // A scope drawn as one box opens in its place: its inside, drawn over it (and over its
   // neighbours where it is bigger), the picture grown to hold it if need be.
@@ -220,7 +259,8 @@ function minigraphPlayer(root, data, options) {
     }
     for (const node of marked) node.classList.add("active");
 
-    explanation.textContent = step.whole ? run.text : frame.text;
+    markWindows(step.whole || open ? {} : frame);
+    explain(step.whole ? run.text : frame.text);
     counter.textContent = "Step " + (current + 1) + " of " + steps.length;
     phase.textContent = frame.phase;
     phase.className = "phase " + frame.phase;
@@ -236,7 +276,7 @@ function minigraphPlayer(root, data, options) {
     root.dataset.frame = String(step.frame);
     root.dataset.phase = frame.phase;
     root.dataset.activeNode = step.whole ? run.mark : frame.box;
-    if (marked.length) reveal(marked[0]);
+    if (marked.length) reveal(marked[0], windows);
   }
 
   // The step that shows frame `index` of data.frames, its scope opened if the frame lies
@@ -276,10 +316,20 @@ function minigraphPlayer(root, data, options) {
     root.dataset.zoom = String(zoom);
   }
   // Scroll the active box or scope into view, if it is not: centred, or, if bigger than
-  // the view, its top left corner at the view's.
-  function reveal(node) {
-    const box = node.getBoundingClientRect(), view = picture.getBoundingClientRect();
+  // the view, its top left corner at the view's. With `also` (the marks of a conv's window,
+  // on its inputs' pictures), the smallest rectangle holding them and the box if it fits the
+  // view, else the one holding the marks alone, if that fits: the window, the kernel and
+  // the output pixel seen together.
+  function reveal(node, also) {
+    const view = picture.getBoundingClientRect();
     const inner = { width: picture.clientWidth, height: picture.clientHeight };
+    const fits = (r) => r.width <= inner.width && r.height <= inner.height;
+    let box = node.getBoundingClientRect();
+    if (also && also.length) {
+      const marks = union(also.map((mark) => mark.getBoundingClientRect()));
+      const both = union([box, marks]);
+      if (fits(both)) box = both; else if (fits(marks)) box = marks;
+    }
     if (box.left < view.left || box.left + Math.min(box.width, inner.width) > view.left + inner.width) {
       picture.scrollLeft += box.width > inner.width ? box.left - view.left
         : (box.left + box.right) / 2 - (view.left + inner.width / 2);
@@ -288,6 +338,11 @@ function minigraphPlayer(root, data, options) {
       picture.scrollTop += box.height > inner.height ? box.top - view.top
         : (box.top + box.bottom) / 2 - (view.top + inner.height / 2);
     }
+  }
+  function union(rects) {
+    const left = Math.min(...rects.map((r) => r.left)), top = Math.min(...rects.map((r) => r.top));
+    const right = Math.max(...rects.map((r) => r.right)), bottom = Math.max(...rects.map((r) => r.bottom));
+    return { left: left, top: top, right: right, bottom: bottom, width: right - left, height: bottom - top };
   }
   let drag = null;
   picture.addEventListener("pointerdown", (event) => {

@@ -19,7 +19,7 @@ from ..display import MAX_SHOWN, format_block, format_shape, side_by_side, text_
 from ..formulas import Term, arithmetic, fill, input_names, templates
 from ..graph import as_graph
 from ..quiet import quiet
-from ..worked import MINUS, addition as worked_addition, elementwise_backward as worked_element
+from ..worked import MINUS, addition as worked_addition, elementwise_backward as worked_element, number
 
 # An equation whose parts all fit on one line stays on one line up to this width.
 LINE_WIDTH = 100
@@ -37,19 +37,22 @@ class ForwardStep:
     formula: str
     graph: object
 
-    def describe(self, max_shown=MAX_SHOWN):
+    def describe(self, max_shown=MAX_SHOWN, big=None):
         """The step's lines: a leaf and its value; an op as written in Python, the worked
-        element its op shows (every input's value was printed at its own step), its value."""
+        element its op shows (every input's value was printed at its own step), its value.
+        An array of more than `max_shown` elements is written by `big(value, image)` (see
+        `block`)."""
         node, label = self.node, self.graph.label
         if node.op is None:
+            image = node.kind == "constant" and bool(np.all(np.asarray(self.value) >= 0))
             return side_by_side(f"{label(node)} is a {node.kind} ({format_shape(node.shape)}): ",
-                                block(self.value, max_shown))
+                                block(self.value, max_shown, big, image))
         labels = [label(inp) for inp in node.inputs]
         lines = [f"{label(node)} = {node.op.expression(*labels)}"]
         with quiet():
             worked = node.op.worked_forward(labels + [label(node)], self.value, *self.input_values)
         lines += [f"    {line}" for line in worked or ()]
-        lines += side_by_side(f"    out: {label(node)} = ", block(self.value, max_shown))
+        lines += shown(f"    out: {label(node)}", self.value, max_shown, big)
         return lines
 
 
@@ -87,16 +90,21 @@ class BackwardStep:
     graph: object
     of: str  # what the gradients are of: the output's label, or L when backward had a seed
 
-    def describe(self, max_shown=MAX_SHOWN, repeat_upstream=True):
+    def describe(self, max_shown=MAX_SHOWN, repeat_upstream=True, big=None):
         """The step's lines. With repeat_upstream=False (a narration read top to bottom) an
-        upstream gradient of several lines is not printed again: the step that sent it did."""
+        upstream gradient of several lines is not printed again: the step that sent it did.
+        An array of more than `max_shown` elements is written by `big(value, image)` (see
+        `block`)."""
         node, label = self.node, self.graph.label
         labels = [label(inp) for inp in node.inputs]
-        upstream = block(self.upstream, max_shown)
-        if len(upstream) > 1 and not repeat_upstream and node is not self.output:
-            upstream = ["as worked out above"]
-        lines = side_by_side(f"{label(node)} = {node.op.expression(*labels)}: upstream "
-                             f"g = {self._d(node)} = ", upstream)
+        head = f"{label(node)} = {node.op.expression(*labels)}: upstream g = {self._d(node)}"
+        if _drawn(self.upstream, max_shown):
+            lines = shown(head, self.upstream, max_shown, big)
+        else:
+            upstream = block(self.upstream, max_shown)
+            if len(upstream) > 1 and not repeat_upstream and node is not self.output:
+                upstream = ["as worked out above"]
+            lines = side_by_side(f"{head} = ", upstream)
         names = input_names(node.op, len(node.inputs))
         kind = "derivatives" if node.op.elementwise else "sends"
         words = templates(node.op, kind, len(node.inputs))
@@ -112,7 +120,7 @@ class BackwardStep:
                 body = [f"{label(inp)} {_why_no_gradient(inp)}, so it needs no gradient"]
             else:
                 template = None if words is None else words[position]
-                body = self._contribution(sent[position], template, terms, max_shown)
+                body = self._contribution(sent[position], template, terms, max_shown, big)
             lines += side_by_side(head, body)
         return lines
 
@@ -145,7 +153,7 @@ class BackwardStep:
                      n=Term(str(count), count, literal=True))
         return terms
 
-    def _contribution(self, c, template, terms, max_shown):
+    def _contribution(self, c, template, terms, max_shown, big):
         """The lines for one input: the local derivative, what is sent, and where it adds up."""
         node, inp = self.graph.label(self.node), self.graph.label(c.to)
         # An input used several times gets one contribution from each use; they add up.
@@ -153,39 +161,40 @@ class BackwardStep:
         lines = []
         if c.local is not None:  # elementwise: the local derivative, then upstream × local
             formula = "" if template is None else fill(template, terms, self.node.op)[0]
-            lines += _equation(f"local ∂{node}/∂{inp}", formula, None, _compact(c.local), max_shown)
+            lines += _equation(f"local ∂{node}/∂{inp}", formula, None, _compact(c.local), max_shown, big)
             names = input_names(self.node.op, len(self.node.inputs))
             lines.append(worked_element(template, names, inp, self.upstream, self.node.value,
                                         self.input_values, c.local))
             product = f"{self._d(self.node)} × ∂{node}/∂{inp}"
             # g × 1 is g: a matrix is not printed again where the local derivative is 1.
-            unchanged = len(block(c.product, max_shown)) > 1 and np.array_equal(c.product, self.upstream)
+            unchanged = (_drawn(c.product, max_shown) or len(block(c.product, max_shown)) > 1) and np.array_equal(
+                c.product, self.upstream)
             if c.product.shape == c.sent.shape:
                 lines += [f"{lhs} = {product} = g × 1 = g"] if unchanged else _equation(
-                    lhs, product, None, c.sent, max_shown)
+                    lhs, product, None, c.sent, max_shown, big)
             else:
                 lines += [f"{product} = g × 1 = g"] if unchanged else _equation(
-                    product, "", None, c.product, max_shown)
-                lines += self._summed_back(c, lhs, max_shown)
+                    product, "", None, c.product, max_shown, big)
+                lines += self._summed_back(c, lhs, max_shown, big)
         elif template is not None:  # matmul, sums, transposes: the product, with its factors
             formula, pieces = fill(template, terms, self.node.op)
-            lines += _equation(lhs, formula, pieces, c.product, max_shown)
+            lines += _equation(lhs, formula, pieces, c.product, max_shown, big)
             if c.product.shape != c.sent.shape:
-                lines += self._summed_back(c, lhs, max_shown)
+                lines += self._summed_back(c, lhs, max_shown, big)
         else:  # an op without templates: what its backward sent
-            lines += _equation(lhs, "", None, c.sent, max_shown)
-        return lines + self._adding_up(c, max_shown)
+            lines += _equation(lhs, "", None, c.sent, max_shown, big)
+        return lines + self._adding_up(c, max_shown, big)
 
-    def _summed_back(self, c, lhs, max_shown):
+    def _summed_back(self, c, lhs, max_shown, big):
         """The product summed over the axes the input was broadcast along."""
         reason = (f"{self.graph.label(c.to)} ({format_shape(c.sent.shape)}) was broadcast to "
                   f"{format_shape(c.product.shape)}, so the product is summed back:")
         addition = None
         if c.sent.size == 1 and c.product.size <= max_shown:  # a scalar: show the addition
             addition = [worked_addition(c.product.ravel())]
-        return [reason] + _equation(lhs, "", addition, c.sent, max_shown)
+        return [reason] + _equation(lhs, "", addition, c.sent, max_shown, big)
 
-    def _adding_up(self, c, max_shown):
+    def _adding_up(self, c, max_shown, big):
         """For an input used more than once in the pass: which contribution, and the sum."""
         if c.uses == 1:
             return []
@@ -195,20 +204,57 @@ class BackwardStep:
                     f"{target} is the sum of its {c.uses} contributions"]
         said = "the sum is now complete" if c.index == c.uses else "the sum so far"
         addition = [Term("", c.before), " + ", Term("", c.sent)]
-        equation = _equation(target, "", addition, c.total, max_shown)
+        equation = _equation(target, "", addition, c.total, max_shown, big)
         return [f"{said}: {equation[0]}"] if len(equation) == 1 else [f"{said}:"] + equation
 
 
 def _about(line, label):
-    """Whether a worked line is about the input called `label` ('to x[0, 1]: …')."""
-    return line.startswith((f"to {label}[", f"to {label}:", f"to {label} ")) or any(
+    """Whether a worked line is about the input called `label` ('to x[0, 1]: …', or the
+    element of its gradient a conv works out, '∂L/∂x[0, 0, 2, 2] = …')."""
+    return line.startswith((f"to {label}[", f"to {label}:", f"to {label} ", f"∂L/∂{label}[")) or any(
         line.startswith(f"to {side} ") and f" of {label}:" in line.split(":")[0] + ":" for side in ("row", "column"))
 
 
-def block(value, max_shown):
-    """A value as the narration prints it: in full up to `max_shown` elements, else its
-    corners; negative numbers with the minus sign (U+2212) the worked lines use."""
-    return format_block(value, max_shown, minus=MINUS, elide=True)
+def block(value, max_shown, big=None, image=False):
+    """A value as the narration shows it: in full up to `max_shown` elements, negative numbers
+    with the minus sign (U+2212) the worked lines use; a bigger array as the one line
+    `big(value, image)` gives (`image`: an input that is a picture, pixels ≥ 0). The terminal's
+    `big` is `too_big`; the step player's puts a picture of the array there."""
+    if _drawn(value, max_shown):
+        return [(big or too_big)(np.asarray(value), image)]
+    return format_block(value, max(max_shown, 1), minus=MINUS)
+
+
+def _drawn(value, max_shown):
+    """Whether `value` is too big to print in full (a single number always prints)."""
+    return np.size(value) > max(max_shown, 1)
+
+
+def too_big(value, image=False):
+    """What the terminal says of an array too big to print, where no picture fits and its
+    corners would be mostly the zeros of a background: its smallest and largest elements,
+    labelled as such, and how many of its elements are 0 (a ReLU's or a max-pool's zeros
+    are the point). The worked element's lines give the numbers one element is made of."""
+    value = np.asarray(value, dtype=float)
+    finite = np.isfinite(value)
+    low, high = (value[finite].min(), value[finite].max()) if finite.any() else (None, None)
+    if low is not None and low == high and finite.all():
+        return f"too big to print: all of its {value.size} elements are {number(low)}"
+    parts = [f"min {number(low)}, max {number(high)}"] if low is not None else ["no finite element"]
+    zeros = int(np.count_nonzero(value == 0))
+    if zeros:
+        parts.append(f"{zeros} of its {value.size} elements {'is' if zeros == 1 else 'are'} 0")
+    if not finite.all():
+        parts.append(f"{int(np.count_nonzero(~finite))} not finite")
+    return "too big to print: " + "; ".join(parts)
+
+
+def shown(prefix, value, max_shown, big=None):
+    """'prefix = [[0.1 0.2]]', or for an array too big to print 'prefix (shape): …' with
+    `big`'s line: a picture or a description is never written as if it were the number."""
+    if _drawn(value, max_shown):
+        return [f"{prefix} ({format_shape(np.shape(value))}): {block(value, max_shown, big)[0]}"]
+    return side_by_side(f"{prefix} = ", block(value, max_shown))
 
 
 def _why_no_gradient(node):
@@ -228,20 +274,32 @@ def _same(shown, result):
     return [line.replace("−", "-") for line in shown] == result
 
 
-def _equation(lhs, formula, pieces, result, max_shown):
+def _equation(lhs, formula, pieces, result, max_shown, big=None):
     """'lhs = formula = arithmetic = result': one line when it fits, else one '=' a line.
 
     `formula` is text (or ""), `pieces` the arithmetic (strings and Terms, or None), `result`
     an array. A part that would say nothing new is left out: arithmetic with a value too big
-    to print, a result that reads the same as the part before it.
+    to print, a result that reads the same as the part before it. A result too big to print
+    follows a colon, as `big` writes it (see `shown`).
     """
     parts = [[formula]] if formula else []
     worked = None if pieces is None else arithmetic(pieces, max_shown)
     if worked is not None:
         parts.append(side_by_side(*worked))
+    if _drawn(result, max_shown):
+        lines = _chain(lhs, parts)
+        lines[-1] += f" ({format_shape(np.shape(result))}): {block(result, max_shown, big)[0]}"
+        return lines
     result = block(result, max_shown)
     if not parts or not _same(parts[-1], result):
         parts.append(result)
+    return _chain(lhs, parts)
+
+
+def _chain(lhs, parts):
+    """'lhs = part = part' on one line if it fits, else one '=' a line ([lhs] for none)."""
+    if not parts:
+        return [lhs]
     if all(len(part) == 1 for part in parts):
         line = " = ".join([lhs] + [part[0] for part in parts])
         if text_width(line) <= LINE_WIDTH:
