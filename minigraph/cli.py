@@ -210,8 +210,12 @@ def add_render_command(commands):
     )
     render.add_argument("file", help="where to write, e.g. graph.svg")
     add_model_options(render)
-    render.add_argument("--rankdir", choices=["LR", "TB"], default="LR",
-                        help="lay the graph out left to right or top to bottom (default: %(default)s)")
+    render.add_argument("--rankdir", choices=["LR", "TB"],
+                        help="lay the graph out left to right or top to bottom (default: left to "
+                             "right if that fits --width, else top to bottom)")
+    render.add_argument("--width", type=int, default=700, metavar="PX",
+                        help="the width in CSS pixels the picture is shown in, such as a docs "
+                             "column (default: %(default)s)")
 
 
 def run_trace(args):
@@ -234,7 +238,7 @@ def run_render(args):
     scalar = graph.output.value.size == 1
     if scalar:
         graph.backward()
-    path = mg.render(graph, args.file, rankdir=args.rankdir)
+    path = mg.render(graph, args.file, rankdir=args.rankdir, width=args.width)
     print(f"wrote {path}" + ("" if scalar else " (values only: backward needs a scalar output)"))
     return 0
 

@@ -424,3 +424,12 @@ def test_render_rankdir_lays_the_graph_out_across_or_down(capsys, tmp_path):
         succeeds(capsys, "render", str(tmp_path / f"{rankdir}.svg"), "--rankdir", rankdir)
     across, down = svg_size(tmp_path / "LR.svg"), svg_size(tmp_path / "TB.svg")
     assert across[0] > across[1] and down[1] > down[0]
+
+
+@pytest.mark.needs_dot
+def test_render_fits_the_width_it_is_told_unless_a_rankdir_is_given(capsys, tmp_path):
+    succeeds(capsys, "render", str(tmp_path / "column.svg"))
+    succeeds(capsys, "render", str(tmp_path / "wall.svg"), "--width", "5000")
+    column, wall = svg_size(tmp_path / "column.svg"), svg_size(tmp_path / "wall.svg")
+    assert column[0] * 4 / 3 <= 700 < wall[0] * 4 / 3 <= 5000  # pt to CSS px
+    assert "positive number; got 0" in fails(capsys, "render", str(tmp_path / "none.svg"), "--width", "0")

@@ -30,7 +30,7 @@ from ..display import printable
 from ..graph import as_graph
 from .player_frames import MAX_SHOWN, Gallery, frame_data, run_passes, scope_runs
 from .player_layout import MAX_BOXES, drawing, fitting_scene, inside_scene
-from .render import FIT_WIDTH, PX_PER_PT
+from .fitting import FIT_WIDTH, PX_PER_PT
 
 BOOT = ('\nminigraphPlayer(document.getElementById("player"), '
         'JSON.parse(document.getElementById("minigraph-data").textContent), {keys: document});\n')

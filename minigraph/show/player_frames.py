@@ -16,7 +16,7 @@ import numpy as np
 from ..assistant import diagnose
 from ..display import format_array, format_shape, printable
 from . import heatmap
-from .render import scope_outputs
+from .scene import scope_outputs
 from .rows import edge_text, gradient_text, outputs_row, range_text, value_text
 from .steps import backward_steps, forward_steps
 

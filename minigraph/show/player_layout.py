@@ -10,8 +10,9 @@ pictures go and when each changes; `layout` reads `dot -Tjson` back in SVG coord
 import json
 
 from ..display import printable
-from .render import (PX_PER_PT, SLOT_COLOR, Box, Scene, depth_bands, digraph, edges_between, must_turn,
-                     node_detail, pipe, scene, scope_outputs, widest_rank)
+from .dot import SLOT_COLOR, digraph, pipe
+from .fitting import PX_PER_PT, must_turn, widest_rank
+from .scene import Box, Scene, depth_bands, edges_between, node_detail, scene, scope_outputs
 from .rows import Texts
 from .player_frames import timelines
 
@@ -27,7 +28,7 @@ def fitting_scene(graph, collapse, depth, max_boxes):
     """The scene to lay out, and a note saying what was folded to make it fit: as asked,
     then with scopes collapsed one level at a time, deepest first, while it has more than
     `max_boxes` boxes (or more than MAX_ABREAST side by side), and as a last resort as bands
-    of depth (`render.depth_bands`)."""
+    of depth (`scene.depth_bands`)."""
     if isinstance(max_boxes, bool) or not isinstance(max_boxes, int) or max_boxes < 1:
         raise ValueError(f"max_boxes must be a whole number ≥ 1, got {max_boxes!r}")
 
@@ -80,7 +81,7 @@ def drawing(picture, frames, rankdir, width):
 
 def fitted_layout(picture, texts, rankdir, width):
     """The layout of the scene, left to right if it fits `width` px, else top to bottom (as
-    `render.fitting_rankdir` chooses), or in the `rankdir` asked for. A trial layout that
+    `fitting.fitting_rankdir` chooses), or in the `rankdir` asked for. A trial layout that
     fits is the one used, so a small graph is laid out at most twice and a big one once."""
     if rankdir is not None:
         return layout(digraph(picture, texts, rankdir, slots=True))

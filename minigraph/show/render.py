@@ -7,22 +7,17 @@ boxes, scopes as clusters or collapsed blocks, copies of shared leaves), the row
 in it (`minigraph.show.rows`: arrays of up to about 8×8 in full, bigger ones as pictures
 with their range beside them), and the DOT text (`minigraph.show.dot`), laid out for the
 width it is shown in (`minigraph.show.fitting`: `width` CSS pixels, 700 by default, the docs'
-column; left to right if it fits, else top to bottom). The step player lays the same scene
-out once and changes only its text between frames; it imports those parts from here.
+column; left to right if it fits, else top to bottom). The step player
+(`minigraph.show.player`) lays the same scene out once and changes only its text between
+frames.
 """
 
 import pathlib
 
-from .dot import SLOT_COLOR, digraph, pipe
-from .fitting import FIT_WIDTH, PX_PER_PT, fitting_rankdir, must_turn, widest_rank
+from .dot import digraph, pipe
+from .fitting import FIT_WIDTH, fitting_rankdir
 from .rows import PRINTED, current_texts
-from .scene import (GHOST_AFTER, MAX_DRAWN, Box, Scene, depth_bands, edges_between, node_detail, scene,
-                    scope_outputs)
-
-# What the step player imports from here (it lays scenes out itself).
-__all__ = ["FIT_WIDTH", "PX_PER_PT", "SLOT_COLOR", "Box", "Scene", "depth_bands", "digraph", "draw",
-           "edges_between", "must_turn", "node_detail", "pipe", "render", "scene", "scope_outputs",
-           "to_dot", "widest_rank"]
+from .scene import GHOST_AFTER, MAX_DRAWN, scene
 
 
 def draw(target, rankdir=None, max_nodes=MAX_DRAWN, max_shown=PRINTED, collapse=None, depth=None,
