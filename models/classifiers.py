@@ -185,6 +185,13 @@ class MinibatchGraphClassifier(GraphClassifier):
         return stopping
 
 
+def class_probabilities(scores):
+    """Softmax of class scores (K, n): one row per sample, the caller's own writable array
+    (the engine's values are read-only)."""
+    with mg.no_grad():
+        return mg.softmax(mg.constant(scores), axis=0).value.T.copy()
+
+
 def _cost_and_accuracy(scores, labels):
     """Mean log loss and accuracy of scores: one per sample (binary: the sigmoid's input),
     or K × m class scores (softmax cross-entropy)."""

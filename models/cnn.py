@@ -29,7 +29,7 @@ import minigraph as mg
 from minigraph.layers import Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential
 from minigraph.stochastic import as_generator
 
-from .classifiers import EPOCH_CONSTRAINTS, MinibatchGraphClassifier
+from .classifiers import EPOCH_CONSTRAINTS, MinibatchGraphClassifier, class_probabilities
 
 # Prediction runs this many images at a time: the windows of a 64×64 batch take megabytes.
 PREDICT_BATCH = 256
@@ -239,9 +239,7 @@ class CNNClassifier(MinibatchGraphClassifier, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """One row per image, one column per class of classes_: softmax of the scores."""
         check_is_fitted(self)
-        scores = self._scores(self.network_, self._images(X))
-        with mg.no_grad():
-            return mg.softmax(mg.constant(scores), axis=0).value.T
+        return class_probabilities(self._scores(self.network_, self._images(X)))
 
     def predict(self, X):
         proba = self.predict_proba(X)  # first: it checks that the model is fitted

@@ -22,7 +22,7 @@ import minigraph as mg
 from minigraph.layers import Linear, mlp
 from minigraph.stochastic import as_generator
 
-from .classifiers import EPOCH_CONSTRAINTS, MinibatchGraphClassifier, refuse_features_too_large
+from .classifiers import EPOCH_CONSTRAINTS, MinibatchGraphClassifier, class_probabilities, refuse_features_too_large
 
 OPTIMIZERS = {
     "sgd": lambda parameters, model: mg.SGD(parameters, model.learning_rate),
@@ -211,9 +211,7 @@ class MLPClassifier(MinibatchGraphClassifier, ClassifierMixin, BaseEstimator):
         """One row per sample, one column per class of classes_: softmax of the scores."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        scores = self._scores(X, self.parameters_)
-        with mg.no_grad():
-            return mg.softmax(mg.constant(scores), axis=0).value.T.copy()  # the caller's own, writable
+        return class_probabilities(self._scores(X, self.parameters_))
 
     def predict(self, X):
         proba = self.predict_proba(X)

@@ -194,6 +194,18 @@ def test_a_pickle_keeps_the_network_and_leaves_the_training_graph_out():
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
+def test_probabilities_and_predictions_belong_to_the_caller():
+    # As scikit-learn's and the MLP's are: fresh, writable arrays (the engine's are read-only).
+    X, y = np.random.default_rng(5).random((20, 8 * 8)), np.arange(20) % 3
+    model = small_cnn().fit(X, y)
+    before = model.predict_proba(X)
+    for output in (model.predict_proba(X), model.predict(X)):
+        assert output.flags.writeable
+        output[...] = 0
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+    np.testing.assert_allclose(before.sum(axis=1), 1.0, rtol=1e-6)  # float32 by default
+
+
 def test_early_stopping_records_the_validation_accuracy_of_each_epoch():
     rng = np.random.default_rng(4)
     X, y = rng.random((60, 8 * 8)), np.arange(60) % 3
