@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -47,6 +47,7 @@ values = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False)
 
 
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=12), elements=values))
+@example(np.array([[-3.0, 428.0]]))  # one step from the middle, nearer the negative end
 def test_each_cell_colour_maps_back_to_its_value(array):
     drawn = heatmap.picture(array)
     pixels = decode_png(drawn.png())
