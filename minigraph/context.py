@@ -91,8 +91,9 @@ def no_grad():
 def scope(name):
     """Group the nodes built inside under `name`, e.g. one layer of a network.
 
-    Scopes nest, and labels join their names with dots (`layer1.z`), so a scope's name may
-    contain neither '.' nor '/' (nest two scopes instead). A node's own name may: naming a
+    Scopes nest, and labels join their names with dots (`layer1.z`), so a scope's name is
+    one level: it may contain neither '.' nor '/', the separator other tools use (nest two
+    scopes instead). A node's own name may: naming a
     parameter "layer1.W" by hand reads as PyTorch's named_parameters would print it. Drawings
     show a scope as a box around its nodes, which can be collapsed to one; the step player
     can run a whole scope as one step. `with mg.scope(name):` or
@@ -102,9 +103,9 @@ def scope(name):
     """
     if not isinstance(name, str) or not name.strip():
         raise TypeError(f"scope: the name must be a non-empty string, got {name!r}")
-    for separator, where in ((".", "in labels (layer1.z)"), ("/", "in render's collapse= (layer1/linear)")):
+    for separator in "./":
         if separator in name:  # scope("a.b") would read as scope b inside scope a, and fold as neither
             nested = " ".join(f"with mg.scope({part!r}):" for part in name.split(separator) if part.strip())
-            raise ValueError(f"scope: {name!r} contains {separator!r}, which separates nested scopes {where}; "
-                             f"nest scopes instead ({nested} ...)")
+            raise ValueError(f"scope: {name!r} contains {separator!r}, but a scope's name is one level "
+                             f"(labels join nested scopes with dots: layer1.z); nest scopes instead ({nested} ...)")
     return _Setting(_scope, lambda names: names + (name,))

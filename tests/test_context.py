@@ -105,9 +105,9 @@ def test_scope_refuses_a_bad_name_when_made_so_a_decorator_fails_where_it_is_wri
     with pytest.raises(TypeError, match="non-empty string"):
         mg.scope("  ")
     # The dot joins scopes in labels: scope("a.b") would read as b inside a.
-    with pytest.raises(ValueError, match=r"scope: 'layer1\.linear' contains '\.', which separates nested scopes in "
-                                         r"labels \(layer1\.z\); nest scopes instead \(with mg\.scope\('layer1'\): "
-                                         r"with mg\.scope\('linear'\): \.\.\.\)"):
+    with pytest.raises(ValueError, match=r"scope: 'layer1\.linear' contains '\.', but a scope's name is one level "
+                                         r"\(labels join nested scopes with dots: layer1\.z\); nest scopes instead "
+                                         r"\(with mg\.scope\('layer1'\): with mg\.scope\('linear'\): \.\.\.\)"):
         mg.scope("layer1.linear")
     with pytest.raises(ValueError, match="contains '/'"):
         mg.scope("layer1/linear")

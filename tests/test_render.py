@@ -210,16 +210,6 @@ def test_collapse_takes_scope_paths_as_labels_write_them():
     assert "layer1.linear" in [box["title"] for box in steps["boxes"]]
 
 
-def test_a_scope_whose_name_has_a_dot_is_named_by_a_tuple():
-    with mg.scope("a.b"):
-        x = mg.parameter(1.0, name="x") * 2.0
-    with mg.scope("a"), mg.scope("b"):
-        y = mg.tanh(x, name="y")
-    with pytest.raises(ValueError, match=r"'a.b' names 2 scopes .* give its path as a tuple: \('a', 'b'\) or \('a.b',\)"):
-        mg.to_dot(y, collapse="a.b")
-    assert "<B>a.b</B>" in mg.to_dot(y, collapse=[("a.b",)])
-
-
 def test_depth_collapses_what_is_nested_deeper():
     cost, by_hand = two_layers()
     one_level = mg.to_dot(cost, depth=1)

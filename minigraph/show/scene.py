@@ -161,17 +161,12 @@ def scope_named(graph, known, name):
         return name
     if not isinstance(name, (str, tuple)):
         raise TypeError(f"collapse: name scopes as strings such as 'layer1' or 'layer1.linear', got {name!r}")
-    written = {}  # a scope's dotted path as printed, and as typed (they differ for odd names)
-    for path in known:
-        for text in {scope_path(path), ".".join(path)}:
-            written.setdefault(text, set()).add(path)
-    found = written.get(name, set()) if isinstance(name, str) else set()
-    if len(found) == 1:
-        return found.pop()
+    # A scope's dotted path as printed and as typed (they differ for names printable() escapes);
+    # scope() refuses dots in a name, so a path is written one way.
+    written = {text: path for path in known for text in (scope_path(path), ".".join(path))}
+    if isinstance(name, str) and name in written:
+        return written[name]
     names = ", ".join(sorted(scope_path(path) for path in known)) or "none"
-    if found:
-        raise ValueError(f"collapse: {name!r} names {len(found)} scopes (a name with a dot in it); "
-                         f"give its path as a tuple: {' or '.join(map(repr, sorted(found)))}")
     hint = ""
     if isinstance(name, str) and name.replace("/", ".") in written:
         hint = f" (nested scopes are written with dots, as drawings show them: {name.replace('/', '.')!r})"
