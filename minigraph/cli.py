@@ -12,7 +12,6 @@ import warnings
 
 from . import __version__
 from .cli_demo import add_network_demo_options, run_network_demo, settle_demo_options, small_split_warnings
-from .display import MAX_SHOWN
 from .show.narration import NARRATED
 from .errors import DotNotFoundError
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import minigraph as mg
-from minigraph.models import tiny_example, tiny_mlp_example, tiny_two_layer_example
+from minigraph.models import tiny_mlp_example, tiny_two_layer_example
 from test_teaching import NUMBER, equations, forward_values, to_float
 
 PRINTED = {"rtol": 5e-4, "atol": 1e-9}  # 4 significant digits, rounded

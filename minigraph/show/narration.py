@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from ..assistant import diagnose
-from ..display import format_shape, scope_path, side_by_side
+from ..display import format_shape, scope_path
 from ..errors import SeedError
 from ..graph import as_graph, seed_gradient
 from .steps import ForwardStep, backward_steps, block, forward_steps, shown

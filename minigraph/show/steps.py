@@ -315,12 +315,12 @@ def forward_steps(output):
     """Recompute `output`'s graph node by node, yielding a `ForwardStep` for each node."""
     graph = as_graph(output)
     recomputed = graph.forward_steps()
-    for number, node in enumerate(graph.nodes, start=1):
+    for index, node in enumerate(graph.nodes, start=1):
         if node.op is not None:
             next(recomputed)  # computes this node (op nodes come in the same order)
         formula = node.op.formula if node.op is not None else ""
         # Copies: a parameter's array moves in place with the optimizer; a record keeps its numbers.
-        yield ForwardStep(number, node, [inp.value.copy() for inp in node.inputs], node.value.copy(), formula,
+        yield ForwardStep(index, node, [inp.value.copy() for inp in node.inputs], node.value.copy(), formula,
                           graph)
     next(recomputed, None)  # lets the replay finish its checks
 
@@ -335,7 +335,7 @@ def backward_steps(output, seed=None, start=1):
     of = graph.label(graph.output) if seed is None else "L"
     uses = graph.gradient_uses()
     received = {}
-    for number, (node, sent) in enumerate(graph.backward_steps(seed), start=start):
+    for index, (node, sent) in enumerate(graph.backward_steps(seed), start=start):
         values = [inp.value.copy() for inp in node.inputs]  # copies, as in forward_steps
         local = _local_derivatives(node, values)
         products = _products(node, values, local)
@@ -346,7 +346,7 @@ def backward_steps(output, seed=None, start=1):
                 position, inp, local[position], products[position], grad.copy(), _copy(before), after.copy(),
                 received[id(inp)], uses[id(inp)],
             ))
-        yield BackwardStep(number, node, graph.output, node.grad.copy(), node.op.formula, values,
+        yield BackwardStep(index, node, graph.output, node.grad.copy(), node.op.formula, values,
                            contributions, graph, of)
 
 
