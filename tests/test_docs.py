@@ -1,5 +1,6 @@
-"""The docs stay true where the site build cannot see: the README's code, and the numbers
-the lesson quotes from a data set the site does not ship.
+"""The docs stay true where the site build cannot see: the README's code, the numbers the
+lesson quotes from a data set the site does not ship, and numbers said in prose beside the
+output they explain.
 
 The pages' own code blocks run, and their links and figures are checked, when the site is
 built in strict mode (tests/test_site.py).
@@ -36,6 +37,22 @@ def test_sign_language_numbers_in_the_lesson_are_what_it_computes(sign_language_
     computed = (f"{model.cost_history_[0]:.6f}", f"{model.cost_history_[140]:.6f}",
                 f"{100 * model.score(X_train, y_train):.2f}", f"{100 * model.score(X_test, y_test):.2f}")
     assert quoted.groups() == computed
+
+
+def test_the_convolution_lesson_says_what_its_first_convolution_computes():
+    page = (ROOT / "docs" / "lesson-4-convolution.md").read_text()
+    namespace = {}
+    exec(re.search(r"```python[^\n]*\n(.*?)```", page.split("## 1. One convolution")[1], re.S).group(1), namespace)
+    image, kernel, bias = namespace["image"], namespace["w"].value[0, 0], namespace["b"].value[0]
+    by_loops = [[float((image[i:i + 3, j:j + 3] * kernel).sum() + bias) for j in range(3)] for i in range(3)]
+    said = re.search(r"the two windows where the bar starts give (.+?) = ([\d.]+), the window where it ends "
+                     r"(.+?) = (−?[\d.]+)\.", " ".join(page.split()))
+    assert said, "lesson 4 no longer works out its first convolution in words"
+    starts, start_value, ends, end_value = said.groups()
+    assert [row[:2] for row in by_loops] == [[float(start_value)] * 2] * 3
+    assert [row[2] for row in by_loops] == [float(end_value.replace("−", "-"))] * 3
+    for sum_in_words, value in ((starts, start_value), (ends, end_value)):
+        assert eval(sum_in_words.replace("×", "*").replace("−", "-")) == float(value.replace("−", "-"))
 
 
 @pytest.mark.needs_dot
