@@ -67,6 +67,20 @@ def cnn_network(image_shape, channels, kernel_size, pool_size, hidden_units, n_c
     return Sequential(*layers)
 
 
+def tiny_cnn_example():
+    """Lesson 4's worked example: two 8×8 digits (a 0 and a 1) from scikit-learn's bundled
+    set, one block of two 3×3 filters with ReLU and 2×2 max-pooling, 4 dense ReLU units,
+    3 classes. He-initialised weights from `np.random.default_rng(0)`. Returns the cost node.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.stack([digits.images[list(digits.target).index(digit)] for digit in (0, 1)]) / 16
+    network = cnn_network((8, 8), channels=(2,), kernel_size=3, pool_size=2, hidden_units=4, n_classes=3, rng=0)
+    x = mg.constant(images[:, np.newaxis], name="x")
+    return mg.softmax_cross_entropy(network(x), mg.constant([0.0, 1.0], name="y"), name="cost")
+
+
 def shifted(images, max_shift, rng):
     """Each image (n, H, W) moved by its own random whole number of pixels, up to max_shift
     down/up and left/right (drawn as rows, then columns); the edge pixels fill the gap."""

@@ -239,3 +239,20 @@ def test_demo_cnn_trains_lesson_4s_network_and_prints_its_accuracy_beside_lesson
             f"test accuracy {100 * model.score(X_test, y_test):6.2f} %") in result.stdout
     assert "lesson 3's MLP" in result.stdout and "one conv block of 16 3×3 filters" in result.stdout
     assert {path.name for path in tmp_path.iterdir()} == {"cost.png", "graph.svg", "backprop.html"}
+
+
+def test_the_small_example_is_a_0_and_a_1_through_one_conv_block():
+    from sklearn.datasets import load_digits
+
+    from minigraph.models import tiny_cnn_example
+
+    cost = tiny_cnn_example()
+    graph = mg.Graph(cost)
+    nodes = {graph.label(node): node for node in graph.nodes}
+    digits = load_digits()
+    expected = [digits.images[np.flatnonzero(digits.target == d)[0]] / 16 for d in (0, 1)]
+    np.testing.assert_array_equal(nodes["x"].value[:, 0], expected)
+    assert nodes["conv1.W"].shape == (2, 1, 3, 3) and nodes["conv1.max_pool2d"].shape == (2, 2, 3, 3)
+    scores = nodes["output.z"].value  # 3 classes × 2 samples; the cost is their cross-entropy
+    log_p = scores - scores.max(axis=0) - np.log(np.exp(scores - scores.max(axis=0)).sum(axis=0))
+    assert cost.value == pytest.approx(-(log_p[0, 0] + log_p[1, 1]) / 2, rel=1e-12)

@@ -220,7 +220,8 @@ return seen;
 
 # Each page with a step player, and how many of its steps mark a box or a scope as active
 # (every step but the last; lessons 2 and 3 step through each layer as one scope step).
-PLAYER_PAGES = {"tutorial": 16, "lesson-2-two-layer-network": 14, "lesson-3-ten-digits": 12}
+PLAYER_PAGES = {"tutorial": 16, "lesson-2-two-layer-network": 14, "lesson-3-ten-digits": 12,
+                "lesson-4-convolution": 18}
 
 
 @pytest.mark.parametrize("page", PLAYER_PAGES)
