@@ -86,7 +86,8 @@ def test_frames_walk_forward_then_backward_then_done():
     assert [f["box"] for f in data["frames"] if f["phase"] == "forward"] == order
     assert [f["box"] for f in data["frames"] if f["phase"] == "backward"] == [
         f"n{i}" for i, node in reversed(list(enumerate(graph.nodes))) if node.op is not None]
-    assert data["frames"][-1]["phase"] == "done" and "∂cost/∂w = [[-0.1821] [0.01765]]" in data["frames"][-1]["text"]
+    assert data["frames"][-1]["phase"] == "done"
+    assert "∂cost/∂w = [[−0.1821 ]\n                [ 0.01765]]" in data["frames"][-1]["text"]
     assert data["runs"] == []  # no scopes: every step is one node
 
 
@@ -147,6 +148,17 @@ def test_scopes_step_as_one_run_per_pass():
     layer2_back = data["runs"][6]["text"]
     assert layer2_back.startswith("layer2: backward through its 3 ops")
     assert "to layer1.h: " in layer2_back and "to layer2.linear.W: " in layer2_back
+    # Each member is named without numbers (a first line would cut a matrix after its first
+    # row); what leaves the scope is printed whole, a row a line, as a node's own step prints it.
+    layer1_forward = data["runs"][0]["text"].splitlines()
+    assert layer1_forward[1:6] == ["    layer1.linear.W is a parameter (2×2)", "    layer1.linear.matmul = layer1.linear.W @ x",
+                                   "    layer1.linear.b is a parameter (2×1)",
+                                   "    layer1.linear.z = layer1.linear.matmul + layer1.linear.b",
+                                   "    layer1.h = tanh(layer1.linear.z)"]
+    h = next(node for node in mg.Graph(cost).nodes if mg.Graph(cost).label(node) == "layer1.h")
+    assert layer1_forward[6] == "layer1 passes on:" and len(layer1_forward) == 9
+    printed = [float(n.replace("−", "-")) for n in re.findall(r"[−\d.]+\d", " ".join(layer1_forward[7:]).split("=", 1)[1])]
+    np.testing.assert_allclose(printed, h.value.ravel(), rtol=1e-3)
 
 
 def chain(layers, scoped):
@@ -325,7 +337,7 @@ def test_lesson_in_a_real_browser(lesson_page, browser):
     w_box = browser.find_element(By.CSS_SELECTOR, 'g.box[data-id="n2"]').get_attribute("textContent")
     grad = w_box[w_box.index("grad"):]  # a column, one element a line
     np.testing.assert_allclose(numbers(grad), lesson_sends_by_hand()["w"].ravel(), rtol=1e-3)
-    assert "∂cost/∂w = [[-0.1821] [0.01765]]" in browser.find_element(By.CSS_SELECTOR, ".explanation").text
+    assert "∂cost/∂w = [[−0.1821 ]\n                [ 0.01765]]" in browser.find_element(By.CSS_SELECTOR, ".explanation").text
 
     assert console_errors(browser) == []
     sent = [json.loads(entry["message"])["message"]["params"] for entry in browser.get_log("performance")

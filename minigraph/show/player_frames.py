@@ -14,7 +14,8 @@ import dataclasses
 import numpy as np
 
 from ..assistant import diagnose
-from ..display import format_array, format_shape, printable
+from ..display import format_block, format_shape, printable, side_by_side
+from ..worked import MINUS
 from . import heatmap
 from .scene import scope_outputs
 from .rows import edge_text, gradient_text, outputs_row, range_text, value_text
@@ -67,8 +68,8 @@ def run_passes(graph, max_shown=MAX_SHOWN, gallery=None):
                             [(c.to, c.position, c.sent) for c in step.contributions]))
     output = graph.label(graph.output)
     summary = [f"Backward pass done. Gradients of {output}:"] + [
-        f"    ∂{output}/∂{graph.label(p)}{_equals(p.grad, max_shown, gallery)}"
-        for p in graph.parameters if p.grad is not None
+        line for p in graph.parameters if p.grad is not None
+        for line in _equals(f"    ∂{output}/∂{graph.label(p)}", p.grad, max_shown, gallery)
     ]
     findings = diagnose(graph)  # sentences and the labels they name (minigraph.assistant)
     if findings:
@@ -169,11 +170,12 @@ def scope_runs(picture, frames, max_shown=MAX_SHOWN, gallery=None):
 
 def _run_summary(picture, path, phase, members, outputs, max_shown, gallery):
     graph, name = picture.graph, printable(path[0])
-    first_lines = [f"    {frame.text.splitlines()[0]}" for frame in members]
+    first_lines = [f"    {_heading(graph, frame.node)}" for frame in members]
     if phase == "forward":
         return "\n".join([f"{name}: forward through its {len(members)} nodes (↓ or Open: one at a time)",
                           *first_lines, f"{name} passes on:",
-                          *(f"    {graph.label(node)}{_equals(node.value, max_shown, gallery)}" for node in outputs)])
+                          *(line for node in outputs
+                            for line in _equals(f"    {graph.label(node)}", node.value, max_shown, gallery))])
     sent = {}
     for frame in members:
         for to, _, grad in frame.sent:
@@ -181,17 +183,26 @@ def _run_summary(picture, path, phase, members, outputs, max_shown, gallery):
                 sent[id(to)] = (to, grad if id(to) not in sent else sent[id(to)][1] + grad)
     return "\n".join([f"{name}: backward through its {len(members)} ops (↓ or Open: one at a time)",
                       *first_lines, f"{name} sends back:",
-                      *(f"    to {graph.label(node)}{_equals(grad, max_shown, gallery, ': ')}"
-                        for node, grad in sent.values())])
+                      *(line for node, grad in sent.values()
+                        for line in _equals(f"    to {graph.label(node)}", grad, max_shown, gallery, ": "))])
 
 
-def _equals(value, max_shown, gallery, joiner=" = "):
-    """' = [[0.1 0.2]]' for an array small enough to print (`joiner` before it); for a bigger
-    one ' (4×6): ' and its picture: a summary is never written as if it were the value."""
+def _heading(graph, node):
+    """What a node's step is about, without its numbers (the run's summary gives those of
+    what leaves the scope): 'W is a parameter (2×2)', 'z = W @ x'."""
+    if node.op is None:
+        return f"{graph.label(node)} is a {node.kind} ({format_shape(node.shape)})"
+    return f"{graph.label(node)} = {node.op.expression(*(graph.label(inp) for inp in node.inputs))}"
+
+
+def _equals(name, value, max_shown, gallery, joiner=" = "):
+    """The lines 'name = [[0.1 0.2]' … ']]' of an array small enough to print, as a node's
+    step prints it (`joiner` after the name); of a bigger one 'name (4×6): ' and its picture:
+    a summary is never written as if it were the value."""
     value = np.asarray(value)
     if value.size <= max_shown:
-        return f"{joiner}{format_array(value, max_shown)}"
-    return f" ({format_shape(value.shape)}): {gallery(value)}"
+        return side_by_side(f"{name}{joiner}", format_block(value, max_shown, minus=MINUS))
+    return [f"{name} ({format_shape(value.shape)}): {gallery(value)}"]
 
 
 def frame_data(picture, frame, run, boxes=None):
