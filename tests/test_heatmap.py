@@ -88,6 +88,20 @@ def test_an_image_column_is_its_picture_and_a_batch_a_strip_of_a_few():
         assert (pixels[:, left:left + 64, 0] == pixels[:, left:left + 64, 2]).all()  # grey
 
 
+def test_a_batch_of_more_images_than_pixels_is_still_a_strip_of_images():
+    # scikit-learn's digits in the course's layout: 64 pixels × 306 samples
+    from sklearn.datasets import load_digits
+
+    digits = load_digits().images[:306] / 16
+    columns = digits.reshape(306, 64).T
+    drawn = heatmap.picture(columns, image=True)
+    assert [t.shape for t in drawn.tiles[0]] == [(8, 8)] * heatmap.STRIP and "306 columns" in drawn.omitted
+    for k in range(heatmap.STRIP):
+        np.testing.assert_array_equal(drawn.tiles[0][k], digits[k])
+    assert len(heatmap.picture(columns).tiles[0]) == 1  # not pixels: the matrix as it is
+    assert heatmap.locate(columns.shape, (slice(None), 1), image=True) == [[pytest.approx((8 * drawn.scale + 2) / drawn.size[0]), 0.0, pytest.approx(8 * drawn.scale / drawn.size[0]), 1.0]]
+
+
 def test_a_weight_row_of_a_square_count_is_a_picture_too():
     weights = np.arange(3 * 4096.0).reshape(3, 4096)
     drawn = heatmap.picture(weights)

@@ -88,7 +88,7 @@ class Picture:
 def picture(value, image=False):
     """The Picture of an array (finite or not: NaN and ±inf are drawn as the gap colour)."""
     value = np.asarray(value, dtype=float)
-    grid, omitted = tiles(value)
+    grid, omitted = tiles(value, image)
     finite = value[np.isfinite(value)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     long_side = max(max(t.shape) for row in grid for t in row)
@@ -98,7 +98,7 @@ def picture(value, image=False):
     return Picture(grid, image, scale, low, high, omitted)
 
 
-def locate(shape, index):
+def locate(shape, index, image=False):
     """Where the elements `index` (any numpy index) of an array of `shape` are drawn on its
     Picture: one [left, top, width, height] per tile they appear in, the smallest rectangle
     holding them, as fractions of the picture's width and height. The elements are found by
@@ -106,7 +106,7 @@ def locate(shape, index):
     elements a picture leaves out (samples past the first few) have no rectangle."""
     mask = np.zeros(shape)
     mask[index] = 1.0
-    drawn = picture(mask)  # the tiles and scale of an array depend on its shape alone
+    drawn = picture(mask, image)  # the tiles and scale of an array depend on its shape (and `image`) alone
     width, height = drawn.size
     found = []
     for tile, left, top in drawn.places():
@@ -126,8 +126,10 @@ def square_side(length):
     return side if side >= 8 and side * side == length else None
 
 
-def tiles(value):
-    """Rows of 2-D tiles that show `value`, and a note of what they leave out ('' if nothing)."""
+def tiles(value, image=False):
+    """Rows of 2-D tiles that show `value`, and a note of what they leave out ('' if nothing).
+    An `image` (an input of pixels) with k² rows is a batch of k×k pictures, one per column,
+    however many columns it has: 306 of the bundled 8×8 digits are 64×306."""
     value = np.asarray(value, dtype=float)
     if value.ndim == 0:
         value = value.reshape(1, 1)
@@ -143,7 +145,7 @@ def tiles(value):
         rows, columns = value.shape
         if square_side(rows) and square_side(columns):  # a square matrix of weights: as it is
             return [[_shrink(value)]], ""
-        if square_side(rows) and columns <= rows:  # one image per column: the course's layout
+        if square_side(rows) and (columns <= rows or image):  # one image per column: the course's layout
             side = square_side(rows)
             shown = [value[:, j].reshape(side, side) for j in range(min(columns, STRIP))]
             return [[_shrink(t) for t in shown]], _more(columns, STRIP, "column")
@@ -162,7 +164,7 @@ def tiles(value):
         grid = [[_shrink(t) for t in sample[:MAX_ACROSS]] for sample in value[:MAX_DOWN]]
         notes = [_more(value.shape[0], MAX_DOWN, "sample"), _more(value.shape[1], MAX_ACROSS, "channel")]
         return grid, ", ".join(note for note in notes if note)
-    grid, omitted = tiles(value.reshape(-1, *value.shape[-3:]))  # more axes: the leading ones as one
+    grid, omitted = tiles(value.reshape(-1, *value.shape[-3:]), image)  # more axes: the leading ones as one
     return grid, ", ".join(filter(None, [omitted, f"the first {value.ndim - 3} axes as one"]))
 
 
