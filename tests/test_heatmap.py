@@ -102,6 +102,17 @@ def test_a_batch_of_more_images_than_pixels_is_still_a_strip_of_images():
     assert heatmap.locate(columns.shape, (slice(None), 1), image=True) == [[pytest.approx((8 * drawn.scale + 2) / drawn.size[0]), 0.0, pytest.approx(8 * drawn.scale / drawn.size[0]), 1.0]]
 
 
+def test_a_row_of_one_value_per_sample_wraps_like_a_vector():
+    row = np.linspace(-1, 1, 306).reshape(1, 306)  # a sigmoid's output on 306 samples
+    (tile,), = heatmap.picture(row).tiles
+    assert tile.shape == (20, heatmap.ROW)  # not a line one pixel high
+    np.testing.assert_array_equal(tile.ravel()[:306], row.ravel())
+    assert np.isnan(tile.ravel()[306:]).all()  # the rest of the last row is left blank
+    column = row.T
+    np.testing.assert_array_equal(heatmap.picture(column).tiles[0][0], tile, strict=True)
+    assert heatmap.picture(np.ones((1, 16))).tiles[0][0].shape == (1, 16)  # fits a row as it is
+
+
 def test_a_weight_row_of_a_square_count_is_a_picture_too():
     weights = np.arange(3 * 4096.0).reshape(3, 4096)
     drawn = heatmap.picture(weights)

@@ -125,7 +125,7 @@ def test_small_arrays_print_in_full_and_big_ones_are_drawn_with_their_range(tmp_
     dot = mg.to_dot(cost)
     np.testing.assert_allclose(numbers(node_rows(dot, "n0")[2]), small.value.ravel(), rtol=1e-3)
     value, grad = node_rows(dot, "n1")[2:]
-    assert value == "value\nfrom -1\nto 3" and grad == "grad\nfrom 1\nto 1"  # drawn: no mean, no sum
+    assert value == "value\nfrom -1\nto 3" and grad == "grad\nall 1"  # drawn: no mean, no sum
     (picture,) = re.findall(r'n1 \[label=<.*?<IMG SRC="([^"]+)"', dot)[:1]
     assert pathlib.Path(picture).read_bytes().startswith(b"\x89PNG")
     assert "mean" not in dot

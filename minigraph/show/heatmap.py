@@ -1,7 +1,8 @@
 """Arrays as pictures: an array too big to print is drawn, one coloured pixel per element.
 
 `tiles` cuts an array into the small 2-D pictures a reader expects: a matrix as itself, a
-column of 4096 pixels as its 64×64 image, a batch of such columns as a strip of a few,
+column of 4096 pixels as its 64×64 image, a batch of such columns as a strip of a few, a
+long vector (or a 1×n row of one value per sample) wrapped in rows of 16,
 C×H×W as C images side by side and N×C×H×W (a batch of images, or conv kernels F×C×KH×KW)
 as a grid, one row per sample or filter (with one channel, the images in rows of eight). `png` paints tiles into a PNG, with a diverging
 scale centred on 0 (blue below, white at 0, red above, both ends at the largest |value|)
@@ -153,6 +154,8 @@ def tiles(value, image=False):
             side = square_side(columns)
             shown = [value[i].reshape(side, side) for i in range(min(rows, STRIP))]
             return [[_shrink(t) for t in shown]], _more(rows, STRIP, "row")
+        if min(rows, columns) == 1 and value.size > ROW:  # a row of 306 samples' values would be a line one pixel high
+            return tiles(value.ravel())
         return [[_shrink(value)]], ""
     if value.ndim == 3:  # C×H×W
         return [[_shrink(t) for t in value[:MAX_ACROSS]]], _more(len(value), MAX_ACROSS, "channel")

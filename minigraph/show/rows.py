@@ -60,17 +60,25 @@ def array_row(word, value, max_shown=PRINTED, image=False):
     if lines is not None:
         return _block(word, lines), None
     drawn = heatmap.picture(value, image=image and bool(np.all(np.asarray(value) >= 0)))
-    low, high = range_text(value).split(" to ")
-    return "\n".join([word, low, f"to {high}", drawn.omitted]).strip(), drawn
+    return "\n".join([word, stacked_range(value), drawn.omitted]).strip(), drawn
 
 
 def range_text(value):
-    """'from -0.01276 to 0.5302', with the NaN and infinite elements counted if any."""
+    """'from -0.01276 to 0.5302' ('all 0.5' if every element is), with the NaN and infinite
+    elements counted if any."""
     value = np.asarray(value, dtype=float)
     finite = np.isfinite(value)
-    text = (f"from {format_number(value[finite].min())} to {format_number(value[finite].max())}"
-            if finite.any() else "no finite element")
+    if not finite.any():
+        text = "no finite element"
+    else:
+        low, high = value[finite].min(), value[finite].max()
+        text = f"all {format_number(low)}" if low == high else f"from {format_number(low)} to {format_number(high)}"
     return text + (f" ({int((~finite).sum())} not finite)" if not finite.all() else "")
+
+
+def stacked_range(value):
+    """`range_text` in lines narrow enough to stand beside a picture: 'from -1.6' over 'to 1.6'."""
+    return range_text(value).replace(" to ", "\nto ")
 
 
 def _block(word, lines):
@@ -116,9 +124,8 @@ def outputs_row(word, arrays, labels, count=None):
     side = math.ceil(math.sqrt(flat.size))
     square = np.full(side * side, np.nan)  # the cells past the last value are left blank
     square[:flat.size] = flat
-    low, high = range_text(flat).split(" to ")
     how_many = f"{len(arrays)} outputs" if len(arrays) == count else f"{len(arrays)} of {count} outputs"
-    return f"{word}: {how_many}\n{low}\nto {high}", heatmap.picture(square.reshape(side, side))
+    return f"{word}: {how_many}\n{stacked_range(flat)}", heatmap.picture(square.reshape(side, side))
 
 
 def gradient_text(arrived, total, expected, max_shown=PRINTED):
