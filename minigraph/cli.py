@@ -11,7 +11,7 @@ import traceback
 import warnings
 
 from . import __version__
-from .cli_demo import add_network_demo_options, run_network_demo, settle_demo_options, small_split_warnings
+from .cli_demo import add_network_demo_options, defaults_text, run_network_demo, settle_demo_options, small_split_warnings
 from .display import MAX_SHOWN
 from .show.narration import NARRATED
 from .errors import DotNotFoundError
@@ -73,13 +73,11 @@ def main(argv=None):
     )
     demo.add_argument("--data", metavar="PATH", help="Sign Language Digits folder (default: bundled digits)")
     demo.add_argument("--out", metavar="DIR", default="minigraph-out", help="output folder (default: %(default)s)")
-    demo.add_argument("--iterations", type=int,
-                      help="gradient-descent steps (default: 150 for logistic, 1000 for two-layer)")
-    demo.add_argument("--learning-rate", type=float,
-                      help="step size (default: 0.01, or 0.001 for mlp)")
+    demo.add_argument("--iterations", type=int, help=f"gradient-descent steps ({defaults_text('iterations')})")
+    demo.add_argument("--learning-rate", type=float, help=f"step size ({defaults_text('learning_rate')})")
     demo.add_argument("--per-digit", type=int, metavar="N",
-                      help="with --data: first N images of each digit (default: 205, the classic lesson; "
-                           "not for mlp, which takes them all)")
+                      help="with --data: first N images of each digit (the classic lesson; the other "
+                           f"lessons take them all) ({defaults_text('per_digit')})")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_network_demo_options(demo)
 
