@@ -22,11 +22,28 @@ import tempfile
 
 from mkdocs.structure.files import File
 
+import numpy as np
+
 import make_figures  # docs/ is on the path while MkDocs loads this file
 import minigraph as mg
 from minigraph.models import tiny_example, tiny_mlp_example, tiny_two_layer_example
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+def tiny_conv_example():
+    """Lesson 4's player: a 10×10 picture of a cross, two 3×3 edge kernels (vertical and
+    horizontal, section 1's and its transpose), ReLU, 2×2 max-pooling and the mean of the
+    squares; x is big enough to be drawn as a picture, so each conv step frames its window."""
+    image = np.zeros((10, 10))
+    image[1:9, 5:8] = 1.0
+    image[2:4, 3:9] = 1.0
+    x = mg.constant(image[np.newaxis, np.newaxis], name="x")
+    w = mg.parameter([[[[-1.0, 0.0, 1.0]] * 3], [[[-1.0] * 3, [0.0] * 3, [1.0] * 3]]], name="w")
+    b = mg.parameter([0.5, -0.5], name="b")
+    z = mg.conv2d(x, w, b, name="z")
+    pooled = mg.max_pool2d(mg.relu(z, name="a"), 2, name="pooled")
+    return mg.mean(pooled * pooled, name="cost")
+
 
 # Each step player the site embeds: its path in the site, its title, the graph it steps
 # through. A lesson with a player adds a line here and an <iframe> in its page.
@@ -34,6 +51,7 @@ STEP_PLAYERS = {
     "players/first-lesson.html": ("Backprop through the first lesson's graph, one node at a time", tiny_example),
     "players/lesson-2.html": ("Backprop through the two-layer network, one node at a time", tiny_two_layer_example),
     "players/lesson-3.html": ("Backprop through a softmax network, one node at a time", tiny_mlp_example),
+    "players/lesson-4.html": ("Backprop through a convolution, one node at a time", tiny_conv_example),
 }
 
 # The width in CSS pixels of the drawing's area inside a player's frame: Material's column
