@@ -263,3 +263,14 @@ def test_lesson_4s_player_frames_the_convolutions_window(site, browser):
         assert len(browser.find_elements(By.CSS_SELECTOR, "rect.window")) == 2  # on x and on z
     finally:
         browser.switch_to.default_content()
+
+
+def test_lesson_4s_kernel_pictures_say_the_range_their_colours_stand_for(site):
+    # The kernels were drawn red and blue with no scale beside them: a learner could not tell
+    # what the darkest red meant (the design asks a heatmap's range beside it).
+    page = (site / "lesson-4-convolution.html").read_text()
+    caption = re.search(r"The kernels run from (-?[\d.e-]+) to (-?[\d.e-]+); the darkest red and blue "
+                        r"stand for ± ([\d.e-]+)", page)
+    assert caption is not None
+    low, high, limit = map(float, caption.groups())
+    assert low < 0 < high and limit == pytest.approx(max(-low, high), rel=1e-2)
