@@ -4,6 +4,7 @@ the ten-digit MLP), `trace` narrates backprop on a tiny example or on your own g
 
 import argparse
 import inspect
+import os
 import pathlib
 import runpy
 import sys
@@ -90,6 +91,11 @@ def main(argv=None):
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         parser.exit(INTERRUPTED, f"minigraph {args.command}: interrupted\n")
+    except BrokenPipeError:
+        # The reader stopped early (`minigraph trace | head`): no error to report. Python's
+        # advice: point stdout at devnull so that flushing it at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # the shell's code for a command ended by SIGPIPE (128 + 13)
     except USER_ERRORS as exc:
         message = " ".join(str(exc).splitlines()) or type(exc).__name__
         parser.exit(2, f"minigraph {args.command}: error: {message}\n")

@@ -47,6 +47,15 @@ def test_demo_help_names_every_lesson_an_option_serves_and_its_default_there():
             assert f"{default} for {model}" in described, (flag, model, described)
 
 
+def test_a_reader_that_stops_early_gets_no_error_message():
+    # `minigraph trace | head -5` printed 'minigraph trace: error: [Errno 32] Broken pipe'.
+    process = subprocess.Popen([sys.executable, "-m", "minigraph", "trace"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # before it writes anything (it takes a moment to start)
+    _, errors = process.communicate(timeout=120)
+    assert errors == "" and process.returncode in (0, 141)
+
+
 def test_version_is_the_packages():
     import minigraph
 
