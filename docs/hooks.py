@@ -24,7 +24,7 @@ from mkdocs.structure.files import File
 
 import make_figures  # docs/ is on the path while MkDocs loads this file
 import minigraph as mg
-from minigraph.models import tiny_cnn_example, tiny_example, tiny_mlp_example, tiny_two_layer_example
+from minigraph.models import tiny_conv_example, tiny_example, tiny_mlp_example, tiny_two_layer_example
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ STEP_PLAYERS = {
     "players/first-lesson.html": ("Backprop through the first lesson's graph, one node at a time", tiny_example),
     "players/lesson-2.html": ("Backprop through the two-layer network, one node at a time", tiny_two_layer_example),
     "players/lesson-3.html": ("Backprop through a softmax network, one node at a time", tiny_mlp_example),
-    "players/lesson-4.html": ("Backprop through a small convolutional network, one node at a time", tiny_cnn_example),
+    "players/lesson-4.html": ("Backprop through a convolution, one node at a time", tiny_conv_example),
 }
 
 # The width in CSS pixels of the drawing's area inside a player's frame: Material's column

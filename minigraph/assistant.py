@@ -74,7 +74,7 @@ def _saturated(graph):
     users = _users(graph)
     for node in graph.nodes:
         name = getattr(node.op, "name", None)
-        if name not in ("sigmoid", "tanh") or node is graph.output:
+        if name not in ("sigmoid", "tanh") or node is graph.output or node.value.size == 0:
             continue
         if any(getattr(user.op, "role", None) == "loss" for user in users.get(id(node), ())):
             continue  # an output unit: log_loss's derivative makes up for σ'

@@ -4,6 +4,7 @@ the ten-digit MLP), `trace` narrates backprop on a tiny example or on your own g
 
 import argparse
 import inspect
+import os
 import pathlib
 import runpy
 import sys
@@ -11,7 +12,7 @@ import traceback
 import warnings
 
 from . import __version__
-from .cli_demo import add_network_demo_options, run_network_demo, settle_demo_options, small_split_warnings
+from .cli_demo import add_network_demo_options, defaults_text, run_network_demo, settle_demo_options, small_split_warnings
 from .show.narration import NARRATED
 from .errors import DotNotFoundError
 
@@ -72,13 +73,11 @@ def main(argv=None):
     )
     demo.add_argument("--data", metavar="PATH", help="Sign Language Digits folder (default: bundled digits)")
     demo.add_argument("--out", metavar="DIR", default="minigraph-out", help="output folder (default: %(default)s)")
-    demo.add_argument("--iterations", type=int,
-                      help="gradient-descent steps (default: 150 for logistic, 1000 for two-layer)")
-    demo.add_argument("--learning-rate", type=float,
-                      help="step size (default: 0.01, or 0.001 for mlp)")
+    demo.add_argument("--iterations", type=int, help=f"gradient-descent steps ({defaults_text('iterations')})")
+    demo.add_argument("--learning-rate", type=float, help=f"step size ({defaults_text('learning_rate')})")
     demo.add_argument("--per-digit", type=int, metavar="N",
-                      help="with --data: first N images of each digit (default: 205, the classic lesson; "
-                           "not for mlp, which takes them all)")
+                      help="with --data: first N images of each digit (the classic lesson; the other "
+                           f"lessons take them all) ({defaults_text('per_digit')})")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_network_demo_options(demo)
 
@@ -91,6 +90,11 @@ def main(argv=None):
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         parser.exit(INTERRUPTED, f"minigraph {args.command}: interrupted\n")
+    except BrokenPipeError:
+        # The reader stopped early (`minigraph trace | head`): no error to report. Python's
+        # advice: point stdout at devnull so that flushing it at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # the shell's code for a command ended by SIGPIPE (128 + 13)
     except USER_ERRORS as exc:
         message = " ".join(str(exc).splitlines()) or type(exc).__name__
         parser.exit(2, f"minigraph {args.command}: error: {message}\n")

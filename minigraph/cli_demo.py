@@ -34,17 +34,24 @@ def small_split_warnings(train_size, test_size):
             for name, size in (("train", train_size), ("test", test_size)) if size < MEANINGFUL_SPLIT]
 
 
+def defaults_text(option):
+    """'default: 30 for mlp, 40 for cnn': an option's help names each lesson that takes it,
+    from DEMO_DEFAULTS, so that help and behaviour cannot drift apart."""
+    return "default: " + ", ".join(f"{defaults[option]} for {model}" for model, defaults in DEMO_DEFAULTS.items()
+                                   if option in defaults)
+
+
 def add_network_demo_options(demo):
     demo.add_argument("--model", choices=list(DEMO_DEFAULTS), default="logistic",
                       help="which lesson: logistic regression, the two-layer network, the "
                            "ten-digit MLP or the convolutional network (default: %(default)s)")
     demo.add_argument("--hidden", metavar="N[,N...]",
-                      help="hidden units: one number for two-layer (default 4), one per layer for mlp (default 64)")
-    demo.add_argument("--epochs", type=int, help="with mlp: passes over the training set (default: 30)")
-    demo.add_argument("--batch-size", type=int, metavar="N", help="with mlp: samples per step (default: 64)")
-    demo.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], help="with mlp (default: adam)")
-    demo.add_argument("--seed", type=int, help="with two-layer and mlp: seeds the weights (default: 1)")
-
+                      help="hidden units: one number for two-layer and cnn (the dense layer), one per "
+                           f"layer for mlp ({defaults_text('hidden')})")
+    demo.add_argument("--epochs", type=int, help=f"passes over the training set ({defaults_text('epochs')})")
+    demo.add_argument("--batch-size", type=int, metavar="N", help=f"samples per step ({defaults_text('batch_size')})")
+    demo.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], help=f"the optimizer ({defaults_text('optimizer')})")
+    demo.add_argument("--seed", type=int, help=f"seeds the weights ({defaults_text('seed')})")
 
 def settle_demo_options(args):
     """Refuse the options the chosen lesson does not use; fill in its defaults for the rest."""

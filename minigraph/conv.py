@@ -484,8 +484,8 @@ class MaxPool2d(Op):
         p, q = np.unravel_index(np.argmax(window), window.shape)
         return [f"the window of {labels[-1]}{_index(n, c, i, j)} has its maximum "
                 f"{worked.number(window[p, q])} at {labels[0]}{_index(n, c, s * i + p, s * j + q)}: "
-                f"∂L/∂{labels[0]}{_index(n, c, s * i + p, s * j + q)} receives "
-                f"G{_index(n, c, i, j)} = {worked.number(grad[n, c, i, j])} from it, the window's other "
+                f"{labels[0]}{_index(n, c, s * i + p, s * j + q)} receives "
+                f"g{_index(n, c, i, j)} = {worked.number(grad[n, c, i, j])} from it, the window's other "
                 f"{self.size * self.size - 1} pixels receive 0 from it"]
 
 

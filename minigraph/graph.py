@@ -362,18 +362,26 @@ class Graph:
         else:
             output.grad = seed if output.grad is None else output.grad + seed
 
-    def _check_fresh(self):
+    def _check_fresh(self, action="backward", before="calling backward()"):
+        """Raise StaleGraphError naming the first op node computed from an earlier value of
+        one of its inputs (`action` says who refuses, `before` before what to replay)."""
         for node in self._op_nodes:
             stamp = node.stamp
             for inp in node.inputs:
                 if inp.stamp > stamp:
                     changed = [inp.label for inp in node.inputs if inp.stamp > stamp]
                     raise StaleGraphError(
-                        f"backward: {node.op.name} {node.label!r} was computed from an earlier value of "
+                        f"{action}: {node.op.name} {node.label!r} was computed from an earlier value of "
                         f"{', '.join(map(repr, changed))}, which has changed since; replay the graph "
-                        f"(Graph(output).forward()) or rebuild it before calling backward()"
+                        f"(Graph(output).forward()) or rebuild it before {before}"
                     )
         self._fresh_as_of = ValueChanges.count
+
+    def check_fresh(self, action, before):
+        """Raise StaleGraphError if a leaf changed since the values were computed: what
+        draws the values as they are (`draw`) must not show a new leaf beside old results."""
+        if self._fresh_as_of != ValueChanges.count:
+            self._check_fresh(action, before)
 
     def _fusions(self):
         """{id(node): the op node it can take its gradient straight through}, found once.

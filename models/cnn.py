@@ -67,18 +67,20 @@ def cnn_network(image_shape, channels, kernel_size, pool_size, hidden_units, n_c
     return Sequential(*layers)
 
 
-def tiny_cnn_example():
-    """Lesson 4's worked example: two 8×8 digits (a 0 and a 1) from scikit-learn's bundled
-    set, one block of two 3×3 filters with ReLU and 2×2 max-pooling, 4 dense ReLU units,
-    3 classes. He-initialised weights from `np.random.default_rng(0)`. Returns the cost node.
-    """
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = np.stack([digits.images[list(digits.target).index(digit)] for digit in (0, 1)]) / 16
-    network = cnn_network((8, 8), channels=(2,), kernel_size=3, pool_size=2, hidden_units=4, n_classes=3, rng=0)
-    x = mg.constant(images[:, np.newaxis], name="x")
-    return mg.softmax_cross_entropy(network(x), mg.constant([0.0, 1.0], name="y"), name="cost")
+def tiny_conv_example():
+    """Lesson 4's step player: a 10×10 picture of a cross, two 3×3 edge kernels (vertical and
+    horizontal: the lesson's first kernel and its transpose), ReLU, 2×2 max-pooling and the
+    mean of the squares; x is big enough to be drawn as a picture, so each conv step frames
+    its window on it. Returns the cost node."""
+    image = np.zeros((10, 10))
+    image[1:9, 5:8] = 1.0
+    image[2:4, 3:9] = 1.0
+    x = mg.constant(image[np.newaxis, np.newaxis], name="x")
+    w = mg.parameter([[[[-1.0, 0.0, 1.0]] * 3], [[[-1.0] * 3, [0.0] * 3, [1.0] * 3]]], name="w")
+    b = mg.parameter([0.5, -0.5], name="b")
+    z = mg.conv2d(x, w, b, name="z")
+    pooled = mg.max_pool2d(mg.relu(z, name="a"), 2, name="pooled")
+    return mg.mean(pooled * pooled, name="cost")
 
 
 def shifted(images, max_shift, rng):

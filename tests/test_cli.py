@@ -29,6 +29,33 @@ def test_help_lists_the_commands():
     assert "--data PATH" in demo.stdout and "--out DIR" in demo.stdout and "bundled" in demo.stdout
 
 
+def test_demo_help_names_every_lesson_an_option_serves_and_its_default_there():
+    # The help said '--epochs  with mlp (default: 30)' while --model cnn takes it too, with
+    # 40; a learner reading it could not tell that --epochs, --batch-size, --hidden and
+    # --seed work for the CNN, nor with which defaults.
+    from minigraph.cli_demo import DEMO_DEFAULTS
+
+    text = " ".join(run("demo", "--help").stdout.split()).replace("two- layer", "two-layer")  # wrapped at its hyphen
+    options = text[text.index("options:"):]
+    flags = ["--no-progress", "--model"] + ["--" + o.replace("_", "-") for o in DEMO_DEFAULTS["logistic"] | DEMO_DEFAULTS["mlp"]]
+    for model, defaults in DEMO_DEFAULTS.items():
+        for option, default in defaults.items():
+            flag = "--" + option.replace("_", "-")
+            start = options.index(flag + " ")  # each entry begins with its flag and metavar
+            ends = [options.find(f" {other} ", start + 1) for other in flags if other != flag]
+            described = options[start:min([end for end in ends if end > start] + [len(options)])]
+            assert f"{default} for {model}" in described, (flag, model, described)
+
+
+def test_a_reader_that_stops_early_gets_no_error_message():
+    # `minigraph trace | head -5` printed 'minigraph trace: error: [Errno 32] Broken pipe'.
+    process = subprocess.Popen([sys.executable, "-m", "minigraph", "trace"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # before it writes anything (it takes a moment to start)
+    _, errors = process.communicate(timeout=120)
+    assert errors == "" and process.returncode in (0, 141)
+
+
 def test_version_is_the_packages():
     import minigraph
 

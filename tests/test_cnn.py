@@ -241,18 +241,15 @@ def test_demo_cnn_trains_lesson_4s_network_and_prints_its_accuracy_beside_lesson
     assert {path.name for path in tmp_path.iterdir()} == {"cost.png", "graph.svg", "backprop.html"}
 
 
-def test_the_small_example_is_a_0_and_a_1_through_one_conv_block():
-    from sklearn.datasets import load_digits
+def test_lesson_4s_player_example_is_a_cross_through_two_edge_kernels():
+    from minigraph.models import tiny_conv_example
 
-    from minigraph.models import tiny_cnn_example
-
-    cost = tiny_cnn_example()
+    cost = tiny_conv_example()
     graph = mg.Graph(cost)
     nodes = {graph.label(node): node for node in graph.nodes}
-    digits = load_digits()
-    expected = [digits.images[np.flatnonzero(digits.target == d)[0]] / 16 for d in (0, 1)]
-    np.testing.assert_array_equal(nodes["x"].value[:, 0], expected)
-    assert nodes["conv1.W"].shape == (2, 1, 3, 3) and nodes["conv1.max_pool2d"].shape == (2, 2, 3, 3)
-    scores = nodes["output.z"].value  # 3 classes × 2 samples; the cost is their cross-entropy
-    log_p = scores - scores.max(axis=0) - np.log(np.exp(scores - scores.max(axis=0)).sum(axis=0))
-    assert cost.value == pytest.approx(-(log_p[0, 0] + log_p[1, 1]) / 2, rel=1e-12)
+    image, kernels, bias = nodes["x"].value[0, 0], nodes["w"].value[:, 0], nodes["b"].value
+    assert kernels[1].tolist() == kernels[0].T.tolist()  # the horizontal edge is the transpose
+    by_loops = np.array([[[(image[i:i + 3, j:j + 3] * kernels[f]).sum() + bias[f] for j in range(8)]
+                          for i in range(8)] for f in range(2)])
+    pooled = np.maximum(by_loops, 0).reshape(2, 4, 2, 4, 2).max(axis=(2, 4))
+    assert cost.value == pytest.approx((pooled ** 2).mean(), rel=1e-12)

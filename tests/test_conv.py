@@ -4,6 +4,7 @@ The definitions below are written out from the formulas, one output element at a
 purpose not vectorised and not imported from the package: they are what the ops must equal.
 """
 
+import io
 import re
 
 import numpy as np
@@ -343,3 +344,16 @@ def test_a_long_worked_sum_shows_terms_that_count_and_how_many_are_zero():
     first = re.search(r"= (\S+)·(\S+) \+", line)
     assert float(first.group(1).strip("()").replace("−", "-")) == pytest.approx(w[0, 1, 0, 0], rel=1e-3)
     assert last_number(line) == pytest.approx(out[n, f, i, j], rel=1e-3)
+
+
+def test_the_worked_pool_gradient_is_written_with_the_steps_own_symbol_g():
+    # The step's head says 'upstream g = ∂cost/∂p'; the pool's worked line said
+    # '∂L/∂x[…] receives G[…]', two symbols the page defines nowhere (conv2d's own lines
+    # define G for themselves, the pool's did not).
+    x = mg.parameter(np.arange(16.0).reshape(1, 1, 4, 4), name="x")
+    cost = mg.sum(mg.max_pool2d(x, 2, name="p"), name="cost")
+    out = io.StringIO()
+    mg.explain(cost, file=out)
+    [line] = [line for line in out.getvalue().splitlines() if "has its maximum" in line]
+    assert "G[" not in line and "∂L" not in line
+    assert "x[0, 0, 3, 3] receives g[0, 0, 1, 1] = 1" in line

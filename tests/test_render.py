@@ -495,3 +495,22 @@ def test_top_to_bottom_many_leaves_of_one_box_stand_in_rows(monkeypatch):
     monkeypatch.setattr(dot, "LEAVES_PER_ROW", 12)
     one_row, wider = drawn()
     assert one_row == [12] and width < 0.7 * wider  # 1,128 px against 1,773
+
+
+@pytest.mark.parametrize("change", ["assign", "optimizer"])
+def test_a_leaf_changed_after_the_pass_is_refused_not_drawn_beside_old_results(change):
+    # w.value = … (even of another shape) and render drew the new w beside wᵀ, z and the cost
+    # computed from the old one, silently; backward refuses such a graph, and so does draw.
+    x = mg.constant([[0.2, 0.9, 0.4], [0.7, 0.1, 0.5]], name="x")
+    w = mg.parameter(np.full((2, 1), 0.01), name="w")
+    cost = mg.mean(mg.sigmoid(w.T @ x), name="cost")
+    cost.backward()
+    if change == "assign":
+        w.value = np.full((3, 1), 5.0)
+    else:
+        mg.SGD([w], learning_rate=0.1).step()
+    with pytest.raises(mg.StaleGraphError, match=r"draw: transpose '[^']+' was computed from an earlier value of 'w'"):
+        mg.to_dot(cost)
+    if change == "optimizer":
+        mg.Graph(cost).forward()  # replayed: fresh again, and drawn
+        assert "cost" in mg.to_dot(cost)

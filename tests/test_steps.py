@@ -5,6 +5,7 @@ The numbers the narration prints are checked against independent maths in test_t
 
 import io
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -316,3 +317,29 @@ def test_a_big_gradient_equal_to_the_upstream_one_is_written_g_and_an_even_array
     assert "∂mean/∂x = ∂mean/∂s × ∂s/∂x = g × 1 = g\n" in text
     assert "upstream g = ∂mean/∂s (10×10): too big to print: all of its 100 elements are 0.01\n" in text
     assert "x is a parameter (10×10): too big to print: min 0, max 99; 1 of its 100 elements is 0\n" in text
+
+
+def empty_feature_graphs():
+    """Graphs that hold an empty array somewhere (no features: x is 0×3), through the ops
+    whose worked element picks an index: transpose, matmul, add, elementwise ops, sums."""
+    x = mg.constant(np.zeros((0, 3)), name="x")
+    w = mg.parameter(np.zeros((0, 1)), name="w")
+    y = mg.constant([[1.0, 0.0, 0.0]], name="y")
+    yield mg.mean(mg.log_loss(mg.sigmoid(w.T @ x + 0.5), y), name="cost")
+    v = mg.parameter(np.zeros((0, 2)), name="v")
+    yield mg.sum(mg.tanh(v) * v + mg.sum(v, axis=0), name="cost") + mg.mean(mg.relu(y))
+    images = mg.constant(np.zeros((0, 1, 4, 4)), name="images")
+    kernels = mg.parameter(np.ones((2, 1, 3, 3)), name="kernels")
+    yield mg.sum(mg.max_pool2d(mg.conv2d(images, kernels), 2), name="cost")
+
+
+@pytest.mark.parametrize("cost", list(empty_feature_graphs()), ids=["logistic", "sums", "conv"])
+def test_a_graph_with_an_empty_array_is_narrated_without_working_out_an_element(cost):
+    # The passes run (an empty sum is 0); the narration worked out an element of arrays that
+    # have none and stopped with numpy's IndexError from inside an op.
+    out = io.StringIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor a numpy warning about the mean of an empty array
+        mg.explain(cost, file=out)
+    text = out.getvalue()
+    assert "Backward pass" in text and "no element to work out" in text

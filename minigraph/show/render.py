@@ -14,6 +14,7 @@ frames.
 
 import pathlib
 
+from ..graph import as_graph
 from .dot import digraph, pipe
 from .fitting import FIT_WIDTH, fitting_rankdir
 from .rows import PRINTED, current_texts
@@ -29,9 +30,13 @@ def draw(target, rankdir=None, max_nodes=MAX_DRAWN, max_shown=PRINTED, collapse=
     that fits, else top to bottom (see `fitting_rankdir`); `rankdir` 'LR', 'TB', 'RL' or
     'BT' forces a direction. `collapse` (scopes as labels write them: 'layer1' or
     'layer1.linear') and `depth` (levels of scopes left open) draw scopes as one box each.
-    A leaf feeding more than `ghost_after` edges is drawn once per use.
+    A leaf feeding more than `ghost_after` edges is drawn once per use. Raises
+    StaleGraphError if a leaf was given a new value since the values were computed.
     """
-    picture = scene(target, collapse, depth, max_nodes, ghost_after)
+    graph = as_graph(target)
+    # A leaf given a new value after the pass would be drawn beside results of its old one.
+    graph.check_fresh("draw", "drawing it")
+    picture = scene(graph, collapse, depth, max_nodes, ghost_after)
     texts = current_texts(picture, max_shown)
     return digraph(picture, texts, rankdir or fitting_rankdir(picture, texts, width))
 

@@ -49,8 +49,12 @@ class ForwardStep:
                                 block(self.value, max_shown, big, image))
         labels = [label(inp) for inp in node.inputs]
         lines = [f"{label(node)} = {node.op.expression(*labels)}"]
-        with quiet():
-            worked = node.op.worked_forward(labels + [label(node)], self.value, *self.input_values)
+        empty = nothing_to_work_out(labels + [label(node)], [*self.input_values, self.value])
+        if empty:
+            worked = [empty]
+        else:
+            with quiet():
+                worked = node.op.worked_forward(labels + [label(node)], self.value, *self.input_values)
         lines += [f"    {line}" for line in worked or ()]
         lines += shown(f"    out: {label(node)}", self.value, max_shown, big)
         return lines
@@ -131,6 +135,9 @@ class BackwardStep:
         """The op's worked element of each input's gradient (g: the upstream gradient),
         leaving out the lines for inputs that take none (they begin 'to <label>')."""
         node = self.node
+        empty = nothing_to_work_out(labels + [f"g = {self._d(node)}"], [*self.input_values, self.upstream])
+        if empty:
+            return [empty]
         if node.op.elementwise:
             return []  # worked out per input from its local derivative (see _contribution)
         with quiet():
@@ -163,8 +170,9 @@ class BackwardStep:
             formula = "" if template is None else fill(template, terms, self.node.op)[0]
             lines += _equation(f"local ∂{node}/∂{inp}", formula, None, _compact(c.local), max_shown, big)
             names = input_names(self.node.op, len(self.node.inputs))
-            lines.append(worked_element(template, names, inp, self.upstream, self.node.value,
-                                        self.input_values, c.local))
+            if c.local.size:  # else the step said there is no element to work out
+                lines.append(worked_element(template, names, inp, self.upstream, self.node.value,
+                                            self.input_values, c.local))
             product = f"{self._d(self.node)} × ∂{node}/∂{inp}"
             # g × 1 is g: a matrix is not printed again where the local derivative is 1.
             unchanged = (_drawn(c.product, max_shown) or len(block(c.product, max_shown)) > 1) and np.array_equal(
@@ -206,6 +214,16 @@ class BackwardStep:
         addition = [Term("", c.before), " + ", Term("", c.sent)]
         equation = _equation(target, "", addition, c.total, max_shown, big)
         return [f"{said}: {equation[0]}"] if len(equation) == 1 else [f"{said}:"] + equation
+
+
+def nothing_to_work_out(labels, arrays):
+    """'no element to work out: x is empty (0×3)' when one of a step's arrays has no
+    elements, else None. The passes run (an empty sum is 0), but an op's worked element
+    picks an element of each array, and an empty one has none."""
+    for text, array in zip(labels, arrays):
+        if np.size(array) == 0:
+            return f"no element to work out: {text} is empty ({format_shape(np.shape(array))})"
+    return None
 
 
 def _about(line, label):
