@@ -101,8 +101,10 @@ def scope(name):
     generator's caller while it is paused; decorate a generator function to keep its
     caller out (see this module's docstring).
     """
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
         raise TypeError(f"scope: the name must be a non-empty string, got {name!r}")
+    if not name.strip():
+        raise ValueError(f"scope: the name must be a non-empty string, got {name!r}")
     for separator in "./":
         if separator in name:  # scope("a.b") would read as scope b inside scope a, and fold as neither
             nested = " ".join(f"with mg.scope({part!r}):" for part in name.split(separator) if part.strip())

@@ -102,8 +102,10 @@ def test_a_decorated_function_and_a_reused_setting_work_in_threads_and_recursion
 
 
 def test_scope_refuses_a_bad_name_when_made_so_a_decorator_fails_where_it_is_written():
-    with pytest.raises(TypeError, match="non-empty string"):
+    with pytest.raises(ValueError, match="non-empty string"):  # a string, but no name
         mg.scope("  ")
+    with pytest.raises(TypeError, match="non-empty string, got 3"):
+        mg.scope(3)
     # The dot joins scopes in labels: scope("a.b") would read as b inside a.
     with pytest.raises(ValueError, match=r"scope: 'layer1\.linear' contains '\.', but a scope's name is one level "
                                          r"\(labels join nested scopes with dots: layer1\.z\); nest scopes instead "
