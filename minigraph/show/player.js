@@ -210,8 +210,9 @@ function minigraphPlayer(root, data, options) {
     }
     return insides.get(number);
   }
-  function showInside(opened) {
-    if (shownInside !== null && shownInside !== opened) shownInside.group.setAttribute("display", "none");
+  function showInside(opened) {  // the SVG's size set only when it changes: setting it lays all out again
+    if (opened === shownInside) return;
+    if (shownInside !== null) shownInside.group.setAttribute("display", "none");
     if (opened) opened.group.removeAttribute("display");
     shownInside = opened;
     extent = opened ? { width: Math.max(data.width, opened.width), height: Math.max(data.height, opened.height) }
