@@ -35,6 +35,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))  # the pages are written by this checkout's minigraph, not an installed one
 
 from harness import Row, print_rows  # noqa: E402
 
