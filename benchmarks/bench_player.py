@@ -17,8 +17,9 @@ of dot (its child). Another process opens it in headless Chromium: with Selenium
 load event, by which the player's script has run; without it, `chromium --dump-dom` is
 timed, browser start included. Either way an empty page is timed the same way beside it,
 the player must be at step 0 afterwards, and Chromium's largest process's peak RSS is
-reported. A step is timed in the page (Selenium only): 200 clicks on Next, each running
-the player's whole update and the layout it reads to keep the active box in view, averaged.
+reported. Steps are timed in the page (Selenium only): every step from the first to the last,
+each a click on Next running the player's whole update and the layout it reads to keep the
+active box in view; the mean and the slowest (issue 19's target) are reported.
 """
 
 import contextlib
@@ -34,6 +35,7 @@ import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))  # the pages are written by this checkout's minigraph, not an installed one
 
 from harness import Row, print_rows  # noqa: E402
 
@@ -122,6 +124,7 @@ def open_child(page, empty):
                 driver.get(pathlib.Path(path).resolve().as_uri())
                 figures[name] = time.perf_counter() - start
             ran = driver.execute_script("return document.getElementById('player').dataset.step") == "0"
+            driver.set_script_timeout(900)  # every step of a 5,000-node graph
             figures["step"] = driver.execute_script(STEP_TIMER)
             peak = max(_peak_rss_mib(pid) for pid in _descendants(driver.service.process.pid))
         finally:
@@ -130,13 +133,17 @@ def open_child(page, empty):
                       "peak": peak}))
 
 
-# 200 steps forward from the first, each a click on Next (the player's whole update, and the
-# layout it reads to keep the active box in view), in seconds a step.
+# Every step from the first to the last, each a click on Next (the player's whole update, and
+# the layout it reads to keep the active box in view): the mean and the slowest, in seconds.
 STEP_TIMER = """
 const next = document.querySelector('#player .next');
-const start = performance.now();
-for (let i = 0; i < 200 && !next.disabled; i++) next.click();
-return (performance.now() - start) / 1000 / 200;
+const times = [];
+while (!next.disabled) {
+  const start = performance.now();
+  next.click();
+  times.push((performance.now() - start) / 1000);
+}
+return {mean: times.reduce((a, b) => a + b) / times.length, slowest: Math.max(...times), steps: times.length};
 """
 
 
@@ -195,8 +202,11 @@ def measure(kind, size, scoped, repeats, folder):
                          + ("" if ran else "; the player did NOT start")))
         steps = [o["step"] for o in opens if "step" in o]
         if steps:
-            rows.append(_row(label, "one step (Next) in headless Chromium", [1000 * t for t in steps], "ms", 50,
-                             "< 50 ms", note="200 steps from the first, averaged"))
+            note = f"{steps[0]['steps']} steps, each a click on Next"
+            rows += [_row(label, "a step (Next) in headless Chromium, mean", [1000 * s["mean"] for s in steps], "ms",
+                          note=note),
+                     _row(label, "the slowest step in headless Chromium", [1000 * s["slowest"] for s in steps], "ms",
+                          50, "< 50 ms", note=note)]
         rows.append(_row(label, "peak RSS: Chromium", [o["peak"] for o in opens], "MiB", *gib,
                          note="its largest process"))
     else:

@@ -574,6 +574,41 @@ def test_opening_a_scope_drawn_as_one_box_draws_its_inside_in_place(tmp_path, br
     assert console_errors(browser) == []
 
 
+
+# Every step, scopes opened as they come: how many times the SVG element's own attributes
+# (its viewBox and size) were set, on the steps that show or hide a scope's inside and on the
+# rest; then on zooming in.
+SVG_SETS = """
+const root = document.getElementById("player"), svg = root.querySelector("svg");
+const next = root.querySelector(".next"), open = root.querySelector(".open");
+const observer = new MutationObserver(() => {});
+observer.observe(svg, {attributes: true});
+const shown = () => svg.querySelector(".inside:not([display])");
+const counts = {moving: 0, other: 0};
+function count(button) {
+  const before = shown();
+  button.click();
+  counts[shown() !== before ? "moving" : "other"] += observer.takeRecords().length;
+}
+while (!next.disabled) {
+  if (!open.disabled && open.textContent.startsWith("Open")) count(open);
+  count(next);
+}
+root.querySelector(".zoom-in").click();  // which does set the SVG's size: the observer sees it
+counts.zoom = observer.takeRecords().length;
+return counts;
+"""
+
+
+def test_a_step_sets_the_drawings_size_only_when_a_scopes_inside_comes_or_goes(tmp_path, browser):
+    """Setting the SVG's viewBox or size, even to the same values, makes the browser lay the
+    whole drawing out again: 40 ms a step on a 2,000-node graph, when it was done every step."""
+    cost, _ = two_layer_net()
+    browser.get(mg.save_steps_html(cost, tmp_path / "collapsed.html", depth=0).as_uri())
+    counts = browser.execute_script(SVG_SETS)
+    assert counts["zoom"] > 0 and counts["other"] == 0
+
+
 # A conv step ----------------------------------------------------------------------------------
 
 def conv_by_loops(x, w, b, stride, padding):

@@ -210,15 +210,18 @@ function minigraphPlayer(root, data, options) {
     }
     return insides.get(number);
   }
-  function showInside(opened) {
-    if (shownInside !== null && shownInside !== opened) shownInside.group.setAttribute("display", "none");
+  function showInside(opened) {  // the SVG's size set only when it changes: setting it lays all out again
+    if (opened === shownInside) return;
+    if (shownInside !== null) shownInside.group.setAttribute("display", "none");
     if (opened) opened.group.removeAttribute("display");
     shownInside = opened;
-    extent = opened ? { width: Math.max(data.width, opened.width), height: Math.max(data.height, opened.height) }
-      : { width: data.width, height: data.height };
-    svg.setAttribute("viewBox", "0 0 " + extent.width + " " + extent.height);
-    svg.setAttribute("width", String(extent.width * scale * zoom));
-    svg.setAttribute("height", String(extent.height * scale * zoom));
+    const width = opened ? Math.max(data.width, opened.width) : data.width;
+    const height = opened ? Math.max(data.height, opened.height) : data.height;
+    if (width === extent.width && height === extent.height) return;
+    extent = { width: width, height: height };
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.setAttribute("width", String(width * scale * zoom));
+    svg.setAttribute("height", String(height * scale * zoom));
   }
 
   // Steps: a frame, or a whole run of frames while its scope is closed.
