@@ -53,6 +53,7 @@ def add_network_demo_options(demo):
     demo.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], help=f"the optimizer ({defaults_text('optimizer')})")
     demo.add_argument("--seed", type=int, help=f"seeds the weights ({defaults_text('seed')})")
 
+
 def settle_demo_options(args):
     """Refuse the options the chosen lesson does not use; fill in its defaults for the rest."""
     defaults = DEMO_DEFAULTS[args.model]

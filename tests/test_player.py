@@ -643,6 +643,25 @@ def element_at(value, place, fraction_x, fraction_y):
     raise AssertionError(f"nothing is drawn at {place}")
 
 
+def step_to(browser, frame):
+    """Press Next in the page's player until it shows frame number `frame`."""
+    browser.execute_script("""
+      const root = document.getElementById("player"), next = root.querySelector(".next");
+      while (Number(root.dataset.frame) < arguments[0]) next.click();""", frame)
+
+
+def window_marks(browser, selector):
+    """The marked rectangles `selector` finds: [box id, left, top, right, bottom] each, as
+    fractions of the picture they are drawn on."""
+    return browser.execute_script("""
+      return Array.from(document.querySelectorAll(arguments[0])).map((r) => {
+        const image = r.parentNode.querySelector("image");
+        const [x, y, w, h] = ["x", "y", "width", "height"].map((a) => Number(image.getAttribute(a)));
+        const [rx, ry, rw, rh] = ["x", "y", "width", "height"].map((a) => Number(r.getAttribute(a)));
+        return [r.parentNode.dataset.id, (rx - x) / w, (ry - y) / h, (rx + rw - x) / w, (ry + rh - y) / h];
+      });""", selector)
+
+
 def test_a_conv_step_marks_the_window_its_worked_line_sums(tmp_path, browser):
     """On h = conv2d(x, w, b, stride 2, padding 1), the rectangle on x's picture covers the
     pixels the worked line names, whose sum with the kernel (numpy) is the output pixel
@@ -660,16 +679,8 @@ def test_a_conv_step_marks_the_window_its_worked_line_sums(tmp_path, browser):
     ids = {title: box_id for box_id, title in titles.items()}
     target = next(i for i, f in enumerate(data["frames"]) if f["phase"] == "forward" and titles.get(f["box"]) == "h")
     browser.get(path.as_uri())
-    browser.execute_script(f"""
-      const root = document.getElementById("player"), next = root.querySelector(".next");
-      while (Number(root.dataset.frame) < {target}) next.click();""")
-    marks = browser.execute_script("""
-      return Array.from(document.querySelectorAll("rect.window")).map((r) => {
-        const image = r.parentNode.querySelector("image");
-        const [x, y, w, h] = ["x", "y", "width", "height"].map((a) => Number(image.getAttribute(a)));
-        const [rx, ry, rw, rh] = ["x", "y", "width", "height"].map((a) => Number(r.getAttribute(a)));
-        return [r.parentNode.dataset.id, (rx - x) / w, (ry - y) / h, (rx + rw - x) / w, (ry + rh - y) / h];
-      });""")
+    step_to(browser, target)
+    marks = window_marks(browser, "rect.window")
     by_box = {box: corners for box, *corners in marks}
     assert set(by_box) == {ids["x"], ids["w"], ids["h"]}
     assert browser.execute_script("""
@@ -711,16 +722,8 @@ def test_a_conv_step_marks_the_window_its_worked_line_sums(tmp_path, browser):
     # Backward: kernel element w[0, 0, 1, 1] met x at rows and columns 2·i + 1 − 1 of every
     # sample; the rectangles cover those pixels, and G·x over them (numpy) is its gradient.
     target = next(i for i, f in enumerate(data["frames"]) if f["phase"] == "backward" and titles.get(f["box"]) == "h")
-    browser.execute_script(f"""
-      const root = document.getElementById("player"), next = root.querySelector(".next");
-      while (Number(root.dataset.frame) < {target}) next.click();""")
-    marks = browser.execute_script("""
-      return Array.from(document.querySelectorAll("rect.window[data-row=value]")).map((r) => {
-        const image = r.parentNode.querySelector("image");
-        const [x, y, w, h] = ["x", "y", "width", "height"].map((a) => Number(image.getAttribute(a)));
-        const [rx, ry, rw, rh] = ["x", "y", "width", "height"].map((a) => Number(r.getAttribute(a)));
-        return [r.parentNode.dataset.id, (rx - x) / w, (ry - y) / h, (rx + rw - x) / w, (ry + rh - y) / h];
-      });""")
+    step_to(browser, target)
+    marks = window_marks(browser, "rect.window[data-row=value]")
     covered = [(element_at(images, "x", left + tiny, top + tiny), element_at(images, "x", right - tiny, bottom - tiny))
                for box, left, top, right, bottom in marks if box == ids["x"]]
     assert covered == [((n, 0, 0, 0), (n, 0, 10, 10)) for n in range(2)]
