@@ -56,7 +56,7 @@ def _sum_line(left, factors, others, total):
     factors, others = np.ravel(factors), np.ravel(others)
 
     def term(k):
-        return f"{_number(factors[k])}·{_number(others[k])}"
+        return f"{worked.operand(factors[k])}·{worked.operand(others[k])}"
 
     if factors.size <= SHOWN_TERMS:
         return f"{left} = {' + '.join(term(k) for k in range(factors.size))} = {worked.number(total)}"
@@ -68,11 +68,6 @@ def _sum_line(left, factors, others, total):
     shown = [term(k) for k in counting] if counting.size <= 3 else [term(counting[0]), term(counting[1]), "…",
                                                                        term(counting[-1])]
     return f"{left} = {' + '.join(shown)} ({count}) = {worked.number(total)}"
-
-
-def _number(value):
-    """A factor of a worked product: the narration's minus sign, negative ones in parentheses."""
-    return worked.operand(value)
 
 
 def _index(*indices):
@@ -226,7 +221,7 @@ class Conv2d(Op):
             lines.append(_sum_line(pixel, w[f].ravel(), inputs.ravel(), out[n, f, i, j]))
         else:
             lines.append(_sum_line("the window's sum", w[f].ravel(), inputs.ravel(), window_sum))
-            lines.append(f"{pixel} = {_number(window_sum)} + {_number(b[f])} = {worked.number(out[n, f, i, j])}")
+            lines.append(f"{pixel} = {worked.operand(window_sum)} + {worked.operand(b[f])} = {worked.number(out[n, f, i, j])}")
         return lines
 
     def worked_backward(self, labels, grad, out, x, w, b=None):
